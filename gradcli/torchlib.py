@@ -1,10 +1,13 @@
-"""The modules a gradscript program can import: `torch`, `torch.autograd`, `torch.nn.functional`, `numpy`.
+"""The modules a gradscript program can import: `torch`, `torch.autograd`, `torch.nn.functional`, `numpy`,
+`math`.
 
 Each is a `ScriptModule`: a name and an explicit table of members. Nothing else of Python is reachable
 through them (no `torch.os`, no `np.ctypeslib`): the interpreter looks attributes up only in `members`.
 """
 
 from __future__ import annotations
+
+import math as _math
 
 
 class ScriptModule:
@@ -20,6 +23,81 @@ class ScriptModule:
         return f"<module '{self.name}'>"
 
 
+_TORCH_FUNCTIONS = """
+    tensor as_tensor zeros ones empty full zeros_like ones_like full_like arange linspace eye rand randn rand_like
+    randn_like randint randperm manual_seed
+    add sub mul div true_divide divide neg negative pow square exp log sin cos tan tanh sigmoid relu sqrt rsqrt abs
+    clamp clip clamp_min clamp_max maximum minimum where sum mean max min argmax argmin prod var std norm cumsum
+    matmul mm mv dot outer stack cat concat concatenate softmax log_softmax reshape flatten transpose swapaxes t
+    permute unsqueeze squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round
+    reciprocal logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder
+""".split()
+
+_NN_FUNCTIONAL = "relu sigmoid tanh softmax log_softmax mse_loss nll_loss cross_entropy".split()
+
+
 def build_modules() -> dict[str, ScriptModule]:
-    """name -> module, for every module a script may import (filled in by the engine work)."""
-    return {}
+    """name -> module, for every module a script may import."""
+    from . import dtypes, engine, functional
+    from .function import Function
+    from .tensor import Device, Size, Tensor
+
+    def set_default_dtype(d):
+        if not isinstance(d, dtypes.DType) or not d.is_floating_point:
+            raise TypeError("only floating-point types are supported as the default type")
+        dtypes.defaults.float = d
+
+    autograd = ScriptModule(
+        "torch.autograd",
+        {
+            "grad": engine.grad,
+            "backward": engine.backward,
+            "Function": Function,
+            "no_grad": engine.no_grad,
+            "enable_grad": engine.enable_grad,
+            "set_grad_enabled": engine.set_grad_enabled,
+        },
+    )
+    nn_functional = ScriptModule("torch.nn.functional", {n: getattr(functional, n) for n in _NN_FUNCTIONAL})
+    nn = ScriptModule("torch.nn", {"functional": nn_functional})
+    torch = {n: getattr(functional, n) for n in _TORCH_FUNCTIONS}
+    torch.update({d.name: d for d in dtypes.ALL})
+    torch.update(dtypes.ALIASES)
+    torch.update(
+        {
+            "Tensor": Tensor,
+            "Size": Size,
+            "device": Device,
+            "dtype": dtypes.DType,
+            "no_grad": engine.no_grad,
+            "enable_grad": engine.enable_grad,
+            "set_grad_enabled": engine.set_grad_enabled,
+            "is_grad_enabled": engine.is_grad_enabled,
+            "get_default_dtype": lambda: dtypes.defaults.float,
+            "set_default_dtype": set_default_dtype,
+            "autograd": autograd,
+            "nn": nn,
+            "pi": _math.pi,
+            "e": _math.e,
+            "inf": _math.inf,
+            "nan": _math.nan,
+        }
+    )
+    math = ScriptModule(
+        "math",
+        {
+            name: getattr(_math, name)
+            for name in "pi e inf nan tau sqrt exp log log2 log10 sin cos tan tanh atan atan2 floor ceil fabs "
+            "isclose isnan isinf isfinite".split()
+        },
+    )
+    # numpy is accepted so tutorial preambles run; scripts compute with torch, not numpy arrays.
+    numpy = ScriptModule("numpy", {"pi": _math.pi, "e": _math.e, "inf": _math.inf, "nan": _math.nan})
+    return {
+        "torch": ScriptModule("torch", torch),
+        "torch.autograd": autograd,
+        "torch.nn": nn,
+        "torch.nn.functional": nn_functional,
+        "math": math,
+        "numpy": numpy,
+    }

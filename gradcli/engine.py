@@ -1,0 +1,442 @@
+"""The autograd engine: graph nodes, grad modes, and the backward pass.
+
+A tensor made by a differentiable op points at a `Node` (its `grad_fn`); each node points at the nodes
+that made its inputs (`next_functions`), ending in `AccumulateGrad` nodes for leaves. `backward` walks
+that graph without recursion: it counts each node's consumers first, then runs a node only when all of
+them have handed it their gradient, latest-created first, as PyTorch's engine does.
+
+Gradients flow as raw backend arrays unless `create_graph=True`, in which case they are tensors and every
+derivative formula runs as ordinary differentiable tensor ops, so the backward pass is itself a graph.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import weakref
+
+# ------------------------------------------------------------------ grad modes
+class _GradState:
+    __slots__ = ("enabled",)
+
+    def __init__(self):
+        self.enabled = True
+
+
+GRAD = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    return GRAD.enabled
+
+
+class GradMode:
+    """Base of the grad-mode context managers; also usable as function decorators."""
+
+    SCRIPT_ATTRS = frozenset()
+    _mode = True
+
+    def __enter__(self):
+        self._prev = GRAD.enabled
+        GRAD.enabled = self._mode
+
+    def __exit__(self, *exc):
+        GRAD.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        def decorated(*args, **kwargs):
+            prev = GRAD.enabled
+            GRAD.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                GRAD.enabled = prev
+
+        return decorated
+
+
+class no_grad(GradMode):  # noqa: N801 - PyTorch's name
+    _mode = False
+
+    def __repr__(self):
+        return f"<torch.autograd.grad_mode.no_grad object at {id(self):#x}>"
+
+
+class enable_grad(GradMode):  # noqa: N801
+    _mode = True
+
+    def __repr__(self):
+        return f"<torch.autograd.grad_mode.enable_grad object at {id(self):#x}>"
+
+
+class set_grad_enabled(GradMode):  # noqa: N801
+    """Takes effect at once when called (as in PyTorch), and restores the previous mode on `with` exit."""
+
+    def __init__(self, mode: bool):
+        self._prev = GRAD.enabled
+        self._mode = bool(mode)
+        GRAD.enabled = self._mode
+
+    def __enter__(self):
+        GRAD.enabled = self._mode
+
+    def __repr__(self):
+        return f"<torch.autograd.grad_mode.set_grad_enabled object at {id(self):#x}>"
+
+
+# ------------------------------------------------------------------ graph nodes
+_sequence = itertools.count()
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
+    "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
+    "or if you need to access saved tensors after calling backward."
+)
+
+
+class Node:
+    """A step of the backward graph. Subclasses implement `apply(grads, create_graph)`, taking one
+    gradient per output of the forward op and returning one per entry of `next_functions`."""
+
+    __slots__ = ("next_functions", "seq", "retained", "__weakref__")
+    SCRIPT_ATTRS = frozenset({"name", "next_functions", "metadata"})
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def metadata(self):
+        return {}
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def release(self):
+        """Drop saved values after a backward pass that does not retain the graph."""
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf: adds the incoming gradient into `leaf.grad`."""
+
+    __slots__ = ("variable",)
+    SCRIPT_ATTRS = Node.SCRIPT_ATTRS | {"variable"}
+
+    def __init__(self, leaf):
+        self.variable = leaf
+        self.next_functions = ()
+        self.seq = -1  # leaves run last; their order among themselves does not matter
+        self.retained = None
+
+
+def edge_to(t):
+    """(node, output_nr) that the gradient for tensor `t` must flow into, or (None, 0)."""
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t.output_nr)
+    if t._rg:
+        ref = t._acc
+        acc = ref() if ref is not None else None
+        if acc is None:
+            acc = AccumulateGrad(t)
+            t._acc = weakref.ref(acc)
+        return (acc, 0)
+    return (None, 0)
+
+
+# ------------------------------------------------------------------ backward
+def _sum_to(m, g, shape):
+    """Undo broadcasting: sum `g` down to `shape` (the one place the engine does this)."""
+    lead = len(g.shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = m.sum(g, axes, True)
+        if lead:
+            g = m.reshape(g, shape)
+    elif lead:
+        g = m.reshape(g, shape)
+    return g
+
+
+def _collect(roots):
+    """Count, for every node reachable from `roots`, how many graph edges point at it."""
+    deps = {}
+    stack = [n for n in roots if n is not None]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is not None:
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps, seen
+
+
+def _needed(roots, deps, targets):
+    """Nodes from which some target node can be reached (only those need to run for autograd.grad)."""
+    order = []
+    pending = dict(deps)
+    stack = [n for n in set(roots) if pending.get(n, 0) == 0]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for nxt, _ in node.next_functions:
+            if nxt is not None:
+                pending[nxt] -= 1
+                if pending[nxt] == 0:
+                    stack.append(nxt)
+    needed = set()
+    for node in reversed(order):
+        if node in targets or any(n in needed for n, _ in node.next_functions if n is not None):
+            needed.add(node)
+    return needed
+
+
+def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
+    """Propagate `grads` (one per root edge) back through the graph.
+
+    roots: list of (node, output_nr). With `targets` (a dict edge -> slot index) the gradients arriving at
+    those edges are captured and returned instead of being accumulated into leaves (autograd.grad).
+    """
+    from . import ops  # the math namespaces live with the op table
+
+    m = ops.TENSOR_MATH if create_graph else ops.ARRAY_MATH
+    root_nodes = [n for n, _ in roots]
+    deps, _ = _collect(root_nodes)
+    needed = None
+    captured = None
+    if targets is not None:
+        captured = [None] * len(set(targets.values()))
+        target_nodes = {node for node, _ in targets}
+        needed = _needed(root_nodes, deps, target_nodes)
+
+    buffers = {}
+    for (node, nr), g in zip(roots, grads):
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * _num_outputs(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    ready = [(-node.seq, id(node), node) for node in buffers if deps.get(node, 0) == 0]
+    heapq.heapify(ready)
+
+    prev_mode = GRAD.enabled
+    GRAD.enabled = create_graph
+    try:
+        while ready:
+            node = heapq.heappop(ready)[2]
+            grads_in = buffers.pop(node)
+            if targets is not None:
+                for nr, g in enumerate(grads_in):
+                    slot = targets.get((node, nr))
+                    if slot is not None and g is not None:
+                        captured[slot] = g
+            if node.retained is not None:
+                _fill_retained(node, grads_in, m)
+            run = needed is None or node in needed
+            if run and isinstance(node, AccumulateGrad):
+                run = targets is None
+                if run and grads_in[0] is not None:
+                    _accumulate(node.variable, grads_in[0], create_graph)
+                continue
+            if run and any(g is not None for g in grads_in):
+                outs = node.apply(grads_in, create_graph)
+                if not retain_graph:
+                    node.release()
+            else:
+                outs = None
+            for i, (nxt, nr) in enumerate(node.next_functions):
+                if nxt is None:
+                    continue
+                g = outs[i] if outs is not None else None
+                if g is not None:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * _num_outputs(nxt)
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    if nxt in buffers:
+                        heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
+                    else:
+                        _skip(nxt, deps, buffers, ready)
+    finally:
+        GRAD.enabled = prev_mode
+    return captured
+
+
+def _skip(node, deps, buffers, ready):
+    """A node that received no gradient at all: release its consumers' counts without running it."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        for nxt, _ in n.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] -= 1
+            if deps[nxt] == 0:
+                if nxt in buffers:
+                    heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
+                else:
+                    stack.append(nxt)
+
+
+def _num_outputs(node):
+    return getattr(node, "n_outputs", 1)
+
+
+def _fill_retained(node, grads_in, m):
+    from .tensor import Tensor
+
+    for nr, ref in node.retained.items():
+        t = ref()
+        g = grads_in[nr] if nr < len(grads_in) else None
+        if t is None or g is None:
+            continue
+        g = g if isinstance(g, Tensor) else Tensor._make(g)
+        if t.grad is None:
+            t.grad = g.detach() if g.grad_fn is None else g
+            if t.grad is g and g.grad_fn is None:
+                t.grad = Tensor._make(g._data.copy())
+        else:
+            t.grad = t.grad + g
+
+
+def _accumulate(leaf, g, create_graph):
+    """leaf.grad += g, in place when PyTorch would do it in place (grad mode off)."""
+    from .tensor import Tensor
+
+    if isinstance(g, Tensor):
+        if not create_graph:
+            g = g._data
+    if leaf.grad is None:
+        if isinstance(g, Tensor):
+            leaf.grad = g
+        else:
+            # A fresh buffer: the same array may flow to several leaves (AddBackward passes it through).
+            leaf.grad = Tensor._make(g.astype(leaf._data.dtype, copy=True))
+    elif create_graph or leaf.grad.grad_fn is not None:
+        leaf.grad = leaf.grad + g
+    else:
+        data = leaf.grad._data
+        data += g._data if isinstance(g, Tensor) else g
+        leaf.grad._version[0] += 1
+
+
+# ------------------------------------------------------------------ entry points
+def _check_outputs(outputs, grad_outputs, *, create_graph):
+    from .tensor import Tensor
+
+    roots, grads = [], []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward(): argument 'tensors' must be a tuple of Tensors, not {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not t.dtype.is_floating_point:
+                raise RuntimeError(
+                    f"grad can be computed only for real floating point outputs but got {t.dtype}"
+                )
+            g = Tensor._make(t._data.dtype.type(1) + 0 * t._data) if create_graph else None
+            arr = t._data.copy()
+            arr[...] = 1
+            g = Tensor._make(arr) if create_graph else arr
+        else:
+            if not isinstance(g, Tensor):
+                raise TypeError(
+                    f"gradient must be a Tensor, not {type(g).__name__}"
+                ) if g is not None else None
+            if tuple(g.shape) != tuple(t.shape):
+                raise RuntimeError(
+                    f'Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a '
+                    f"shape of {t.shape}."
+                )
+            g = g if create_graph else g._data
+        roots.append(edge_to(t))
+        grads.append(g)
+    return roots, grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    from .tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+    tensors = tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, grads = _check_outputs(tensors, tuple(grad_tensors), create_graph=create_graph)
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        edges = {edge_to(t): i for i, t in enumerate(inputs)}
+        captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph, targets=edges)
+        for t, g in zip(inputs, captured):
+            if g is not None:
+                if t.grad_fn is None:
+                    _accumulate(t, g, create_graph)
+                else:
+                    t.grad = g if isinstance(g, Tensor) else Tensor._make(g)
+        return
+    run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         is_grads_batched=False, materialize_grads=False):
+    """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, as a tuple."""
+    from .tensor import Tensor
+
+    single_out = isinstance(outputs, Tensor)
+    outputs = (outputs,) if single_out else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): argument 'inputs' must be a tuple of Tensors, not {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots, grads = _check_outputs(outputs, tuple(grad_outputs), create_graph=create_graph)
+    edges = {}
+    slots = []
+    for t in inputs:
+        e = edge_to(t)
+        slots.append(edges.setdefault(e, len(edges)))
+    captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph, targets=edges)
+    result = []
+    for i, (t, slot) in enumerate(zip(inputs, slots)):
+        g = captured[slot]
+        if g is None:
+            if materialize_grads:
+                g = t._data * 0
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+            else:
+                result.append(None)
+                continue
+        if not isinstance(g, Tensor):
+            g = Tensor._make(g)
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,235 @@
+"""Custom autograd functions: `class Exp(Function)` with static `forward(ctx, ...)` and `backward(ctx, ...)`.
+
+User functions share the built-in node machinery: `Exp.apply(x)` runs `forward` without recording, then
+gives the outputs a `FunctionNode` whose `apply` calls the user's `backward`. Its node class is named
+`ExpBackward`, as PyTorch names it.
+"""
+
+from __future__ import annotations
+
+from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
+from .tensor import Tensor
+
+
+class FunctionCtx:
+    """The `ctx` a user's forward and backward share. Scripts may set their own attributes on it."""
+
+    SCRIPT_ATTRS = frozenset(
+        {"save_for_backward", "saved_tensors", "needs_input_grad", "mark_non_differentiable",
+         "set_materialize_grads", "mark_dirty"}
+    )
+    SCRIPT_OPEN = True  # any other non-underscore attribute is the script's own
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self._to_save = None
+        self._saved = None
+        self._freed = False
+        self._non_differentiable = ()
+        self._materialize = True
+        self._node = None
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and type(t) is not Tensor:
+                raise TypeError("save_for_backward can only save variables, but argument 0 is of type "
+                                f"{type(t).__name__}")
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE)
+        if self._saved is None:
+            return tuple(self._to_save or ())
+        out = []
+        for item in self._saved:
+            if item is None:
+                out.append(None)
+                continue
+            t, array, counter, version = item
+            if counter[0] != version:
+                from .ops import _modified_message
+
+                raise RuntimeError(_modified_message(t, counter[0], version, "result" if t is None else "input",
+                                                     self._node))
+            if t is None:  # one of our own outputs: rebuilt on demand so ctx holds no reference cycle
+                t = Tensor._make(array)
+                t._version = counter
+                t.grad_fn = self._node
+                t._rg = True
+            out.append(t)
+        return tuple(out)
+
+
+class FunctionNode(Node):
+    """The backward node of a user Function; subclassed per Function as `<Name>Backward`."""
+
+    __slots__ = ("ctx", "n_outputs", "meta", "input_kinds")
+    function = None
+
+    def __repr__(self):
+        return f"<torch.autograd.function.{self.name()} object at {id(self):#x}>"
+
+    def apply(self, grads, create_graph):
+        ctx = self.ctx
+        if ctx is None:
+            raise RuntimeError(FREED_MESSAGE)
+        wrapped = []
+        for g, info in zip(grads, self.meta):
+            if g is None:
+                if ctx._materialize and info is not None:
+                    from .backend import xp
+
+                    g = Tensor._make(xp.zeros(info[0], dtype=info[1]))
+                wrapped.append(g)
+            else:
+                wrapped.append(g if type(g) is Tensor else Tensor._make(g))
+        result = self.function.backward(ctx, *wrapped)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n_inputs = len(self.input_kinds)
+        if len(result) != n_inputs:
+            if len(result) > n_inputs and all(r is None for r in result[n_inputs:]):
+                result = result[:n_inputs]
+            else:
+                raise RuntimeError(
+                    f"function {self.name()} returned an incorrect number of gradients (expected {n_inputs}, "
+                    f"got {len(result)})"
+                )
+        outs = []
+        for i, (g, kind) in enumerate(zip(result, self.input_kinds)):
+            if kind is None:
+                if g is not None:
+                    raise RuntimeError(
+                        f"function {self.name()} returned a gradient different than None at position {i + 1}, but "
+                        "the corresponding forward input was not a Variable"
+                    )
+                continue
+            if g is None:
+                outs.append(None)
+                continue
+            if type(g) is not Tensor:
+                raise TypeError(f"function {self.name()} returned a gradient of type {type(g).__name__}, "
+                                "expected a Tensor or None")
+            shape = kind
+            if tuple(g._data.shape) != shape:
+                from .ops import check_broadcast
+
+                try:
+                    ok = check_broadcast(shape, g._data.shape) == shape
+                except RuntimeError:
+                    ok = False
+                if not ok:
+                    raise RuntimeError(
+                        f"Function {self.name()} returned an invalid gradient at index {i} - got "
+                        f"[{', '.join(map(str, g._data.shape))}] but expected shape compatible with "
+                        f"[{', '.join(map(str, shape))}]"
+                    )
+                from .engine import _sum_to
+                from .ops import ARRAY_MATH, TENSOR_MATH
+
+                g = _sum_to(TENSOR_MATH, g, shape) if create_graph else Tensor._make(
+                    _sum_to(ARRAY_MATH, g._data, shape))
+            outs.append(g if create_graph else g._data)
+        return outs
+
+    def release(self):
+        if self.ctx is not None:
+            self.ctx._freed = True
+            self.ctx._saved = None
+            self.ctx._to_save = None
+
+
+class Function:
+    """Base class for user-defined autograd functions (`torch.autograd.Function`)."""
+
+    SCRIPT_ATTRS = frozenset({"apply", "forward", "backward"})
+    _node_class = None
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. Please use new-style "
+            "autograd function with static forward method. "
+            "(Example: https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)"
+        )
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            "You must implement either the backward or the vjp method for your custom autograd.Function to use it "
+            "with backward mode AD."
+        )
+
+    @classmethod
+    def _node_type(cls):
+        node_class = cls.__dict__.get("_node_class")
+        if node_class is None:
+            node_class = type(cls.__name__ + "Backward", (FunctionNode,), {"__slots__": (), "function": cls})
+            cls._node_class = node_class
+        return node_class
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        tensors = [a for a in args if type(a) is Tensor]
+        needs = tuple(type(a) is Tensor and a._rg for a in args)
+        ctx = FunctionCtx(needs)
+        prev = GRAD.enabled
+        GRAD.enabled = False
+        try:
+            outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            GRAD.enabled = prev
+        record = prev and any(t._rg for t in tensors)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        if not record:
+            return outputs
+        node = cls._node_type().__new__(cls._node_type())
+        node.seq = next(_sequence)
+        node.retained = None
+        node.ctx = ctx
+        ctx._node = node
+        node.next_functions = tuple(edge_to(a) if type(a) is Tensor else (None, 0) for a in args)
+        node.input_kinds = tuple(a._data.shape if type(a) is Tensor else None for a in args)
+        node.n_outputs = len(outs)
+        node.meta = tuple((o._data.shape, o._data.dtype) if type(o) is Tensor else None for o in outs)
+        non_diff = {id(t) for t in ctx._non_differentiable}
+        fixed = []
+        for i, o in enumerate(outs):
+            if type(o) is Tensor and id(o) not in non_diff:
+                if any(o is a for a in args):
+                    # Returning an input as is: PyTorch returns a view of it that carries the new history.
+                    o = o.detach()
+                o.grad_fn = node
+                o.output_nr = i
+                o._rg = True
+            fixed.append(o)
+        # Save after the outputs are known, so a saved output can be held as bare memory.
+        if ctx._to_save is not None:
+            saved = []
+            for t in ctx._to_save:
+                if t is None:
+                    saved.append(None)
+                elif t.grad_fn is node:
+                    saved.append((None, t._data, t._version, t._version[0]))
+                else:
+                    saved.append((t, t._data, t._version, t._version[0]))
+            ctx._saved = tuple(saved)
+            ctx._to_save = None
+        return fixed[0] if single else tuple(fixed)

@@ -1,0 +1,1225 @@
+"""PyTorch's function surface over the op table: `torch.exp`, `Tensor.sum(dim=..., keepdim=...)`, the
+operators, indexing, and the factories (`torch.tensor`, `zeros`, `arange`, ...).
+
+Argument handling (defaults, keyword names, errors for bad types) lives here so that the op rows in
+`ops` stay one line of math each.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+from . import dtypes, limits, ops
+from .backend import xp
+from .engine import GRAD, _sequence, edge_to
+from .ops import ROWS, _dim, _dims, binary, inplace, unary
+from .tensor import Device, Size, Tensor
+
+_NUMBER = (int, float, bool)
+
+
+def _need_tensor(name, x, pos=1, arg="input"):
+    if type(x) is not Tensor:
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _as_tensor(x):
+    return x if type(x) is Tensor else tensor(x)
+
+
+# ------------------------------------------------------------------ arithmetic
+def add(input, other, *, alpha=1):
+    if type(input) is not Tensor:
+        input = tensor(input)
+    return binary(ROWS["add"], input, other, {"alpha": alpha} if alpha != 1 else None)
+
+
+def sub(input, other, *, alpha=1):
+    if type(input) is not Tensor:
+        return binary(ROWS["rsub"], other, input, {"alpha": alpha} if alpha != 1 else None)
+    return binary(ROWS["sub"], input, other, {"alpha": alpha} if alpha != 1 else None)
+
+
+def rsub(input, other, *, alpha=1):
+    return binary(ROWS["rsub"], input, other, {"alpha": alpha} if alpha != 1 else None)
+
+
+def mul(input, other):
+    if type(input) is not Tensor:
+        input, other = other, input
+    return binary(ROWS["mul"], input, other)
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        q = div(input, other)
+        return _nograd(xp.trunc(q._data))
+    if type(input) is not Tensor:
+        return mul(reciprocal(other), input)
+    return binary(ROWS["div"], input, other)
+
+
+true_divide = divide = div
+
+
+def reciprocal(input):
+    return unary(ROWS["reciprocal"], input)
+
+
+def floor_divide(input, other):
+    if type(input) is not Tensor:
+        return binary(ROWS["floor_divide"], _as_tensor(input), other)
+    return binary(ROWS["floor_divide"], input, other)
+
+
+def remainder(input, other):
+    if type(input) is not Tensor:
+        input = _as_tensor(input)
+    return binary(ROWS["remainder"], input, other)
+
+
+def neg(input):
+    return unary(ROWS["neg"], _need_tensor("neg", input))
+
+
+negative = neg
+
+
+def pow(input, exponent):  # noqa: A001 - PyTorch's name
+    if type(input) is not Tensor:
+        return binary(ROWS["rpow"], _need_tensor("pow", exponent, 2, "exponent"), input)
+    if type(exponent) is Tensor:
+        return binary(ROWS["pow_tensor"], input, exponent)
+    if not isinstance(exponent, _NUMBER):
+        raise TypeError(f"pow() received an invalid combination of arguments - got (Tensor, {type(exponent).__name__})")
+    return unary(ROWS["pow"], input, {"exponent": exponent})
+
+
+def square(input):
+    return pow(input, 2)
+
+
+def _unary_fn(key, name):
+    row = ROWS[key]
+
+    def fn(input):
+        if type(input) is not Tensor:
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        if input._data.dtype.kind != "f":
+            input = to(input, dtypes.defaults.float)
+        return unary(row, input)
+
+    fn.__name__ = name
+    return fn
+
+
+exp = _unary_fn("exp", "exp")
+log = _unary_fn("log", "log")
+sin = _unary_fn("sin", "sin")
+cos = _unary_fn("cos", "cos")
+tanh = _unary_fn("tanh", "tanh")
+sigmoid = _unary_fn("sigmoid", "sigmoid")
+sqrt = _unary_fn("sqrt", "sqrt")
+
+
+def relu(input, inplace=False):
+    return unary(ROWS["relu"], _need_tensor("relu", input))
+
+
+def abs(input):  # noqa: A001
+    return unary(ROWS["abs"], _need_tensor("abs", input))
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    if type(min) is Tensor or type(max) is Tensor:
+        return unary(ROWS["clamp_tensor"], input, {"min": min, "max": max})
+    return unary(ROWS["clamp"], input, {"min": min, "max": max})
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return unary(ROWS["clamp_min"], input, {"min": min})
+
+
+def clamp_max(input, max):  # noqa: A002
+    return unary(ROWS["clamp_max"], input, {"max": max})
+
+
+def maximum(input, other):
+    return binary(ROWS["maximum"], input, _need_tensor("maximum", other, 2, "other"))
+
+
+def minimum(input, other):
+    return binary(ROWS["minimum"], input, _need_tensor("minimum", other, 2, "other"))
+
+
+def where(condition, input=None, other=None):
+    cond = _need_tensor("where", condition, 1, "condition")
+    if input is None and other is None:
+        return tuple(_nograd(i) for i in xp.nonzero(cond._data))
+    if cond._data.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype.name.capitalize()}")
+    if type(input) is not Tensor and type(other) is not Tensor:
+        input = tensor(input)
+    if type(input) is not Tensor:
+        input = full_like(other, input) if isinstance(input, float) and other.dtype.is_floating_point else tensor(input)
+    if type(other) is not Tensor:
+        other = tensor(other, dtype=input.dtype if input.dtype.is_floating_point and isinstance(other, float) else None)
+    return binary(ROWS["where"], input, other, {"condition": cond._data})
+
+
+# ------------------------------------------------------------------ reductions
+def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
+    _need_tensor("sum", input)
+    if dtype is not None:
+        input = to(input, dtype)
+    if dim is None:
+        return _reduce(ROWS["sum"], input, None, False, whole=True)
+    return _reduce(ROWS["sum_dim"], input, dim, keepdim)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    _need_tensor("mean", input)
+    if dtype is not None:
+        input = to(input, dtype)
+    if dim is None:
+        return _reduce(ROWS["mean"], input, None, False, whole=True)
+    return _reduce(ROWS["mean_dim"], input, dim, keepdim)
+
+
+def _reduce(row, input, dim, keepdim, whole=False):
+    shape = input._data.shape
+    dims = _dims(dim, len(shape)) if not whole else tuple(range(len(shape)))
+    if whole:
+        out = row.forward(input._data)
+        params = {"shape": shape, "dims": dims}
+    else:
+        out = row.forward(input._data, dims if len(shape) else None, keepdim)
+        params = {"shape": shape, "dims": dims, "keepdim": keepdim}
+    res = ops._wrap(out)
+    if input._rg and GRAD.enabled:
+        ops._record(row, res, (input,), params)
+    return res
+
+
+class _ReturnType(tuple):
+    """torch.return_types.max and friends: a (values, indices) pair that prints like PyTorch's."""
+
+    SCRIPT_ATTRS = frozenset({"values", "indices", "count", "index"})
+    _name = "max"
+
+    def __new__(cls, name, values, indices):
+        self = super().__new__(cls, (values, indices))
+        self._name = name
+        return self
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __repr__(self):
+        return f"torch.return_types.{self._name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+    __str__ = __repr__
+
+
+def _max_min(which, input, dim=None, keepdim=False, *, other=None):
+    _need_tensor(which, input)
+    if type(dim) is Tensor:
+        other, dim = dim, None
+    if other is not None:
+        return maximum(input, other) if which == "max" else minimum(input, other)
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(
+                f"{which}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        return unary(ROWS[which], input)
+    d = _dim(dim, input._data.ndim)
+    data = input._data
+    arg = (data.argmax if which == "max" else data.argmin)(axis=d, keepdims=keepdim) if data.ndim else xp.asarray(0)
+    params = {"dim": d, "keepdim": keepdim, "indices": arg, "shape": data.shape}
+    values = unary(ROWS[which + "_dim"], input, params) if data.ndim else clone(input)
+    return _ReturnType(which, values, _nograd(xp.asarray(arg, dtype=xp.int64)))
+
+
+def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    return _max_min("max", input, dim, keepdim, other=other)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
+    return _max_min("min", input, dim, keepdim, other=other)
+
+
+def argmax(input, dim=None, keepdim=False):
+    data = input._data
+    if dim is None:
+        return _nograd(xp.asarray(data.argmax(), dtype=xp.int64))
+    return _nograd(xp.asarray(data.argmax(axis=_dim(dim, data.ndim), keepdims=keepdim), dtype=xp.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    data = input._data
+    if dim is None:
+        return _nograd(xp.asarray(data.argmin(), dtype=xp.int64))
+    return _nograd(xp.asarray(data.argmin(axis=_dim(dim, data.ndim), keepdims=keepdim), dtype=xp.int64))
+
+
+def prod(input, dim=None, keepdim=False):
+    # Built from differentiable pieces: exact for nonzero entries, which is what tutorials use.
+    if input._rg and GRAD.enabled:
+        if xp.any(input._data == 0):
+            raise RuntimeError("gradcli: prod() of a tensor with zeros that requires grad is not supported")
+        return exp(sum(log(abs(input)), dim, keepdim)) * _nograd(
+            xp.prod(xp.sign(input._data), axis=None if dim is None else _dim(dim, input.ndim), keepdims=keepdim)
+        )
+    return _nograd(xp.asarray(xp.prod(input._data, axis=None if dim is None else _dim(dim, input.ndim),
+                                      keepdims=keepdim)))
+
+
+# ------------------------------------------------------------------ linear algebra
+def mm(input, mat2):
+    return binary(ROWS["mm"], _need_tensor("mm", input), _need_tensor("mm", mat2, 2, "mat2"))
+
+
+def mv(input, vec):
+    return binary(ROWS["mv"], _need_tensor("mv", input), _need_tensor("mv", vec, 2, "vec"))
+
+
+def dot(input, other):
+    return binary(ROWS["dot"], _need_tensor("dot", input), _need_tensor("dot", other, 2, "tensor"))
+
+
+def matmul(input, other):
+    _need_tensor("matmul", input)
+    _need_tensor("matmul", other, 2, "other")
+    da, db = input._data.ndim, other._data.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D"
+        )
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 2:
+        return mm(input, other)
+    if da == 2 and db == 1:
+        return mv(input, other)
+    if da == 1 and db == 2:
+        return squeeze(mm(unsqueeze(input, 0), other), 0, _row="squeeze_dims")
+    if db == 1:
+        return binary(ROWS["bmm"], input, unsqueeze(other, -1)).squeeze(-1)
+    if da == 1:
+        return binary(ROWS["bmm"], unsqueeze(input, 0), other).squeeze(-2)
+    return binary(ROWS["bmm"], input, other)
+
+
+def outer(input, vec2):
+    return mul(unsqueeze(input, 1), unsqueeze(vec2, 0))
+
+
+# ------------------------------------------------------------------ joining
+def _tensor_list(name, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not {type(tensors).__name__}"
+        )
+    for i, t in enumerate(tensors):
+        if type(t) is not Tensor:
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
+    return list(tensors)
+
+
+def stack(tensors, dim=0):
+    xs = _tensor_list("stack", tensors)
+    nd = xs[0]._data.ndim + 1 if xs else 1
+    d = _dim(dim, nd)
+    return ops.many(ROWS["stack"], xs, {"dim": d, "shapes": [x._data.shape for x in xs]})
+
+
+def cat(tensors, dim=0):
+    xs = _tensor_list("cat", tensors)
+    if not xs:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    # PyTorch skips 1-D empty tensors in cat (legacy behaviour).
+    xs_used = [x for x in xs if not (x._data.ndim == 1 and x._data.size == 0)] or xs[:1]
+    d = _dim(dim, xs_used[0]._data.ndim)
+    return ops.many(ROWS["cat"], xs_used, {"dim": d, "shapes": [x._data.shape for x in xs_used]})
+
+
+concat = concatenate = cat
+
+
+# ------------------------------------------------------------------ nn.functional
+def softmax(input, dim=None, dtype=None):
+    if dim is None:
+        raise TypeError("softmax() missing 1 required positional argument: 'dim'")
+    if dtype is not None:
+        input = to(input, dtype)
+    d = _dim(dim, input._data.ndim)
+    return unary(ROWS["softmax"], input, {"dim": d})
+
+
+def log_softmax(input, dim=None, dtype=None):
+    if dim is None:
+        raise TypeError("log_softmax() missing 1 required positional argument: 'dim'")
+    if dtype is not None:
+        input = to(input, dtype)
+    d = _dim(dim, input._data.ndim)
+    return unary(ROWS["log_softmax"], input, {"dim": d})
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _need_tensor("mse_loss", input)
+    _need_tensor("mse_loss", target, 2, "target")
+    return binary(ROWS["mse_loss"], input, target, {"reduction": reduction})
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    _need_tensor("nll_loss", input)
+    _need_tensor("nll_loss", target, 2, "target")
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.legacy[:-6]}")
+    x = input._data
+    params = {
+        "target": target._data,
+        "weight": None if weight is None else weight._data,
+        "ignore_index": ignore_index,
+        "reduction": reduction,
+        "shape": x.shape,
+        "dtype": x.dtype,
+    }
+    row = ROWS["nll_loss"]
+    res = ops._wrap(row.forward(x, target._data, params["weight"], ignore_index, reduction))
+    if input._rg and GRAD.enabled:
+        ops._record(row, res, (input,), params)
+    return res
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    _need_tensor("cross_entropy", input)
+    class_dim = 0 if input._data.ndim == 1 else 1
+    logp = log_softmax(input, class_dim)
+    if type(target) is Tensor and target._data.dtype.kind == "f":
+        # Class probabilities instead of class indices.
+        loss = neg(sum(mul(logp, target), class_dim))
+        return mean(loss) if reduction == "mean" else sum(loss) if reduction == "sum" else loss
+    return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+
+
+# ------------------------------------------------------------------ shapes and views
+def _shape_args(name, shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    out = []
+    for n in shape:
+        if type(n) is Tensor:
+            n = n.__index__()
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(n).__name__} at pos {len(out)}")
+        out.append(n)
+    return tuple(out)
+
+
+def reshape(input, *shape):
+    shape = _shape_args("reshape", shape)
+    data = input._data
+    if data.flags["C_CONTIGUOUS"] or data.size <= 1:
+        return unary(ROWS["view"], input, {"shape": shape, "in_shape": data.shape})
+    return unary(ROWS["reshape_copy"], input, {"shape": shape, "in_shape": data.shape})
+
+
+def view(input, *shape):
+    shape = _shape_args("view", shape)
+    data = input._data
+    if not data.flags["C_CONTIGUOUS"] and data.size > 1:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension spans "
+            "across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return unary(ROWS["view"], input, {"shape": shape, "in_shape": data.shape})
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    shape = input._data.shape
+    if not shape:
+        return reshape(input, 1)
+    s, e = _dim(start_dim, len(shape)), _dim(end_dim, len(shape))
+    n = 1
+    for k in shape[s : e + 1]:
+        n *= k
+    return reshape(input, *(shape[:s] + (n,) + shape[e + 1 :]))
+
+
+def transpose(input, dim0, dim1):
+    return unary(ROWS["transpose"], input, {"dim0": dim0, "dim1": dim1})
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    return unary(ROWS["t"], input)
+
+
+def permute(input, *dims):
+    dims = _shape_args("permute", dims)
+    return unary(ROWS["permute"], input, {"dims": tuple(_dim(d, input._data.ndim) for d in dims)})
+
+
+def unsqueeze(input, dim):
+    return unary(ROWS["unsqueeze"], input, {"dim": dim, "in_shape": input._data.shape})
+
+
+def squeeze(input, dim=None, _row=None):
+    if dim is None:
+        return unary(ROWS["squeeze"], input, {"in_shape": input._data.shape})
+    row = _row or ("squeeze_dims" if isinstance(dim, (tuple, list)) else "squeeze_dim")
+    return unary(ROWS[row], input, {"dim": dim, "in_shape": input._data.shape})
+
+
+def expand(input, *sizes):
+    sizes = _shape_args("expand", sizes)
+    return unary(ROWS["expand"], input, {"shape": sizes})
+
+
+def broadcast_to(input, size):
+    return expand(input, *size)
+
+
+def clone(input, *, memory_format=None):
+    return unary(ROWS["clone"], input)
+
+
+def to(input, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    for a in args:
+        if isinstance(a, dtypes.DType):
+            dtype = a
+        elif isinstance(a, (str, Device)):
+            device = a
+        elif type(a) is Tensor:
+            dtype = a.dtype
+    if device is not None:
+        dev = Device(device)
+        if dev.type != "cpu":
+            from .backend import cuda_namespace
+
+            cuda_namespace()
+            raise RuntimeError("gradcli: CUDA tensors are not available in this build")
+    if dtype is None or dtype is input.dtype:
+        return input
+    return unary(ROWS["to_dtype"], input, {"dtype": dtype.np})
+
+
+# ------------------------------------------------------------------ indexing
+def _convert_index(index):
+    """A PyTorch index -> (numpy index, is_advanced)."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    advanced = False
+    for i in items:
+        if type(i) is Tensor:
+            if i._data.dtype.kind == "b" or i._data.ndim > 0:
+                advanced = True
+                out.append(i._data)
+                continue
+            if i._data.dtype.kind not in "iu":
+                raise IndexError(
+                    "tensors used as indices must be long, int, byte or bool tensors"
+                )
+            out.append(int(i._data))
+        elif isinstance(i, (list, tuple)):
+            advanced = True
+            out.append(xp.asarray([int(v) if type(v) is Tensor else v for v in i]))
+        elif isinstance(i, bool):
+            advanced = True
+            out.append(i)
+        elif i is None or i is Ellipsis or isinstance(i, (int, slice)):
+            if isinstance(i, slice):
+                for part in (i.start, i.stop, i.step):
+                    if part is not None and not isinstance(part, int):
+                        if type(part) is Tensor:
+                            continue
+                        raise TypeError("slice indices must be integers or None or have an __index__ method")
+                i = slice(*(int(p) if type(p) is Tensor else p for p in (i.start, i.stop, i.step)))
+                if i.step is not None and i.step <= 0:
+                    raise ValueError("step must be greater than zero")
+            out.append(i)
+        else:
+            raise IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
+                f"(got {type(i).__name__})"
+            )
+    return out, advanced
+
+
+def getitem(x, index):
+    items, advanced = _convert_index(index)
+    if advanced:
+        idx = tuple(items)
+        data = x._data
+        try:
+            data[idx]
+        except IndexError as exc:
+            raise IndexError(str(exc)) from None
+        return unary(ROWS["index"], x, {"index": idx, "in_shape": data.shape})
+    n_ell = items.count(Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = len([i for i in items if i is not None and i is not Ellipsis])
+    ndim = x._data.ndim
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    expanded = []
+    for i in items:
+        if i is Ellipsis:
+            expanded.extend([slice(None)] * (ndim - consumed))
+        else:
+            expanded.append(i)
+    only = len(expanded) == 1
+    out = x
+    d = 0
+    for i in expanded:
+        if i is None:
+            out = unsqueeze(out, d)
+            d += 1
+        elif isinstance(i, int):
+            size = out._data.shape[d]
+            if i < -size or i >= size:
+                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+            key = (slice(None),) * d + (i,)
+            out = unary(ROWS["select"], out, {"index": key, "in_shape": out._data.shape})
+        else:
+            if i == slice(None) and not only:
+                d += 1
+                continue
+            key = (slice(None),) * d + (i,)
+            out = unary(ROWS["slice"], out, {"index": key, "in_shape": out._data.shape})
+            d += 1
+    if out is x:
+        out = unary(ROWS["slice"], x, {"index": (slice(None),), "in_shape": x._data.shape}) if x._data.ndim else \
+            unary(ROWS["view"], x, {"shape": (), "in_shape": ()})
+    return out
+
+
+def setitem(x, index, value):
+    items, _ = _convert_index(index)
+    idx = tuple(items)
+    if type(value) is not Tensor and not isinstance(value, _NUMBER):
+        value = tensor(value)
+    grad_value = type(value) is Tensor and value._rg
+    if GRAD.enabled and x._rg and x.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    va = value._data if type(value) is Tensor else value
+    needs_grad = GRAD.enabled and (x._rg or grad_value)
+    edges = (edge_to(x), edge_to(value) if type(value) is Tensor else (None, 0)) if needs_grad else None
+    try:
+        x._data[idx] = va
+    except IndexError as exc:
+        raise IndexError(str(exc)) from None
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    x._version[0] += 1
+    if needs_grad:
+        row = ROWS["setitem"]
+        ops._record(row, x, (x, value), {"index": idx, "shape": x._data.shape})
+        x.grad_fn.next_functions = edges
+        x.output_nr = 0
+
+
+# ------------------------------------------------------------------ comparisons (no gradient)
+def _nograd(array):
+    if type(array) is not xp.ndarray:
+        array = xp.asarray(array)
+    return Tensor._make(array)
+
+
+def _compare(fn):
+    def compare(input, other):
+        if type(other) is not Tensor and not isinstance(other, _NUMBER):
+            return NotImplemented
+        a, b = ops._operand_arrays(input, other)
+        return _nograd(fn(a, b))
+
+    return compare
+
+
+eq = _compare(xp.equal)
+ne = _compare(xp.not_equal)
+lt = _compare(xp.less)
+le = _compare(xp.less_equal)
+gt = _compare(xp.greater)
+ge = _compare(xp.greater_equal)
+
+
+def equal(input, other):
+    return input._data.shape == other._data.shape and bool((input._data == other._data).all())
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _nograd(xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def any(input, dim=None, keepdim=False):  # noqa: A001
+    return _nograd(input._data.any(axis=None if dim is None else _dim(dim, input.ndim), keepdims=keepdim))
+
+
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    return _nograd(input._data.all(axis=None if dim is None else _dim(dim, input.ndim), keepdims=keepdim))
+
+
+def sign(input):
+    return _nograd(xp.sign(input._data))
+
+
+def floor(input):
+    return _nograd(xp.floor(input._data))
+
+
+def ceil(input):
+    return _nograd(xp.ceil(input._data))
+
+
+def round(input, decimals=0):  # noqa: A001
+    return _nograd(xp.round(input._data, decimals))
+
+
+def logical_not(input):
+    return _nograd(xp.logical_not(input._data))
+
+
+def logical_and(input, other):
+    return _nograd(xp.logical_and(input._data, other._data if type(other) is Tensor else other))
+
+
+def logical_or(input, other):
+    return _nograd(xp.logical_or(input._data, other._data if type(other) is Tensor else other))
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_tensor(obj):
+    return type(obj) is Tensor
+
+
+def is_grad_enabled():
+    return GRAD.enabled
+
+
+def tan(input):
+    return sin(input) / cos(input)
+
+
+def log1p(input):
+    return log(add(input, 1))
+
+
+def expm1(input):
+    return sub(exp(input), 1)
+
+
+def rsqrt(input):
+    return reciprocal(sqrt(input))
+
+
+def var(input, dim=None, keepdim=False, *, unbiased=True, correction=None):
+    if correction is None:
+        correction = 1 if unbiased else 0
+    n = input._data.size if dim is None else _mean_count(input._data.shape, _dims(dim, input.ndim))
+    centered = sub(input, mean(input, dim, True) if dim is not None else mean(input))
+    return div(sum(mul(centered, centered), dim, keepdim), builtin_max(n - correction, 0))
+
+
+def std(input, dim=None, keepdim=False, *, unbiased=True, correction=None):
+    return sqrt(var(input, dim, keepdim, unbiased=unbiased, correction=correction))
+
+
+def norm(input, p=2, dim=None, keepdim=False):
+    if p == 2:
+        return sqrt(sum(mul(input, input), dim, keepdim))
+    if p == 1:
+        return sum(abs(input), dim, keepdim)
+    return pow(sum(pow(abs(input), p), dim, keepdim), 1.0 / p)
+
+
+def cumsum(input, dim):
+    return _nograd(xp.cumsum(input._data, axis=_dim(dim, input.ndim)))
+
+
+builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __builtins__.max
+
+
+def _mean_count(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+# ------------------------------------------------------------------ factories
+def _resolve_dtype(dtype):
+    if dtype is None or isinstance(dtype, dtypes.DType):
+        return dtype
+    if dtype in (float,):
+        return dtypes.float64
+    if dtype in (int,):
+        return dtypes.int64
+    if dtype in (bool,):
+        return dtypes.bool_
+    raise TypeError(f"dtype must be torch.dtype, not {type(dtype).__name__}")
+
+
+def _check_device(device):
+    if device is None:
+        return
+    dev = Device(device)
+    if dev.type != "cpu":
+        from .backend import cuda_namespace
+
+        cuda_namespace()
+
+
+def _finish(array, requires_grad):
+    t = _nograd(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _infer(data, shape, depth, flat):
+    """Walk nested lists, checking they are rectangular; returns the widest kind seen (0 bool, 1 int, 2 float)."""
+    if type(data) is Tensor:
+        if depth == len(shape):
+            shape.extend(data._data.shape)
+        elif tuple(shape[depth:]) != data._data.shape:
+            raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {len(data)})")
+        flat.extend(data._data.reshape(-1).tolist())
+        return data.dtype.category
+    if isinstance(data, (list, tuple, Size)):
+        n = len(data)
+        if depth == len(shape):
+            shape.append(n)
+        elif shape[depth] != n:
+            raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {n})")
+        kind = 0 if n else 2
+        for item in data:
+            k = _infer(item, shape, depth + 1, flat)
+            kind = kind if kind > k else k
+        return kind
+    if isinstance(data, bool):
+        flat.append(data)
+        return 0
+    if isinstance(data, int):
+        flat.append(data)
+        return 1
+    if isinstance(data, float):
+        flat.append(data)
+        return 2
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    dtype = _resolve_dtype(dtype)
+    _check_device(device)
+    if type(data) is Tensor:
+        array = data._data.copy()
+        if dtype is not None:
+            array = array.astype(dtype.np)
+        return _finish(array, requires_grad)
+    shape, flat = [], []
+    kind = _infer(data, shape, 0, flat)
+    if dtype is None:
+        dtype = (dtypes.bool_, dtypes.int64, dtypes.defaults.float)[kind]
+    limits.check_tensor_size(len(flat), dtype.itemsize)
+    try:
+        array = xp.array(flat, dtype=dtype.np).reshape(shape)
+    except OverflowError:
+        raise RuntimeError("Overflow when unpacking long long") from None
+    return _finish(array, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if type(data) is Tensor and (dtype is None or dtype is data.dtype):
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def _sized(name, size, dtype, fill):
+    shape = _shape_args(name, size)
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"{name}: Dimension size must be non-negative.")
+        if n >= 2**63:
+            raise TypeError(
+                f"{name}(): argument 'size' failed to unpack the object at pos 1 with error "
+                '"Overflow when unpacking long long"'
+            )
+    count = 1
+    for n in shape:
+        count *= n
+    dtype = _resolve_dtype(dtype) or dtypes.defaults.float
+    limits.check_tensor_size(count, dtype.itemsize)
+    return fill(shape, dtype.np)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    _check_device(device)
+    return _finish(_sized("zeros", size, dtype, xp.zeros), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    _check_device(device)
+    return _finish(_sized("ones", size, dtype, xp.ones), requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value)
+    return _finish(_sized("full", (size,) if isinstance(size, int) else size, dtype,
+                          lambda s, d: xp.full(s, fill_value, dtype=d)), requires_grad)
+
+
+def _like(name, input, dtype, requires_grad, fill):
+    _need_tensor(name, input)
+    dtype = _resolve_dtype(dtype) or input.dtype
+    return _finish(fill(input._data.shape, dtype.np), requires_grad)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _like("zeros_like", input, dtype, requires_grad, xp.zeros)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _like("ones_like", input, dtype, requires_grad, xp.ones)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return _like("full_like", input, dtype, requires_grad, lambda s, d: xp.full(s, fill_value, dtype=d))
+
+
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if type(v) is Tensor else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    count = math.ceil((end - start) / step)
+    dtype = _resolve_dtype(dtype) or (
+        dtypes.defaults.float if builtin_any(isinstance(v, float) for v in vals) else dtypes.int64
+    )
+    limits.check_tensor_size(count, dtype.itemsize)
+    if dtype.is_floating_point:
+        array = (start + xp.arange(count, dtype=xp.float64) * step).astype(dtype.np)
+    else:
+        array = xp.arange(start, end, step, dtype=dtype.np)
+    return _finish(array, requires_grad)
+
+
+builtin_any = __builtins__["any"] if isinstance(__builtins__, dict) else __builtins__.any
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    dtype = _resolve_dtype(dtype) or dtypes.defaults.float
+    limits.check_tensor_size(steps, dtype.itemsize)
+    return _finish(xp.linspace(start, end, steps, dtype=xp.float64).astype(dtype.np), requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    dtype = _resolve_dtype(dtype) or dtypes.defaults.float
+    limits.check_tensor_size(n * (n if m is None else m), dtype.itemsize)
+    return _finish(xp.eye(n, m, dtype=dtype.np), requires_grad)
+
+
+class _Random:
+    """gradcli's own random stream: seeded by manual_seed, not PyTorch's sequence (documented)."""
+
+    def __init__(self):
+        self.gen = xp.random.default_rng()
+
+    def seed(self, seed):
+        self.gen = xp.random.default_rng(int(seed))
+
+
+RANDOM = _Random()
+
+
+class Generator:
+    SCRIPT_ATTRS = frozenset({"manual_seed", "seed", "initial_seed"})
+
+    def __init__(self, seed):
+        self._seed = seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def __repr__(self):
+        return f"<torch._C.Generator object at {id(self):#x}>"
+
+
+def manual_seed(seed):
+    RANDOM.seed(seed)
+    return Generator(int(seed))
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    _check_device(device)
+    return _finish(_sized("rand", size, dtype, lambda s, d: RANDOM.gen.random(s).astype(d)), requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    _check_device(device)
+    return _finish(_sized("randn", size, dtype, lambda s, d: RANDOM.gen.standard_normal(s).astype(d)), requires_grad)
+
+
+def rand_like(input, *, dtype=None, requires_grad=False):
+    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, requires_grad=False):
+    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False):
+    if size is None:
+        low, high, size = 0, low, high
+    dtype = _resolve_dtype(dtype) or dtypes.int64
+    return _finish(_sized("randint", tuple(size), dtype, lambda s, d: RANDOM.gen.integers(low, high, s).astype(d)),
+                   requires_grad)
+
+
+def randperm(n, *, dtype=None):
+    return _nograd(RANDOM.gen.permutation(n).astype(xp.int64))
+
+
+# ------------------------------------------------------------------ Tensor methods and operators
+def _binop(fn, swap=False):
+    def method(self, other):
+        if type(other) is not Tensor and not isinstance(other, _NUMBER):
+            return NotImplemented
+        return fn(other, self) if swap else fn(self, other)
+
+    return method
+
+
+def _inplace_method(key, convert=None):
+    row = ROWS[key]
+
+    def method(self, other=None, *, alpha=1):
+        if convert is not None:
+            other = convert(other)
+        params = {"alpha": alpha} if alpha != 1 else None
+        return inplace(row, self, other, params)
+
+    return method
+
+
+def _iop(fn_inplace, fn):
+    def method(self, other):
+        if type(other) is not Tensor and not isinstance(other, _NUMBER):
+            return NotImplemented
+        return fn_inplace(self, other)
+
+    return method
+
+
+def _div_(self, other):
+    if self._data.dtype.kind != "f":
+        raise RuntimeError("result type Float can't be cast to the desired output type Long")
+    return inplace(ROWS["div"], self, other)
+
+
+def _zero_(self):
+    return inplace(ROWS["zero_"], self)
+
+
+def _fill_(self, value):
+    if type(value) is Tensor:
+        value = value.item()
+    return inplace(ROWS["fill_"], self, None, {"value": value})
+
+
+def _copy_(self, src):
+    with_grad = GRAD.enabled and (self._rg or src._rg)
+    if with_grad:
+        return setitem(self, (Ellipsis,), src) or self
+    self._data[...] = src._data
+    self._version[0] += 1
+    return self
+
+
+def _clamp_(self, min=None, max=None):  # noqa: A002
+    return inplace(ROWS["clamp"], self, None, {"min": min, "max": max})
+
+
+def _method_to(self, *args, **kwargs):
+    return to(self, *args, **kwargs)
+
+
+def _type_as(self, other):
+    return to(self, other.dtype)
+
+
+def _size_method(name):
+    def method(self, *shape):
+        return globals()[name](self, *shape)
+
+    return method
+
+
+def _max_method(which):
+    def method(self, dim=None, keepdim=False):
+        return _max_min(which, self, dim, keepdim)
+
+    return method
+
+
+def install_tensor_methods(cls):
+    conv = {
+        "float": lambda self: to(self, dtypes.float32),
+        "double": lambda self: to(self, dtypes.float64),
+        "half": lambda self: to(self, dtypes.float16),
+        "long": lambda self: to(self, dtypes.int64),
+        "int": lambda self: to(self, dtypes.int32),
+        "bool": lambda self: to(self, dtypes.bool_),
+    }
+    methods = {
+        # operators
+        "__add__": _binop(add), "__radd__": _binop(add, swap=True),
+        "__sub__": _binop(sub), "__rsub__": _binop(rsub),
+        "__mul__": _binop(mul), "__rmul__": _binop(mul, swap=True),
+        "__truediv__": _binop(div), "__rtruediv__": _binop(div, swap=True),
+        "__floordiv__": _binop(floor_divide), "__rfloordiv__": _binop(floor_divide, swap=True),
+        "__mod__": _binop(remainder), "__rmod__": _binop(remainder, swap=True),
+        "__pow__": _binop(pow), "__rpow__": _binop(pow, swap=True),
+        "__matmul__": _binop(matmul), "__rmatmul__": _binop(matmul, swap=True),
+        "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
+        "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+        "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else _nograd(~self._data),
+        "__and__": lambda self, o: _nograd(self._data & (o._data if type(o) is Tensor else o)),
+        "__or__": lambda self, o: _nograd(self._data | (o._data if type(o) is Tensor else o)),
+        "__xor__": lambda self, o: _nograd(self._data ^ (o._data if type(o) is Tensor else o)),
+        "__getitem__": getitem, "__setitem__": setitem,
+        "__iadd__": _iop(lambda s, o: inplace(ROWS["add"], s, o), add),
+        "__isub__": _iop(lambda s, o: inplace(ROWS["sub"], s, o), sub),
+        "__imul__": _iop(lambda s, o: inplace(ROWS["mul"], s, o), mul),
+        "__itruediv__": _iop(_div_, div),
+        # methods
+        "add": lambda self, other, *, alpha=1: add(self, other, alpha=alpha),
+        "sub": lambda self, other, *, alpha=1: sub(self, other, alpha=alpha),
+        "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log, "sin": sin, "cos": cos, "tan": tan,
+        "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "sqrt": sqrt, "abs": abs, "clamp": clamp, "clip": clamp,
+        "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum, "minimum": minimum,
+        "sum": sum, "mean": mean, "max": _max_method("max"), "min": _max_method("min"),
+        "argmax": argmax, "argmin": argmin, "prod": prod, "var": var, "std": std, "norm": norm, "cumsum": cumsum,
+        "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
+        "softmax": softmax, "log_softmax": log_softmax,
+        "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t, "permute": permute,
+        "unsqueeze": unsqueeze, "squeeze": squeeze, "expand": expand, "clone": clone,
+        "view_as": lambda self, other: view(self, *other.shape),
+        "reshape_as": lambda self, other: reshape(self, *other.shape),
+        "expand_as": lambda self, other: expand(self, *other.shape),
+        "contiguous": lambda self: self if self._data.flags["C_CONTIGUOUS"] else clone(self),
+        "to": _method_to, "type_as": _type_as, "cpu": lambda self: self,
+        "cuda": lambda self, device=None: to(self, "cuda"),
+        "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal, "square": square,
+        "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
+        "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "equal": equal, "allclose": allclose,
+        "any": any, "all": all,
+        "add_": _inplace_method("add"), "sub_": _inplace_method("sub"), "mul_": _inplace_method("mul"),
+        "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
+        "neg_": lambda self: inplace(ROWS["neg"], self),
+        "exp_": lambda self: inplace(ROWS["exp"], self),
+        "abs_": lambda self: inplace(ROWS["abs"], self),
+        "pow_": lambda self, e: inplace(ROWS["pow"], self, None, {"exponent": e}),
+        "new_tensor": lambda self, data, **kw: tensor(data, dtype=kw.get("dtype") or self.dtype,
+                                                     requires_grad=kw.get("requires_grad", False)),
+        "new_zeros": lambda self, *size, **kw: zeros(*size, dtype=kw.get("dtype") or self.dtype),
+        "new_ones": lambda self, *size, **kw: ones(*size, dtype=kw.get("dtype") or self.dtype),
+        "zeros_like": zeros_like, "ones_like": ones_like,
+        **conv,
+    }
+    for name, fn in methods.items():
+        setattr(cls, name, fn)
+    cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))) if self._data.ndim > 1 else self)
+    cls.mT = property(lambda self: transpose(self, -2, -1))
+
+
+# ------------------------------------------------------------------ the differentiable math namespace
+def _t_where(cond, x, y):
+    c = cond._data if type(cond) is Tensor else cond
+    if type(x) is not Tensor:
+        x = _nograd(xp.asarray(x, dtype=y._data.dtype))
+    if type(y) is not Tensor:
+        y = _nograd(xp.asarray(y, dtype=x._data.dtype))
+    return binary(ROWS["where"], x, y, {"condition": c})
+
+
+def _t_sum(x, axes, keepdims):
+    return sum(x, tuple(axes), keepdims)
+
+
+def _t_index_grad(g, shape, index):
+    return unary(ROWS["index_grad"], g, {"shape": shape, "index": index})
+
+
+ops.TENSOR_MATH = SimpleNamespace(
+    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor,
+    where=_t_where,
+    equal=lambda a, b: _nograd(xp.equal(a._data if type(a) is Tensor else a, b._data if type(b) is Tensor else b)),
+    logical_and=lambda a, b: _nograd(xp.logical_and(a._data if type(a) is Tensor else a,
+                                                    b._data if type(b) is Tensor else b)),
+    count=lambda mask: int(xp.count_nonzero(mask._data if type(mask) is Tensor else mask)),
+    sum=_t_sum,
+    reshape=lambda x, shape: reshape(x, *shape),
+    broadcast_to=lambda x, shape: expand(x, *shape),
+    expand_dims=unsqueeze,
+    astype=lambda x, dtype: unary(ROWS["to_dtype"], x, {"dtype": dtype}),
+    mT=lambda x: transpose(x, -2, -1),
+    swapaxes=transpose,
+    permute=lambda x, dims: permute(x, *dims),
+    outer=outer,
+    take=lambda x, i, dim: getitem(x, (slice(None),) * dim + (i,)),
+    narrow=lambda x, dim, start, n: getitem(x, (slice(None),) * dim + (slice(start, start + n),)),
+    index_grad=_t_index_grad,
+    getitem=getitem,
+    const=_nograd,
+    np_dtype=lambda x: x._data.dtype,
+)
+ops.ARRAY_MATH.const = lambda a: a
+ops.ARRAY_MATH.np_dtype = lambda x: x.dtype
+install_tensor_methods(Tensor)

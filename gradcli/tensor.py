@@ -1,0 +1,298 @@
+"""Tensor: a backend array plus the autograd bookkeeping PyTorch keeps for it.
+
+The methods are thin: each one names a function in `functional`, where arguments are parsed the way
+PyTorch parses them and the op table does the work.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from . import dtypes
+from .backend import namespace_of, to_host, xp
+from .engine import GRAD
+
+
+class Size(tuple):
+    """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
+
+    SCRIPT_ATTRS = frozenset({"numel", "count", "index"})
+
+    def __repr__(self):
+        return f"torch.Size([{', '.join(str(n) for n in self)}])"
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class Device:
+    """torch.device: `device(type='cpu')`, printed by str() as `cpu`."""
+
+    SCRIPT_ATTRS = frozenset({"type", "index"})
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu", index=None):
+        if isinstance(spec, Device):
+            spec, index = spec.type, spec.index
+        kind, _, num = str(spec).partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
+                f"lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {spec}"
+            )
+        self.type = kind
+        self.index = int(num) if num else index
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index or 0) == (other.type, other.index or 0)
+
+    def __hash__(self):
+        return hash((self.type, self.index or 0))
+
+
+CPU = Device("cpu")
+
+
+class Tensor:
+    __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "__weakref__")
+
+    # What a script may read and write; the interpreter refuses everything else.
+    SCRIPT_ATTRS = frozenset(
+        """
+        data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names
+        backward detach detach_ requires_grad_ retain_grad retains_grad zero_ fill_ item tolist numel size dim
+        t reshape view view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone
+        contiguous is_contiguous double float half long int bool to cpu cuda type_as numpy
+        add sub mul div neg pow exp log sin cos tanh sigmoid relu sqrt abs clamp clamp_min clamp_max
+        maximum minimum sum mean max min argmax argmin matmul mm mv dot softmax log_softmax
+        add_ sub_ mul_ div_ clamp_ copy_ neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm
+        is_floating_point element_size nelement new_tensor new_zeros new_ones zeros_like ones_like
+        eq ne lt le gt ge equal allclose any all floor ceil round rsqrt prod cumsum abs_ tan
+        register_hook output_nr
+        """.split()
+    )
+    SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create tensors with torch.tensor(...), torch.zeros(...) and the like")
+
+    @classmethod
+    def _make(cls, array):
+        t = object.__new__(cls)
+        t._data = array
+        t._rg = False
+        t.grad = None
+        t.grad_fn = None
+        t.output_nr = 0
+        t._version = [0]
+        t._acc = None
+        t._base = None
+        return t
+
+    # -------------------------------------------------------- autograd state
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if not isinstance(flag, bool):
+            raise TypeError("requires_grad must be a bool")
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+                )
+            return
+        if flag and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._rg = flag
+
+    def requires_grad_(self, requires_grad=True):
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        if self.grad_fn is None:
+            self._rg = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def data(self):
+        """The same memory, cut off from autograd, with a version counter of its own (as in PyTorch)."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(other).__name__}")
+        self._data = other._data
+
+    def detach(self):
+        t = Tensor._make(self._data)
+        t._version = self._version
+        return t
+
+    def detach_(self):
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    def retain_grad(self):
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node.retained is None:
+            node.retained = {}
+        node.retained[self.output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        node = self.grad_fn
+        return node is not None and node.retained is not None and self.output_nr in node.retained
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .engine import backward
+
+        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook):
+        raise RuntimeError("gradcli does not support tensor hooks yet")
+
+    # -------------------------------------------------------- metadata
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        from .ops import _dim
+
+        return self._data.shape[_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return dtypes.of_array(self._data)
+
+    @property
+    def device(self):
+        if namespace_of(self._data) is xp or type(self._data).__module__.startswith("numpy"):
+            return CPU
+        return Device("cuda", 0)
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return bool(self._data.flags["C_CONTIGUOUS"])
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return to_host(self._data).reshape(()).item()
+
+    def tolist(self):
+        return to_host(self._data).tolist()
+
+    def numpy(self):
+        raise RuntimeError("gradcli scripts cannot leave the tensor world: use .tolist() or .item() instead")
+
+    # -------------------------------------------------------- printing
+    def __repr__(self):
+        from .formatting import format_tensor
+
+        fn = self.grad_fn
+        return format_tensor(
+            to_host(self._data),
+            device=None if self.device.type == "cpu" else str(self.device),
+            grad_fn_name=fn.name() if fn is not None else None,
+            requires_grad=self._rg,
+            default_float=dtypes.defaults.float.name,
+        )
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
+
+    # -------------------------------------------------------- Python protocols
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        # A list iterator, not a generator: scripts must never get hold of a frame.
+        return iter([self[i] for i in range(self._data.shape[0])])
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("gradcli tensors do not convert to arrays")
+
+
+# The methods and operators live in functional, which attaches them when it loads: a reader sees Tensor's
+# data and protocols here and the op surface in one table there. Importing it here makes sure it loads.
+from . import functional  # noqa: E402, F401
