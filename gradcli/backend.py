@@ -57,3 +57,12 @@ def _cupy():
 def cuda_namespace():
     """The CuPy module, importing it on first use; raises BackendUnavailable if it cannot work."""
     return _cupy()
+
+
+def use_device(device: str) -> None:
+    """Make `device` the place new tensors live. Only the CPU is implemented so far; asking for CUDA
+    checks what is missing first, so the message says whether it is CuPy or the GPU."""
+    if device == "cpu":
+        return
+    cuda_namespace()
+    raise BackendUnavailable("gradcli's CUDA backend is not implemented yet: run without --device cuda")
