@@ -737,6 +737,12 @@ def _split_bwd(m, g, p, stacked):
 
 
 # --------------------------------------------------------------- the table
+def _nz(x):
+    """True if x was saved, else None, so `_nz(x) and formula` skips a gradient nobody asked for (a row saves
+    an input only when the *other* input's gradient needs it)."""
+    return x is not None or None
+
+
 ROWS: dict[str, Op] = {
     # arithmetic
     "add": Op("AddBackward0", lambda a, b, alpha=1: a + b * alpha if alpha != 1 else a + b,
@@ -745,8 +751,8 @@ ROWS: dict[str, Op] = {
               lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g)),
     "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1), None)),
-    "mul": Op("MulBackward0", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b, g * a), save="BA"),
-    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, -g * a / (b * b)), save="Ab"),
+    "mul": Op("MulBackward0", lambda a, b: a * b, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
+    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)), save="Ab"),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
                      lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
@@ -796,11 +802,13 @@ ROWS: dict[str, Op] = {
     "min_dim": Op("MinBackward0", lambda a, dim, keepdim, indices: a.min(axis=dim, keepdims=keepdim),
                   lambda m, g, a, b, r, p: (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)),
     # linear algebra
-    "mm": Op("MmBackward0", _check_mm, lambda m, g, a, b, r, p: (g @ m.mT(b), m.mT(a) @ g), save="BA"),
-    "mv": Op("MvBackward0", _check_mv, lambda m, g, a, b, r, p: (m.outer(g, b), m.mT(a) @ g), save="BA"),
-    "dot": Op("DotBackward0", _check_dot, lambda m, g, a, b, r, p: (g * b, g * a), save="BA"),
+    "mm": Op("MmBackward0", _check_mm, lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g),
+              save="BA"),
+    "mv": Op("MvBackward0", _check_mv, lambda m, g, a, b, r, p: (_nz(b) and m.outer(g, b), _nz(a) and m.mT(a) @ g),
+              save="BA"),
+    "dot": Op("DotBackward0", _check_dot, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
     "bmm": Op("UnsafeViewBackward0", _check_bmm,
-              lambda m, g, a, b, r, p: (g @ m.mT(b), m.mT(a) @ g), save="BA"),
+              lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA"),
     "stack": Op("StackBackward0", _stack_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, True)),
     "cat": Op("CatBackward0", _cat_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, False)),
     # neural-network functions
