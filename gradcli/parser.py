@@ -27,8 +27,10 @@ from pathlib import Path
 
 import lark
 from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters
 from lark.indenter import Indenter
+from lark.lexer import LexerThread
+from lark.parsers.lalr_analysis import Shift
 
 from . import syntax as S
 from .errors import LimitError, ScriptSyntaxError
@@ -1514,15 +1516,10 @@ _BUILDER = _Builder()
 # ------------------------------------------------------------------------------ syntax errors
 
 
-def _token_error(ctx: _Ctx, e: UnexpectedToken) -> ScriptSyntaxError:
-    """Turn Lark's "unexpected token" into a message in words (never a terminal name)."""
-    tok = e.token
+def _token_error(ctx: _Ctx, tok: Token, accepts: set) -> ScriptSyntaxError:
+    """Turn "unexpected token" into a message in words (never a terminal name)."""
     t = tok.type
     st = ctx.lex
-    try:
-        accepts = set(e.accepts or e.expected)
-    except Exception:  # pragma: no cover - accepts() replays the parser; be safe
-        accepts = set(e.expected)
     accepts.discard("$END")
     if t == "$END":
         lines = ctx.source_lines
@@ -1605,12 +1602,10 @@ def _tokenizer_error(ctx: _Ctx) -> ScriptSyntaxError | None:
     saved = _BUILDER.ctx
     _BUILDER.ctx = sub
     try:
-        for _ in _lark().lex(ctx.text):
+        for _ in _tokens(_tables(), ctx.text):
             pass
     except ScriptSyntaxError as err:
         return err
-    except UnexpectedInput:  # pragma: no cover
-        return None
     finally:
         _BUILDER.ctx = saved
     return None
@@ -1680,15 +1675,152 @@ def _size_message(size: int, limits: Limits, at_least: bool = False) -> str:
     )
 
 
+class _Tables:
+    """Lark's LALR tables and callbacks, rearranged for `_drive`.
+
+    Each state maps a symbol to the next state (an int: shift or goto) or to a reduction
+    `(size, rule name, callback)`.  A `?rule` that just passes its only child through gets no
+    callback: the precedence ladder makes those reductions the most common ones by far.
+    """
+
+    def __init__(self, parser: Lark):
+        frontend = parser.parser
+        table = frontend.parser._parse_table
+        callbacks = frontend.parser.parser.callbacks
+        self.lexer = frontend.lexer  # Lark's basic lexer followed by our post-lexer
+        self.start_states = dict(table.start_states)
+        self.end_states = dict(table.end_states)
+        reductions = {}
+        states = {}
+        for state, row in table.states.items():
+            new = {}
+            for symbol, (action, arg) in row.items():
+                if action is Shift:
+                    new[symbol] = arg
+                    continue
+                key = id(arg)
+                if key not in reductions:
+                    rule = arg
+                    only = rule.expansion[0] if len(rule.expansion) == 1 else None
+                    passthrough = (
+                        rule.options.expand1
+                        and not rule.alias
+                        and only is not None
+                        and not only.is_term
+                        and not only.name.startswith("_")
+                    )
+                    reductions[key] = (
+                        len(rule.expansion),
+                        rule.origin.name,
+                        None if passthrough else callbacks[rule],
+                    )
+                new[symbol] = reductions[key]
+            states[state] = new
+        self.states = states
+
+
+_TABLES: _Tables | None = None
+
+
+def _tables() -> _Tables:
+    global _TABLES
+    if _TABLES is None:
+        parser = _lark()
+        with _LOCK:
+            if _TABLES is None:
+                _TABLES = _Tables(parser)
+    return _TABLES
+
+
+def _tokens(tables: _Tables, text: str):
+    """The token stream of `text`: Lark's lexer, then `_Layout` (which reads the context)."""
+    return LexerThread.from_text(tables.lexer, text).lex(None)
+
+
+def _accepts(states, stack, symbols) -> set:
+    """The terminals the parser could shift next, from the state stack (reductions simulated)."""
+    out = set()
+    for t in symbols:
+        st = list(stack)
+        while True:
+            act = states[st[-1]].get(t)
+            if act is None:
+                break
+            if act.__class__ is int:
+                out.add(t)
+                break
+            size, origin, _ = act
+            if size:
+                del st[-size:]
+            st.append(states[st[-1]][origin])
+    return out
+
+
+def _drive(tables: _Tables, ctx: _Ctx, start: str):
+    """The LALR(1) loop: shift tokens, reduce with the builders; no recursion, no parse tree."""
+    states = tables.states
+    end_state = tables.end_states[start]
+    stack = [tables.start_states[start]]
+    values = []
+    tok = None
+    for tok in _tokens(tables, ctx.text):
+        ttype = tok.type
+        while True:
+            act = states[stack[-1]].get(ttype)
+            if act is None:
+                raise _syntax_error(ctx, tok, states, stack)
+            if act.__class__ is int:
+                stack.append(act)
+                values.append(tok)
+                break
+            size, origin, callback = act
+            if callback is None:
+                stack[-1] = states[stack[-2]][origin]
+                continue
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del stack[-size:]
+            else:
+                children = []
+            stack.append(states[stack[-1]][origin])
+            values.append(callback(children))
+    if tok is None:
+        end = Token("$END", "", 0, 1, 1, 1, 1, 0)
+    else:
+        end = Token.new_borrow_pos("$END", "", tok)
+    while True:
+        act = states[stack[-1]].get("$END")
+        if act is None or act.__class__ is int:
+            raise _syntax_error(ctx, end, states, stack)
+        size, origin, callback = act
+        if callback is None:
+            stack[-1] = states[stack[-2]][origin]
+        else:
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del stack[-size:]
+            else:
+                children = []
+            stack.append(states[stack[-1]][origin])
+            values.append(callback(children))
+        if stack[-1] == end_state:
+            return values[-1]
+
+
+def _syntax_error(ctx: _Ctx, tok, states, stack) -> ScriptSyntaxError:
+    symbols = [s for s in states[stack[-1]] if s.isupper() and s != "$END"]
+    return _token_error(ctx, tok, _accepts(states, stack, symbols))
+
+
 def _run(ctx: _Ctx, start: str):
-    parser = _lark()
+    tables = _tables()
     with _LOCK:
         saved = _BUILDER.ctx
         _BUILDER.ctx = ctx
         try:
-            return parser.parse(ctx.text, start=start)
-        except UnexpectedToken as e:
-            raise _token_error(ctx, e) from None
+            return _drive(tables, ctx, start)
         except UnexpectedCharacters as e:  # pragma: no cover - the post-lexer converts these
             raise _char_error(ctx, e) from None
         except RecursionError:  # pragma: no cover - the depth limit should stop long before
