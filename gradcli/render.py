@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 from . import __version__
@@ -44,19 +45,36 @@ def tensor_body(t: Tensor) -> str:
     return "\n".join(line[len(prefix):] if n else line for n, line in enumerate(body.split("\n")))
 
 
-def _cell_value(t: Tensor | None):
-    """A value or grad cell. A one-line value wraps inside the cell; a longer one keeps PyTorch's lines
-    (rows of a matrix stay rows), each cut with … at the cell's edge, at most VALUE_MAX_LINES of them."""
-    from rich.text import Text
+def shorten(body: str, ndim: int, width: int, max_lines: int = VALUE_MAX_LINES) -> list[str]:
+    """PyTorch's text of a tensor (`tensor_body`), cut to lines of at most `width` characters and at most
+    `max_lines` lines, the cuts marked with "…".
 
+    A vector is one sequence of elements however PyTorch wrapped it at 80 columns, so it is re-wrapped
+    between elements to the width. A matrix or more keeps PyTorch's lines, so that rows stay rows and
+    columns stay aligned; each line is cut at the width.
+    """
+    lines = body.split("\n")
+    if ndim <= 1:
+        # PyTorch breaks a vector's line after ", " and indents the next by one; the elements keep
+        # the padding that right-aligns them.
+        items = re.split(r"(?<=,) ", body.replace("\n ", " "))
+        lines = [items[0]]
+        for item in items[1:]:
+            if len(lines[-1]) + 1 + len(item) <= width:
+                lines[-1] += " " + item
+            else:
+                lines.append(" " + item)  # under the first element, as PyTorch aligns them
+    else:
+        lines = [line if len(line) <= width else line[: max(1, width - 1)] + "…" for line in lines]
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], " …"]
+    return lines
+
+
+def _cell_lines(t: Tensor | None, width: int) -> list[str]:
     if t is None:
-        return Text(NONE_TEXT, style=MUTED_STYLE)
-    lines = tensor_body(t).split("\n")
-    if len(lines) == 1:
-        return Text(lines[0], overflow="fold")
-    if len(lines) > VALUE_MAX_LINES:
-        lines = [*lines[: VALUE_MAX_LINES - 1], " …"]
-    return Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
+        return [NONE_TEXT]
+    return shorten(tensor_body(t), t.ndim, width)
 
 
 def shape_text(shape) -> str:
@@ -81,13 +99,15 @@ def tensor_variables(variables: dict, names: list[str] | None = None) -> tuple[l
 
 # ------------------------------------------------------------------ the terminal
 def use_color(color: bool | None, stream=None) -> bool:
-    """--color/--no-color decide; without either, colour only on a terminal and only if NO_COLOR is unset
-    or empty (https://no-color.org: an explicit flag wins over the variable)."""
+    """--color/--no-color decide; without either, colour only on a terminal, never when NO_COLOR is set
+    to something (https://no-color.org: an explicit flag wins over it), always when FORCE_COLOR is."""
     if color is not None:
         return color
     stream = sys.stdout if stream is None else stream
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -119,8 +139,34 @@ def emit(console, renderable) -> None:
     console.file.flush()
 
 
-def variables_table(variables: dict, names: list[str] | None = None):
-    """A rich Table with one row per tensor variable; None when there is nothing to show."""
+# Two spaces between columns (rich's padding of one on each side), none at the table's edges.
+_COLUMN_GAP = 2
+_HEADERS = ("name", "value", "shape", "dtype", "requires\ngrad", "is\nleaf", "grad_fn", "grad")
+_MIN_VALUE_WIDTH = 6
+
+
+def _value_widths(fixed: int, value_lines: list[str], grad_lines: list[str], width: int) -> tuple[int, int]:
+    """How wide the value and grad columns may be, so that the table fits in `width` columns: whichever
+    needs little keeps what it needs, and the other gets the rest."""
+    room = width - fixed - _COLUMN_GAP * (len(_HEADERS) - 1)
+    value = max(len("value"), *map(len, value_lines))
+    grad = max(len("grad"), *map(len, grad_lines))
+    if value + grad <= room:
+        return value, grad
+    half = room // 2
+    if grad <= half:
+        value = room - grad
+    elif value <= half:
+        grad = room - value
+    else:
+        value, grad = room - half, half
+    # On a very narrow screen nothing fits; rich then shrinks every column, these two no further.
+    return max(_MIN_VALUE_WIDTH, value), max(_MIN_VALUE_WIDTH, grad)
+
+
+def variables_table(variables: dict, names: list[str] | None = None, width: int = 80):
+    """A rich Table with one row per tensor variable, fitted to `width` columns; None when there is
+    nothing to show. Values and grads are shortened to fit (see `shorten`)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -128,33 +174,40 @@ def variables_table(variables: dict, names: list[str] | None = None):
     rows, notes = tensor_variables(variables, names)
     if not rows and not notes:
         return None
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True,
-                  caption="; ".join(notes) or None, caption_justify="left")
-    table.add_column("name", no_wrap=True)
-    table.add_column("value", min_width=10)
-    table.add_column("shape", overflow="fold")
-    table.add_column("dtype", no_wrap=True)
-    table.add_column("requires\ngrad", no_wrap=True)
-    table.add_column("is\nleaf", no_wrap=True)
-    table.add_column("grad_fn", overflow="fold")
-    table.add_column("grad", min_width=10)
+    cells = []
     for name, t in rows:
         fn = t.grad_fn
-        if fn is not None:
+        cells.append([name, shape_text(t.shape), t.dtype.name, str(t.requires_grad), str(t.is_leaf),
+                      fn.name() if fn is not None else NO_GRAD_FN])
+    fixed = sum(
+        max([len(h) for h in header.split("\n")] + [len(row[k]) for row in cells])
+        for k, header in enumerate(h for h in _HEADERS if h not in ("value", "grad"))
+    )
+    # A first, generous cut tells how much each column would like; the second cut fits the table.
+    wide = [(_cell_lines(t, width), _cell_lines(t.grad, width)) for _, t in rows]
+    value_width, grad_width = _value_widths(
+        fixed, [s for v, _ in wide for s in v] or [""], [s for _, g in wide for s in g] or [""], width)
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True,
+                  caption="; ".join(notes) or None, caption_justify="left", caption_style=MUTED_STYLE)
+    for header in _HEADERS:
+        table.add_column(header, no_wrap=True, overflow="ellipsis")
+    for (name, t), (_, shape, dtype, requires_grad, is_leaf, grad_fn) in zip(rows, cells):
+        if t.grad_fn is not None:
             style = NONLEAF_STYLE
         elif t.requires_grad:
             style = LEAF_STYLE
         else:
-            style = MUTED_STYLE  # a constant: neither gradients flow through it nor into it
+            style = MUTED_STYLE  # a constant: gradients neither flow through it nor into it
         table.add_row(
             Text(name, style=style),
-            _cell_value(t),
-            Text(shape_text(t.shape)),
-            Text(t.dtype.name),
-            Text(str(t.requires_grad)),
-            Text(str(t.is_leaf)),
-            Text(fn.name() if fn is not None else NO_GRAD_FN, style=style if fn is not None else MUTED_STYLE),
-            _cell_value(t.grad),
+            Text("\n".join(_cell_lines(t, value_width))),
+            Text(shape),
+            Text(dtype),
+            Text(requires_grad),
+            Text(is_leaf),
+            Text(grad_fn, style=style if t.grad_fn is not None else MUTED_STYLE),
+            Text("\n".join(_cell_lines(t.grad, grad_width)), style=MUTED_STYLE if t.grad is None else ""),
         )
     return table
 
@@ -162,10 +215,10 @@ def variables_table(variables: dict, names: list[str] | None = None):
 def print_variables(variables: dict, names: list[str] | None = None, color: bool | None = None, *,
                     file=None, width: int | None = None) -> None:
     """The table of the script's tensors, after its own output (nothing if it left no tensors)."""
-    table = variables_table(variables, names)
-    if table is None:
-        return
-    emit(make_console(color, file, width), table)
+    console = make_console(color, file, width)
+    table = variables_table(variables, names, width=console.width)
+    if table is not None:
+        emit(console, table)
 
 
 def print_graph(variables: dict, name: str, color: bool | None = None, *, file=None,
