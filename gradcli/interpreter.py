@@ -40,7 +40,10 @@ CONTINUE = object()
 RETURN = object()  # the returned value is in env[1]
 _MISSING = object()
 
-# Python frames the interpreter may use below a script's deepest point (the engine, policy helpers).
+# Python's recursion limit while a script runs (at least), and the frames kept free below a script's
+# deepest point for the engine and helpers. Script calls are refused (RecursionError) before Python's own
+# limit is reached, so a deep script never meets a RecursionError inside the interpreter's own code; the
+# limit stays low enough that C code recursing under it (repr of nested lists) cannot overflow the C stack.
 _RECURSION_LIMIT = 20_000
 _FRAME_MARGIN = 1_500
 
@@ -1602,7 +1605,7 @@ class _Compiler:
         bound: set[str] = set()
         for gen in node.generators:
             _target_names(gen.target, bound)
-        scope = _Scope("comprehension", outer, bound, outer.qualname + "<listcomp>.<locals>.")
+        scope = _Scope("comprehension", outer, bound, outer.qualname + "<listcomp>.")
         scope.depth = outer.depth
         scope.max_depth = outer.max_depth
         self.scope = scope
@@ -2124,9 +2127,12 @@ class _Compiler:
         bound = _bound_names(node.body, set())
         for stmt in node.body:
             names = _bound_names([stmt], set())
-            for n in names:
-                if n.startswith("__") and n not in _CLASS_DUNDERS:
-                    raise self.refuse(stmt, f"gradscript classes cannot define '{n}'")
+            for n in sorted(names):
+                # Private names could override the engine's internals (Function._node_class, ...), and a
+                # script can never read them back (attributes starting with '_' are refused) anyway.
+                if n.startswith("_") and n not in _CLASS_DUNDERS:
+                    raise self.refuse(stmt, f"gradscript classes cannot define '{n}' (names starting with "
+                                      "'_' are private, except the special methods gradscript supports)")
         qualname = outer.qualname + node.name
         scope = _Scope("class", outer, bound, qualname + ".")
         scope.depth = outer.depth
@@ -2429,15 +2435,18 @@ class Interpreter:
     def _execute(self, source: str, *, interactive: bool):
         from .parser import parse
 
+        # Compiling and running nest about 3 frames per level of the AST (limits.max_depth, checked by the
+        # parser); script calls get what is left after that and a margin (see _function's `cost`).
+        target = max(_RECURSION_LIMIT, 8 * self.limits.max_depth + 2 * _FRAME_MARGIN)
         old_limit = sys.getrecursionlimit()
-        if old_limit < _RECURSION_LIMIT:
-            sys.setrecursionlimit(_RECURSION_LIMIT)
+        if old_limit < target:
+            sys.setrecursionlimit(target)
         old_active = limits_module.active
         limits_module.active = self.limits
         try:
             module = parse(source, filename=self.filename, limits=self.limits)
             block, last = _Compiler(self, source).module(module, interactive=interactive)
-            budget = _RECURSION_LIMIT - _stack_depth() - 4 * self.limits.max_depth - _FRAME_MARGIN
+            budget = target - _stack_depth() - 4 * self.limits.max_depth - _FRAME_MARGIN
             self._state.reset(self.limits, max(budget, 0))
             block(self.globals)
             if last is not None:
@@ -2445,7 +2454,7 @@ class Interpreter:
             return False, None
         finally:
             limits_module.active = old_active
-            if old_limit < _RECURSION_LIMIT:
+            if old_limit < target:
                 sys.setrecursionlimit(old_limit)
 
 

@@ -286,6 +286,18 @@ PROGRAMS = {
         Counter.make(); Counter.make()
         print(Counter.total, Counter.twice(4))
     """,
+    "qualnames": """
+        def outer():
+            def inner():
+                pass
+            return inner
+        class C:
+            def m(self):
+                return [lambda: 0 for _ in range(1)][0]
+        f = outer()
+        print(repr(f).split(" at ")[0], repr(C().m()).split(" at ")[0], repr(lambda: 0).split(" at ")[0])
+        print(repr(C.m).split(" at ")[0], str(C).startswith("<class '__main__.C'>"))
+    """,
     "unpacking": """
         a, b = 1, 2
         a, b = b, a
@@ -343,6 +355,17 @@ ERRORS = {
     "remove": "[1].remove(2)",
     "dict key type": "{[1]: 2}",
     "list index": "[1, 2].index(3)",
+    "class names are not seen by comprehensions": "class A:\n    xs = [1, 2]\n    k = 3\n"
+                                                  "    ys = [x for x in xs]\n    zs = [x * k for x in xs]",
+    "class names are not seen by methods": "class A:\n    k = 3\n    def f(self):\n        return k\nA().f()",
+    "deleted name": "x = 1\ndel x\nprint(x)",
+    "handler name is unbound afterwards": "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    pass\ne",
+    "init arguments": "class A:\n    def __init__(self, v):\n        self.v = v\nA(1, 2)",
+    "missing attribute of instance": "class A:\n    pass\nA().nope",
+    "str not callable": "s = 'abc'\ns()",
+    "str plus int": "'a' + 1",
+    "negative shift": "1 << -1",
+    "unhashable": "{}[[1]]",
 }
 
 
@@ -467,7 +490,8 @@ def test_sandbox_refusals(source, kind, message):
 
 
 @pytest.mark.parametrize("dunder", ["__del__", "__getattribute__", "__getattr__", "__init_subclass__",
-                                    "__class_getitem__", "__set_name__", "__new__", "__slots__", "__dict__"])
+                                    "__class_getitem__", "__set_name__", "__new__", "__slots__", "__dict__",
+                                    "_node_class", "_node_type", "_private"])
 def test_classes_cannot_define_hooks_outside_the_script(dunder):
     err = error(f"class A:\n    def {dunder}(self):\n        pass\n")
     assert isinstance(err, ScriptSyntaxError)
