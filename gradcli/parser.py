@@ -236,7 +236,7 @@ class _Ctx:
 def _error(ctx: _Ctx, message, line, column, end_column=None, kind=None, cls=ScriptSyntaxError):
     lines = ctx.source_lines
     source_line = lines[line - 1] if 0 < line <= len(lines) else None
-    if end_column is None:
+    if end_column is None or end_column <= column:
         end_column = column + 1
     return cls(
         message,
@@ -571,14 +571,14 @@ class _Layout(Indenter):
             raise _tok_error(ctx, f"'{opener}' was never closed", opener)
         if expr_mode:
             return
-        end_line = len(ctx.source_lines) + line_off
+        end_line, end_column = _text_end(ctx)
         pos = len(ctx.text)
         if last_type not in ("_NEWLINE", "_DEDENT") and st.prev is not None:
             # a backslash continuation on the last line ate the final line break
-            yield Token("_NEWLINE", "\n", pos, end_line, 1, end_line, 1, pos)
+            yield Token("_NEWLINE", "\n", pos, end_line, end_column, end_line, end_column, pos)
         while len(indents) > 1:
             indents.pop()
-            yield Token("_DEDENT", "", pos, end_line, 1, end_line, 1, pos)
+            yield Token("_DEDENT", "", pos, end_line, end_column, end_line, end_column, pos)
 
 
 def _char_error(ctx: _Ctx, e: UnexpectedCharacters) -> ScriptSyntaxError:
@@ -652,6 +652,13 @@ def _describe(node) -> str:
 _ASSIGNABLE = (S.Name, S.Attribute, S.Subscript)
 
 
+def _starts_together(node, child) -> bool:
+    """Whether `node` starts where `child` does, its parentheses included (a bare tuple)."""
+    outer = child.__dict__.get("_outer")
+    start = (outer[0], outer[1]) if outer else (child.line, child.column)
+    return (node.line, node.column) == start
+
+
 class _Builder:
     """The callbacks Lark calls at each reduction: one method per rule or `-> alias` of the grammar.
 
@@ -665,22 +672,36 @@ class _Builder:
     # ------------------------------------------------------------------ helpers
 
     def _done(self, node, first, last, depth):
-        node.line = first.line
-        node.column = first.column
-        node.end_line = last.end_line
-        node.end_column = last.end_column
+        """Give `node` the span from `first` to `last` (tokens or nodes) and its nesting depth.
+
+        A parenthesised child counts with its parentheses (`_outer`), as in Python's `ast`.
+        """
+        outer = None if type(first) is Token else first.__dict__.get("_outer")
+        if outer is None:
+            node.line = first.line
+            node.column = first.column
+        else:
+            node.line, node.column = outer[0], outer[1]
+        outer = None if type(last) is Token else last.__dict__.get("_outer")
+        if outer is None:
+            node.end_line = last.end_line
+            node.end_column = last.end_column
+        else:
+            node.end_line, node.end_column = outer[2], outer[3]
         depth += 1
         if depth > self.ctx.max_depth:
-            ctx = self.ctx
-            raise _error_at(
-                ctx,
-                f"too deeply nested: the code nests more than {ctx.max_depth} levels "
-                f"(limit {ctx.max_depth}, --max-depth)",
-                node,
-                cls=LimitError,
-            )
+            raise self._too_deep(first if type(first) is Token else last)
         node._depth = depth
         return node
+
+    def _too_deep(self, where):
+        limit = self.ctx.max_depth
+        return _error_at(
+            self.ctx,
+            f"too deeply nested: the code nests more than {limit} levels (limit {limit}, --max-depth)",
+            where,
+            cls=LimitError,
+        )
 
     def _err(self, message, item):
         return _error_at(self.ctx, message, item)
@@ -865,15 +886,7 @@ class _Builder:
 
     def del_stmt(self, c):
         tok, target = c
-        if (
-            isinstance(target, S.Tuple)
-            and target.elts
-            and (target.line, target.column)
-            == (
-                target.elts[0].line,
-                target.elts[0].column,
-            )
-        ):
+        if isinstance(target, S.Tuple) and target.elts and _starts_together(target, target.elts[0]):
             targets = target.elts  # `del a, b` (a bare tuple) deletes each
         else:
             targets = [target]
@@ -1224,7 +1237,7 @@ class _Builder:
 
     def kwarg(self, c):
         name, value = c
-        if not isinstance(name, S.Name):
+        if not isinstance(name, S.Name) or "_outer" in name.__dict__:
             raise self._err('expression cannot contain assignment, perhaps you meant "=="?', name)
         return self._done(S.Keyword(name.id, value), name, value, value._depth)
 
@@ -1310,9 +1323,9 @@ class _Builder:
             if type(p) is str:
                 text.append(p)
                 continue
-            if text:
+            if text and "".join(text):
                 values.append(self._done(S.Constant("".join(text)), first, last, 0))
-                text = []
+            text = []
             values.append(p)
         if text and "".join(text):
             values.append(self._done(S.Constant("".join(text)), first, last, 0))
@@ -1451,9 +1464,11 @@ class _Builder:
     # --- parentheses, lists, dicts, comprehensions
 
     def paren(self, c):
-        value = c[1]
+        lpar, value, rpar = c
         if isinstance(value, S.Starred):
             raise self._err("cannot use starred expression here", value)
+        # The node keeps its own span; a node built around it starts or ends at the parentheses.
+        value._outer = (lpar.line, lpar.column, rpar.end_line, rpar.end_column)
         return value
 
     def tuple_display(self, c):
@@ -1479,7 +1494,7 @@ class _Builder:
         return self._done(node, c[0], ifs[-1] if ifs else it, max(target._depth, it._depth, self._maxd(ifs)))
 
     def dict_item(self, c):
-        return c  # [key, value]
+        return [c[0], c[2]]  # key, value
 
     def dict_display(self, c):
         keys = []
@@ -1517,57 +1532,44 @@ _BUILDER = _Builder()
 
 
 def _token_error(ctx: _Ctx, tok: Token, accepts: set) -> ScriptSyntaxError:
-    """Turn "unexpected token" into a message in words (never a terminal name)."""
+    """Turn "unexpected token" into a message in words (never a terminal name).
+
+    `accepts` holds the terminals the parser could have taken instead of `tok`.
+    """
     t = tok.type
     st = ctx.lex
     accepts.discard("$END")
-    if t == "$END":
-        lines = ctx.source_lines
-        line = len(lines) + ctx.line_off
-        while line > 1 + ctx.line_off and not lines[line - 1 - ctx.line_off].strip():
-            line -= 1
-        text_line = lines[line - 1 - ctx.line_off] if lines else ""
-        column = len(text_line) + 1 + (ctx.col_off if line == 1 + ctx.line_off else 0)
-        where = (line, column, None)
-    else:
-        where = (tok.line, tok.column, tok.end_column if tok.end_line == tok.line else None)
+    before = st.prev2 if st.prev is tok else st.prev  # the token before `tok`
 
     def err(message, kind=None):
-        return _error(ctx, message, where[0], where[1], where[2], kind=kind)
+        return _error_at(ctx, message, tok, kind=kind)
 
+    # Layout.
     if t == "_INDENT":
         return err("unexpected indent", "IndentationError")
     if "_INDENT" in accepts:
         header = st.header
-        if header is not None and header.type in _HEADER_WORDS:
-            what = _HEADER_WORDS[header.type]
-        elif header is not None:
-            what = f"'{header}' statement"
-        else:  # pragma: no cover
-            what = "':'"
-        line = header.line if header is not None else where[0]
-        return err(f"expected an indented block after {what} on line {line}", "IndentationError")
+        if header is None:  # pragma: no cover - a block always follows a header line
+            return err("expected an indented block", "IndentationError")
+        what = _HEADER_WORDS.get(header.type) or f"'{header}' statement"
+        return err(f"expected an indented block after {what} on line {header.line}", "IndentationError")
     if t == "_DEDENT":
         return err("unexpected unindent", "IndentationError")
+
+    # Specific messages, as Python's parser gives them.
     if accepts and accepts <= {"EXCEPT", "FINALLY"}:
         return err("expected 'except' or 'finally' block")
-    if st.prev is not None and st.prev.type == "EXCEPT" and t == "STAR":
+    if before is not None and before.type == "EXCEPT" and t == "STAR":
         return err("'except*' is not supported in gradscript")
     core = accepts - _CONTINUATION - {"COMMA"}
-    if "COLON" in accepts and (t in ("_NEWLINE", "$END") or core <= {"COLON", "RARROW", "EQUAL"}):
+    if "COLON" in accepts and t != "EQUAL" and (t in ("_NEWLINE", "$END") or core <= {"COLON", "RARROW"}):
         return err("expected ':'")
     if "ELSE" in accepts and core == {"ELSE"}:
         return err("expected 'else' after 'if' expression")
     if accepts and accepts <= {"DEF", "CLASS", "AT"}:
         return err("decorators are only allowed in front of 'def' and 'class'")
     first = st.line_first
-    if (
-        first is not None
-        and first.type == "NAME"
-        and st.prev is first
-        and first is not tok
-        and t != "_NEWLINE"
-    ):
+    if first is not None and first is before and first.type == "NAME" and t not in ("_NEWLINE", "$END"):
         if first == "match":
             return err("'match' statements are not supported in gradscript")
         if first == "print" and t in _EXPR_START:
@@ -1578,16 +1580,19 @@ def _token_error(ctx: _Ctx, tok: Token, accepts: set) -> ScriptSyntaxError:
     later = _tokenizer_error(ctx)
     if later is not None:
         return later
-    if t == "EQUAL":
+    if t == "EQUAL" and "EQUAL" not in accepts:
         return err("invalid syntax. Maybe you meant '==' instead of '='?")
-    prev = st.prev2 if st.prev is tok else st.prev
-    if st.brackets and t in _EXPR_START and prev is not None and prev.type in _EXPR_END:
+    if (
+        (st.brackets or ctx.in_fstring)
+        and t in _EXPR_START
+        and before is not None
+        and before.type in _EXPR_END
+    ):
         return err("invalid syntax. Perhaps you forgot a comma?")
-    if "NAME" in accepts and not (accepts - _EXPR_START - {"STAR", "DOUBLESTAR", "RPAR", "RSQB", "RBRACE"}):
-        if t in ("_NEWLINE", "$END") or not (accepts - _EXPR_START):
-            return err("expected an expression")
     if accepts == {"NAME"}:
         return err("expected a name")
+    if "NUMBER" in accepts and not (accepts - _EXPR_START - {"STAR", "DOUBLESTAR", "RPAR", "RSQB", "RBRACE"}):
+        return err("expected an expression")
     return err("invalid syntax")
 
 
@@ -1656,7 +1661,7 @@ def _prepare(source, filename: str, limits: Limits) -> str:
             line=line,
             column=column,
             end_column=column + 1,
-            source_line=lines[line - 1].replace("\0", "\\0").encode("utf-8", "backslashreplace").decode(),
+            source_line=lines[line - 1].encode("utf-8", "backslashreplace").decode("utf-8"),
             filename=filename,
         )
     if not source.endswith("\n"):
@@ -1763,6 +1768,10 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
     stack = [tables.start_states[start]]
     values = []
     tok = None
+    # Nesting that builds no node yet (`- - - x`, `not not x`, `a ** b ** c`, `lambda: lambda: x`)
+    # piles up on the parser's stack first: stop that early too.  A script within the depth limit
+    # keeps a few entries per nesting level on the stack, far less than this.
+    max_stack = 25 * ctx.max_depth + 100
     for tok in _tokens(tables, ctx.text):
         ttype = tok.type
         while True:
@@ -1772,6 +1781,8 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
             if act.__class__ is int:
                 stack.append(act)
                 values.append(tok)
+                if len(stack) > max_stack:
+                    raise _BUILDER._too_deep(tok)
                 break
             size, origin, callback = act
             if callback is None:
@@ -1785,10 +1796,7 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
                 children = []
             stack.append(states[stack[-1]][origin])
             values.append(callback(children))
-    if tok is None:
-        end = Token("$END", "", 0, 1, 1, 1, 1, 0)
-    else:
-        end = Token.new_borrow_pos("$END", "", tok)
+    end = _end_token(ctx, tok)
     while True:
         act = states[stack[-1]].get("$END")
         if act is None or act.__class__ is int:
@@ -1807,6 +1815,27 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
             values.append(callback(children))
         if stack[-1] == end_state:
             return values[-1]
+
+
+def _end_token(ctx: _Ctx, last: Token | None) -> Token:
+    """The end-of-input token, placed just after the last character that is not blank."""
+    if ctx.expr_mode:
+        if last is None:
+            line, column = 1 + ctx.line_off, 1 + ctx.col_off
+        else:
+            line, column = last.end_line, last.end_column
+    else:
+        line, column = _text_end(ctx)
+    pos = len(ctx.text)
+    return Token("$END", "", pos, line, column, line, column, pos)
+
+
+def _text_end(ctx: _Ctx) -> tuple[int, int]:
+    lines = ctx.source_lines
+    n = len(lines)
+    while n > 1 and not lines[n - 1].strip():
+        n -= 1
+    return n, len(lines[n - 1].rstrip("\\ \t\f")) + 1 if lines else 1
 
 
 def _syntax_error(ctx: _Ctx, tok, states, stack) -> ScriptSyntaxError:
