@@ -46,6 +46,7 @@ _MISSING = object()
 # limit stays low enough that C code recursing under it (repr of nested lists) cannot overflow the C stack.
 _RECURSION_LIMIT = 20_000
 _FRAME_MARGIN = 1_500
+_HOST_FRAMES = 500  # the stack of whoever calls run() (CLI, REPL, test runner), at most
 
 
 # ----------------------------------------------------------------- locations and errors
@@ -610,23 +611,19 @@ def _make_builtins(interp: Interpreter) -> dict:
 class _RunState:
     """Counters of one run: steps (counted down in chunks), wall time, script call depth."""
 
-    __slots__ = ("ticks", "chunk", "done", "max_steps", "max_seconds", "deadline", "calls", "max_calls",
-                 "frames", "frame_budget", "handling")
+    __slots__ = ("ticks", "chunk", "done", "max_steps", "max_seconds", "deadline", "depth", "handling")
 
     def __init__(self):
-        self.reset(DEFAULT, 0)
+        self.reset(DEFAULT)
 
-    def reset(self, lim: Limits, frame_budget: int) -> None:
+    def reset(self, lim: Limits) -> None:
         self.done = 0
         self.max_steps = lim.max_steps
         self.chunk = max(0, min(1000, lim.max_steps))
         self.ticks = self.chunk
         self.max_seconds = lim.max_seconds
         self.deadline = time.monotonic() + lim.max_seconds if lim.max_seconds else 0.0
-        self.calls = 0
-        self.max_calls = lim.max_call_depth
-        self.frames = 0
-        self.frame_budget = frame_budget
+        self.depth = 0  # the weights of the script calls running now (see Interpreter._call_unit)
         self.handling = []  # ScriptRuntimeErrors being handled by `except` blocks, innermost last
 
     def tick(self) -> None:
@@ -1184,6 +1181,21 @@ class _Compiler:
 
             return binop
         fast = self.fast_types
+        if op == "+":
+            # Only a sequence on the left can concatenate: numbers and tensors skip the check.
+            add_fast = fast | {int, bool}
+
+            def checked_add(env):
+                a = left(env)
+                b = right(env)
+                try:
+                    if type(a) not in add_fast:
+                        check(a, b, lim)
+                    return a + b
+                except Exception as e:
+                    _raise_at(e, where)
+
+            return checked_add
 
         def checked_binop(env):
             a = left(env)
@@ -1556,12 +1568,15 @@ class _Compiler:
                     return RETURN
         finally:
             self.scope = outer
-        cost = 3 * scope.max_depth + 12  # Python frames one call may stack up, at most
+        # The Python frames one call may stack up, at most, and its weight against the call capacity.
+        cost = 3 * scope.max_depth + 12
+        weight = max(cost, self.interp._call_unit)
+        capacity = self.interp._call_capacity
         st = self.state
         in_class = outer.kind == "class"
         positional_names = tuple(signature.positional)
-        npos = len(positional_names)
-        simple = signature.simple
+        npos = len(positional_names) if signature.simple else -1  # -1: always bind the general way
+        p0, p1, p2 = (positional_names + (None, None, None))[:3]
         bind = signature.bind
 
         def define(env):
@@ -1570,23 +1585,31 @@ class _Compiler:
             parent = env[0] if in_class else env
 
             def script_function(*args, **kwargs):
-                if simple and not kwargs and len(args) == npos:
-                    local = dict(zip(positional_names, args))
-                else:
+                # Binding the common shapes with a dict display is several times faster than the rules.
+                if kwargs or len(args) != npos:
                     local = bind(args, kwargs, defaults, kwdefaults)
-                local[0] = parent
+                    local[0] = parent
+                elif npos == 1:
+                    local = {0: parent, p0: args[0]}
+                elif npos == 2:
+                    local = {0: parent, p0: args[0], p1: args[1]}
+                elif npos == 0:
+                    local = {0: parent}
+                elif npos == 3:
+                    local = {0: parent, p0: args[0], p1: args[1], p2: args[2]}
+                else:
+                    local = dict(zip(positional_names, args))
+                    local[0] = parent
                 st.ticks -= 1
                 if st.ticks < 0:
                     st.tick()
-                st.calls += 1
-                st.frames += cost
+                st.depth += weight
                 try:
-                    if st.calls > st.max_calls or st.frames > st.frame_budget:
+                    if st.depth > capacity:
                         raise _recursion_error()
                     signal = code(local)
                 finally:
-                    st.calls -= 1
-                    st.frames -= cost
+                    st.depth -= weight
                 if signal is RETURN:
                     return local[1]
                 return None
@@ -2416,6 +2439,14 @@ class Interpreter:
         self.filename = filename
         self.modules = build_modules() if modules is None else modules
         self._state = _RunState()
+        # Script calls share one budget of Python frames (what is left under the recursion limit after the
+        # host's stack, a top-level statement and a margin). Each call weighs its own frame cost, but at
+        # least capacity / max_call_depth, so the sum stays under the capacity exactly when the calls are
+        # at most max_call_depth deep and their frames fit: one counter and one comparison per call.
+        calls = max(0, limits.max_call_depth)
+        frames = self._recursion_target() - _HOST_FRAMES - 4 * limits.max_depth - _FRAME_MARGIN
+        self._call_unit = max(1, frames // calls) if calls else frames + 1
+        self._call_capacity = self._call_unit * calls
         self._grad_mode_class, self._function_class, tensor_class = _engine_classes()
         self._fast_types = frozenset({float, tensor_class} - {None})
         self.builtins = _make_builtins(self)
@@ -2423,6 +2454,11 @@ class Interpreter:
         if "torch" in self.modules:
             self.globals["torch"] = self.modules["torch"]
         self.predefined = dict(self.globals)
+
+    def _recursion_target(self) -> int:
+        # Compiling and running nest about 3 frames per level of the AST (limits.max_depth, checked by the
+        # parser); script calls get what is left after that, the host's stack and a margin.
+        return max(_RECURSION_LIMIT, 8 * self.limits.max_depth + 2 * _FRAME_MARGIN + _HOST_FRAMES)
 
     def run(self, source: str) -> None:
         """Parse and run `source` in `self.globals`."""
@@ -2435,9 +2471,7 @@ class Interpreter:
     def _execute(self, source: str, *, interactive: bool):
         from .parser import parse
 
-        # Compiling and running nest about 3 frames per level of the AST (limits.max_depth, checked by the
-        # parser); script calls get what is left after that and a margin (see _function's `cost`).
-        target = max(_RECURSION_LIMIT, 8 * self.limits.max_depth + 2 * _FRAME_MARGIN)
+        target = self._recursion_target()
         old_limit = sys.getrecursionlimit()
         if old_limit < target:
             sys.setrecursionlimit(target)
@@ -2446,8 +2480,7 @@ class Interpreter:
         try:
             module = parse(source, filename=self.filename, limits=self.limits)
             block, last = _Compiler(self, source).module(module, interactive=interactive)
-            budget = target - _stack_depth() - 4 * self.limits.max_depth - _FRAME_MARGIN
-            self._state.reset(self.limits, max(budget, 0))
+            self._state.reset(self.limits)
             block(self.globals)
             if last is not None:
                 return True, last(self.globals)
@@ -2456,15 +2489,6 @@ class Interpreter:
             limits_module.active = old_active
             if old_limit < target:
                 sys.setrecursionlimit(old_limit)
-
-
-def _stack_depth() -> int:
-    frame = sys._getframe()
-    depth = 0
-    while frame is not None:
-        depth += 1
-        frame = frame.f_back
-    return depth
 
 
 def _engine_classes():
