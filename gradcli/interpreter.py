@@ -46,6 +46,7 @@ _MISSING = object()
 # limit stays low enough that C code recursing under it (repr of nested lists) cannot overflow the C stack.
 _RECURSION_LIMIT = 20_000
 _FRAME_MARGIN = 1_500
+_INT_DIGITS = 4300  # Python's default int <-> str digit limit
 _HOST_FRAMES = 500  # the stack of whoever calls run() (CLI, REPL, test runner), at most
 
 
@@ -153,6 +154,17 @@ def _guard_join(method):
     return guarded
 
 
+def _guard_extend(method):
+    def guarded(items):
+        if hasattr(items, "__len__"):  # iterators come from bounded sources (ranges count their steps)
+            size = len(method.__self__) + len(items)
+            if size > limits_module.active.max_sequence:
+                raise _sequence_limit(size)
+        return method(items)
+
+    return guarded
+
+
 def _plain(*names):
     return dict.fromkeys(names)
 
@@ -169,8 +181,10 @@ _STR_METHODS.update(
 _INT_METHODS = _plain("is_integer", "real", "imag", "conjugate", "bit_length", "numerator", "denominator")
 _BUILTIN_ATTRS: dict[type, dict] = {
     str: _STR_METHODS,
-    list: _plain("append", "extend", "pop", "insert", "index", "count", "reverse", "sort", "copy", "remove",
-                 "clear"),
+    list: {
+        **_plain("append", "pop", "insert", "index", "count", "reverse", "sort", "copy", "remove", "clear"),
+        "extend": _guard_extend,
+    },
     dict: _plain("keys", "values", "items", "get", "pop", "popitem", "update", "copy", "setdefault", "clear"),
     tuple: _plain("index", "count"),
     int: _INT_METHODS,
@@ -2477,6 +2491,11 @@ class Interpreter:
             sys.setrecursionlimit(target)
         old_active = limits_module.active
         limits_module.active = self.limits
+        # int(str) and str(int) are quadratic in the digits: keep Python's default cap even if the host
+        # lifted it (the same ValueError Python itself raises past 4,300 digits).
+        old_digits = sys.get_int_max_str_digits()
+        if old_digits == 0 or old_digits > _INT_DIGITS:
+            sys.set_int_max_str_digits(_INT_DIGITS)
         try:
             module = parse(source, filename=self.filename, limits=self.limits)
             block, last = _Compiler(self, source).module(module, interactive=interactive)
@@ -2487,6 +2506,8 @@ class Interpreter:
             return False, None
         finally:
             limits_module.active = old_active
+            if sys.get_int_max_str_digits() != old_digits:
+                sys.set_int_max_str_digits(old_digits)
             if old_limit < target:
                 sys.setrecursionlimit(old_limit)
 

@@ -366,6 +366,7 @@ ERRORS = {
     "str plus int": "'a' + 1",
     "negative shift": "1 << -1",
     "unhashable": "{}[[1]]",
+    "int from a long string": "int('9' * 5000)",
 }
 
 
@@ -535,6 +536,7 @@ LIMITS = [
     ("'x'.ljust(10**10)", "--max-sequence"),
     ("('ab' * 1000).replace('', 'x' * 100000)", "--max-sequence"),
     ("'-'.join(['a' * 10**6] * 100)", "--max-sequence"),
+    ("xs = [0] * 10**6\nwhile True:\n    xs.extend(xs)", "--max-sequence"),
     ("sum([[0] * 10**6] * 100, [])", "--max-sequence"),
     ("f'{1:>{10**10}}'", "--max-sequence"),
     ("'%10000000000d' % 1", "--max-sequence"),
@@ -583,11 +585,28 @@ def test_call_depth():
 
 
 def test_deep_recursion_through_deeply_nested_expressions_is_refused_not_crashed():
-    nested = "(" * 150 + "f(n - 1)" + ")" * 150
-    start = time.perf_counter()
-    err = error(f"def f(n):\n    return {nested} if n else 0\nf(10**6)")
-    assert err.kind == "RecursionError"
-    assert time.perf_counter() - start < 2.0
+    # Each level of the expression is a closure frame: the call depth allowed shrinks accordingly, and
+    # the script gets a RecursionError of its own instead of Python's (or a crash).
+    for nested in ("-" * 150 + "f(n - 1)", "abs(" * 100 + "f(n - 1)" + ")" * 100):
+        start = time.perf_counter()
+        err = error(f"def f(n):\n    return {nested} if n else 0\nf(10**6)")
+        assert (err.kind, err.message) == ("RecursionError", "maximum recursion depth exceeded")
+        assert err.line == 2
+        assert time.perf_counter() - start < 2.0
+    assert output(f"def f(n):\n    return {'-' * 150}f(n - 1) if n else 0\nprint(f(20))") == "0\n"
+
+
+def test_int_string_conversions_keep_pythons_digit_limit():
+    import sys
+
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        err = error("int('9' * 100000)")
+        assert sys.get_int_max_str_digits() == 0
+    finally:
+        sys.set_int_max_str_digits(old)
+    assert err.kind == "ValueError" and "Exceeds the limit (4300 digits)" in err.message
 
 
 def test_int_literal_limit():
