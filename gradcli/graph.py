@@ -16,7 +16,7 @@ from .engine import AccumulateGrad
 from .render import LEAF_STYLE, MUTED_STYLE, NONLEAF_STYLE, OUTPUT_STYLE, shape_text, tensor_body
 from .tensor import Tensor
 
-LEAF = "AccumulateGrad"  # the name PyTorch gives a leaf's node
+LEAF = AccumulateGrad.__name__  # a leaf's node, as PyTorch names it
 
 # How much of a graph the terminal tree draws; the exports always hold all of it.
 TREE_MAX_NODES = 60

@@ -71,10 +71,11 @@ def shorten(body: str, ndim: int, width: int, max_lines: int = VALUE_MAX_LINES) 
     return lines
 
 
-def _cell_lines(t: Tensor | None, width: int) -> list[str]:
+def _cell_lines(t: Tensor | None, body: str | None, width: int) -> list[str]:
+    """A value or grad cell: `body` is `tensor_body(t)`, made once, cut here to `width`."""
     if t is None:
         return [NONE_TEXT]
-    return shorten(tensor_body(t), t.ndim, width)
+    return shorten(body, t.ndim, width)
 
 
 def shape_text(shape) -> str:
@@ -183,16 +184,18 @@ def variables_table(variables: dict, names: list[str] | None = None, width: int 
         max([len(h) for h in header.split("\n")] + [len(row[k]) for row in cells])
         for k, header in enumerate(h for h in _HEADERS if h not in ("value", "grad"))
     )
+    bodies = [(tensor_body(t), None if t.grad is None else tensor_body(t.grad)) for _, t in rows]
     # A first, generous cut tells how much each column would like; the second cut fits the table.
-    wide = [(_cell_lines(t, width), _cell_lines(t.grad, width)) for _, t in rows]
-    value_width, grad_width = _value_widths(
-        fixed, [s for v, _ in wide for s in v] or [""], [s for _, g in wide for s in g] or [""], width)
+    value_lines = [line for (_, t), (v, _) in zip(rows, bodies) for line in _cell_lines(t, v, width)]
+    grad_lines = [line for (_, t), (_, g) in zip(rows, bodies) for line in _cell_lines(t.grad, g, width)]
+    value_width, grad_width = _value_widths(fixed, value_lines or [""], grad_lines or [""], width)
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True,
                   caption="; ".join(notes) or None, caption_justify="left", caption_style=MUTED_STYLE)
     for header in _HEADERS:
         table.add_column(header, no_wrap=True, overflow="ellipsis")
-    for (name, t), (_, shape, dtype, requires_grad, is_leaf, grad_fn) in zip(rows, cells):
+    for (name, t), row, (value, grad) in zip(rows, cells, bodies):
+        _, shape, dtype, requires_grad, is_leaf, grad_fn = row
         if t.grad_fn is not None:
             style = NONLEAF_STYLE
         elif t.requires_grad:
@@ -201,13 +204,13 @@ def variables_table(variables: dict, names: list[str] | None = None, width: int 
             style = MUTED_STYLE  # a constant: gradients neither flow through it nor into it
         table.add_row(
             Text(name, style=style),
-            Text("\n".join(_cell_lines(t, value_width))),
+            Text("\n".join(_cell_lines(t, value, value_width))),
             Text(shape),
             Text(dtype),
             Text(requires_grad),
             Text(is_leaf),
             Text(grad_fn, style=style if t.grad_fn is not None else MUTED_STYLE),
-            Text("\n".join(_cell_lines(t.grad, grad_width)), style=MUTED_STYLE if t.grad is None else ""),
+            Text("\n".join(_cell_lines(t.grad, grad, grad_width)), style=MUTED_STYLE if grad is None else ""),
         )
     return table
 
