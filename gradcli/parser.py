@@ -27,9 +27,8 @@ from pathlib import Path
 
 import lark
 from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters
 from lark.indenter import Indenter
-from lark.lexer import LexerThread
+from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
 
 from . import syntax as S
@@ -57,56 +56,20 @@ _UNSUPPORTED_KEYWORDS = {
 }
 
 # Tokens that can start an expression, and tokens that end one (for "Perhaps you forgot a comma?").
+# fmt: off
 _EXPR_START = {
-    "NAME",
-    "NUMBER",
-    "STRING",
-    "LPAR",
-    "LSQB",
-    "LBRACE",
-    "MINUS",
-    "PLUS",
-    "TILDE",
-    "NOT",
-    "LAMBDA",
-    "NONE",
-    "TRUE",
-    "FALSE",
-    "ELLIPSIS",
+    "NAME", "NUMBER", "STRING", "LPAR", "LSQB", "LBRACE", "MINUS", "PLUS", "TILDE", "NOT", "LAMBDA",
+    "NONE", "TRUE", "FALSE", "ELLIPSIS",
 }
 _EXPR_END = {"NAME", "NUMBER", "STRING", "RPAR", "RSQB", "RBRACE", "NONE", "TRUE", "FALSE", "ELLIPSIS"}
 
 # Tokens that can continue an expression after an operand (binary operators, trailers, ...).
 _CONTINUATION = {
-    "DOT",
-    "LPAR",
-    "LSQB",
-    "PLUS",
-    "MINUS",
-    "STAR",
-    "SLASH",
-    "DOUBLESLASH",
-    "PERCENT",
-    "DOUBLESTAR",
-    "AT",
-    "VBAR",
-    "CIRCUMFLEX",
-    "AMPERSAND",
-    "LEFTSHIFT",
-    "RIGHTSHIFT",
-    "LESS",
-    "GREATER",
-    "EQEQUAL",
-    "NOTEQUAL",
-    "LESSEQUAL",
-    "GREATEREQUAL",
-    "IN",
-    "NOT",
-    "IS",
-    "AND",
-    "OR",
-    "IF",
+    "DOT", "LPAR", "LSQB", "PLUS", "MINUS", "STAR", "SLASH", "DOUBLESLASH", "PERCENT", "DOUBLESTAR", "AT",
+    "VBAR", "CIRCUMFLEX", "AMPERSAND", "LEFTSHIFT", "RIGHTSHIFT", "LESS", "GREATER", "EQEQUAL", "NOTEQUAL",
+    "LESSEQUAL", "GREATEREQUAL", "IN", "NOT", "IS", "AND", "OR", "IF",
 }
+# fmt: on
 
 _HEADER_WORDS = {
     "DEF": "function definition",
@@ -255,10 +218,6 @@ def _error_at(ctx: _Ctx, message, item, kind=None, cls=ScriptSyntaxError):
     return _error(ctx, message, item.line, item.column, end, kind=kind, cls=cls)
 
 
-def _tok_error(ctx, message, tok, kind=None):
-    return _error_at(ctx, message, tok, kind=kind)
-
-
 # ---------------------------------------------------------------------------- numbers
 
 
@@ -298,6 +257,24 @@ def _number_problem(text: str) -> str | None:
             "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers"
         )
     return "invalid decimal literal"
+
+
+_KEYWORDS_AFTER_NUMBERS = {"and": "AND", "else": "ELSE", "for": "FOR", "if": "IF", "in": "IN", "is": "IS",
+                           "not": "NOT", "or": "OR"}  # fmt: skip
+
+
+def _split_number_keyword(tok: Token) -> tuple[Token, Token] | None:
+    """`1if` or `0x1for`: a number glued to a keyword, which Python (with a warning) reads as two tokens."""
+    text = str(tok)
+    for i in range(len(text) - 2, 0, -1):
+        keyword = _KEYWORDS_AFTER_NUMBERS.get(text[i:])
+        if keyword is not None and _number_problem(text[:i]) is None:
+            number = Token("NUMBER", text[:i], tok.start_pos, tok.line, tok.column, tok.line, tok.column + i,
+                           tok.start_pos + i)  # fmt: skip
+            word = Token(keyword, text[i:], tok.start_pos + i, tok.line, tok.column + i, tok.end_line,
+                         tok.end_column, tok.end_pos)  # fmt: skip
+            return number, word
+    return None
 
 
 def _number_value(text: str):
@@ -428,16 +405,8 @@ class _Layout(Indenter):
         tokenizer_only = ctx.tokenizer_only
         line_off, col_off = ctx.line_off, ctx.col_off
         max_depth = ctx.max_depth
-        it = iter(stream)
-        tok = None
         last_type = "_NEWLINE"
-        while True:
-            try:
-                tok = next(it)
-            except StopIteration:
-                break
-            except UnexpectedCharacters as e:
-                raise _char_error(ctx, e) from None
+        for tok in stream:
             if line_off or col_off:
                 if tok.line == 1:
                     tok.column += col_off
@@ -522,18 +491,25 @@ class _Layout(Indenter):
             if t == "NAME":
                 value = str(tok)
                 if value in _UNSUPPORTED_KEYWORDS and not tokenizer_only:
-                    raise _tok_error(ctx, _UNSUPPORTED_KEYWORDS[value], tok)
+                    raise _error_at(ctx, _UNSUPPORTED_KEYWORDS[value], tok)
                 if not value.isascii():
                     tok.value = unicodedata.normalize("NFKC", value)
             elif t == "NUMBER":
                 problem = _number_problem(str(tok))
-                if problem is not None and (not tokenizer_only or not problem.startswith("complex")):
-                    raise _tok_error(ctx, problem, tok)
+                if problem is not None:
+                    split = _split_number_keyword(tok)
+                    if split is not None:  # `1if x else 2`: Python reads `1 if`, so do we
+                        number, tok = split
+                        st.prev2, st.prev = st.prev, number
+                        yield number
+                        t = tok.type
+                    elif not tokenizer_only or not problem.startswith("complex"):
+                        raise _error_at(ctx, problem, tok)
             elif t == "STRING":
                 if not tokenizer_only and "b" in str(tok)[:2].lower() and str(tok)[0] in "bBrR":
                     prefix = _split_string(str(tok))[0]
                     if "b" in prefix:
-                        raise _tok_error(ctx, "bytes literals (b'...') are not supported in gradscript", tok)
+                        raise _error_at(ctx, "bytes literals (b'...') are not supported in gradscript", tok)
             elif t in _OPEN:
                 if len(brackets) >= max_depth:
                     raise _error_at(
@@ -546,17 +522,17 @@ class _Layout(Indenter):
                 brackets.append(tok)
             elif t in _CLOSE:
                 if not brackets:
-                    raise _tok_error(ctx, f"unmatched '{tok}'", tok)
+                    raise _error_at(ctx, f"unmatched '{tok}'", tok)
                 opener = brackets.pop()
                 if _OPEN[opener.type] != str(tok):
                     where = f" on line {opener.line}" if opener.line != tok.line else ""
-                    raise _tok_error(
+                    raise _error_at(
                         ctx,
                         f"closing parenthesis '{tok}' does not match opening parenthesis '{opener}'{where}",
                         tok,
                     )
             elif t == "COLONEQUAL" and not tokenizer_only:
-                raise _tok_error(
+                raise _error_at(
                     ctx,
                     "the walrus operator ':=' (assignment expressions) is not supported in gradscript",
                     tok,
@@ -568,7 +544,7 @@ class _Layout(Indenter):
         # end of the text
         if brackets:
             opener = brackets[0] if len(brackets) == 1 else brackets[-1]
-            raise _tok_error(ctx, f"'{opener}' was never closed", opener)
+            raise _error_at(ctx, f"'{opener}' was never closed", opener)
         if expr_mode:
             return
         end_line, end_column = _text_end(ctx)
@@ -581,22 +557,21 @@ class _Layout(Indenter):
             yield Token("_DEDENT", "", pos, end_line, end_column, end_line, end_column, pos)
 
 
-def _char_error(ctx: _Ctx, e: UnexpectedCharacters) -> ScriptSyntaxError:
-    """The message for text the lexer could not split into tokens."""
+def _char_error(ctx: _Ctx, pos: int, line: int, column: int) -> ScriptSyntaxError:
+    """The message for text the lexer cannot split into tokens (at `pos`, line and column in the text)."""
     text = ctx.text
-    pos = e.pos_in_stream
     ch = text[pos]
-    line = e.line + ctx.line_off
-    column = e.column + (ctx.col_off if e.line == 1 else 0)
+    if line == 1:
+        column += ctx.col_off
+    line += ctx.line_off
     if ch in "'\"":
+        triple = text.startswith(ch * 3, pos)
+        # a prefix glued to the quote (r, b, f, u or two of them) is part of the literal
         start = pos
-        triple = text.startswith(ch * 3, pos) or (pos >= 2 and text[pos - 2 : pos + 1] == ch * 3)
-        if triple and not text.startswith(ch * 3, pos):
-            start = pos - 2
-        while start > 0 and text[start - 1] in "rRbBuUfF" and start > pos - 5:
+        while start > 0 and pos - start < 2 and text[start - 1] in "rRbBuUfF":
             start -= 1
-        if start < pos and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start = pos if not triple or text.startswith(ch * 3, pos) else pos - 2
+        if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start = pos
         column -= pos - start
         if triple:
             last = len(ctx.source_lines) + ctx.line_off
@@ -1569,9 +1544,13 @@ def _token_error(ctx: _Ctx, tok: Token, accepts: set) -> ScriptSyntaxError:
     if accepts and accepts <= {"DEF", "CLASS", "AT"}:
         return err("decorators are only allowed in front of 'def' and 'class'")
     first = st.line_first
+    if first is not None and first.type == "NAME" and first == "match" and not st.brackets:
+        # `match x:` fails at `x`; `match (x):` and `match -x:` parse as far as the ':'
+        if (first is before and t not in ("_NEWLINE", "$END")) or (
+            before is not None and before.type == "COLON"
+        ):
+            return _error_at(ctx, "'match' statements are not supported in gradscript", first)
     if first is not None and first is before and first.type == "NAME" and t not in ("_NEWLINE", "$END"):
-        if first == "match":
-            return err("'match' statements are not supported in gradscript")
         if first == "print" and t in _EXPR_START:
             return err("Missing parentheses in call to 'print'. Did you mean print(...)?")
 
@@ -1607,7 +1586,7 @@ def _tokenizer_error(ctx: _Ctx) -> ScriptSyntaxError | None:
     saved = _BUILDER.ctx
     _BUILDER.ctx = sub
     try:
-        for _ in _tokens(_tables(), ctx.text):
+        for _ in _tokens(_tables(), sub):
             pass
     except ScriptSyntaxError as err:
         return err
@@ -1680,6 +1659,59 @@ def _size_message(size: int, limits: Limits, at_least: bool = False) -> str:
     )
 
 
+class _Lexer:
+    """The grammar's terminals as one regular expression, tried in Lark's order.
+
+    The same tokens as Lark's basic lexer (whose terminal list, priorities and order it reuses), in
+    one `re.match` per token: keywords are looked up in a table after NAME matches.
+    """
+
+    def __init__(self, basic):
+        name = re.compile(basic.terminals_by_name["NAME"].pattern.to_regexp())
+        self.keywords = {}
+        parts = []
+        for term in basic.terminals:  # sorted by Lark: priority, then longest possible match
+            if isinstance(term.pattern, PatternStr) and name.fullmatch(term.pattern.value):
+                self.keywords[term.pattern.value] = term.name
+            else:
+                parts.append(f"(?P<{term.name}>{term.pattern.to_regexp()})")
+        self.match = re.compile("|".join(parts), basic.g_regex_flags).match
+        self.ignore = frozenset(basic.ignore_types)
+        self.multiline = frozenset(basic.newline_types)
+
+    def lex(self, ctx: _Ctx):
+        text = ctx.text
+        match = self.match
+        keywords = self.keywords
+        ignore = self.ignore
+        multiline = self.multiline
+        pos = 0
+        end_of_text = len(text)
+        line = 1
+        line_start = 0  # index of the first character of the current line
+        while pos < end_of_text:
+            m = match(text, pos)
+            if m is None:
+                raise _char_error(ctx, pos, line, pos - line_start + 1)
+            kind = m.lastgroup
+            end = m.end()
+            value = m.group()
+            end_line = line
+            end_line_start = line_start
+            if kind in multiline and "\n" in value:
+                end_line += value.count("\n")
+                end_line_start = pos + value.rfind("\n") + 1
+            if kind not in ignore:
+                if kind == "NAME":
+                    kind = keywords.get(value, "NAME")
+                yield Token(
+                    kind, value, pos, line, pos - line_start + 1, end_line, end - end_line_start + 1, end
+                )
+            line = end_line
+            line_start = end_line_start
+            pos = end
+
+
 class _Tables:
     """Lark's LALR tables and callbacks, rearranged for `_drive`.
 
@@ -1692,7 +1724,8 @@ class _Tables:
         frontend = parser.parser
         table = frontend.parser._parse_table
         callbacks = frontend.parser.parser.callbacks
-        self.lexer = frontend.lexer  # Lark's basic lexer followed by our post-lexer
+        self.lexer = _Lexer(frontend.lexer.lexer)
+        self.layout = frontend.lexer.postlexer
         self.start_states = dict(table.start_states)
         self.end_states = dict(table.end_states)
         reductions = {}
@@ -1737,9 +1770,9 @@ def _tables() -> _Tables:
     return _TABLES
 
 
-def _tokens(tables: _Tables, text: str):
-    """The token stream of `text`: Lark's lexer, then `_Layout` (which reads the context)."""
-    return LexerThread.from_text(tables.lexer, text).lex(None)
+def _tokens(tables: _Tables, ctx: _Ctx):
+    """The token stream of the context's text: `_Lexer`, then `_Layout`."""
+    return tables.layout.process(tables.lexer.lex(ctx))
 
 
 def _accepts(states, stack, symbols) -> set:
@@ -1772,7 +1805,7 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
     # piles up on the parser's stack first: stop that early too.  A script within the depth limit
     # keeps a few entries per nesting level on the stack, far less than this.
     max_stack = 25 * ctx.max_depth + 100
-    for tok in _tokens(tables, ctx.text):
+    for tok in _tokens(tables, ctx):
         ttype = tok.type
         while True:
             act = states[stack[-1]].get(ttype)
@@ -1850,8 +1883,6 @@ def _run(ctx: _Ctx, start: str):
         _BUILDER.ctx = ctx
         try:
             return _drive(tables, ctx, start)
-        except UnexpectedCharacters as e:  # pragma: no cover - the post-lexer converts these
-            raise _char_error(ctx, e) from None
         except RecursionError:  # pragma: no cover - the depth limit should stop long before
             raise LimitError(f"too deeply nested (limit {ctx.max_depth}, --max-depth)") from None
         finally:

@@ -867,7 +867,7 @@ ERRORS = [
         "SyntaxError",
         "'match' statements are not supported in gradscript",
         1,
-        7,
+        1,
     ),
     ("@dec\nx = 1\n", "SyntaxError", "decorators are only allowed in front of 'def' and 'class'", 2, 1),
     ("{1, 2}\n", "SyntaxError", "set displays ({a, b}) are not supported in gradscript", 1, 1),
