@@ -509,11 +509,22 @@ def _make_range(r: range, state):
     return r if n <= _EAGER_RANGE else _LongRange(r, state)
 
 
+def _as_builtin(fn, name: str):
+    """Name a guarding replacement as Python names the builtin (argument errors say `print()`)."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = "builtins"
+    return fn
+
+
 def _script_len(obj, /):
     """len(), which also knows the length of a long range."""
     if type(obj) is _LongRange:
         return len(obj.range)
     return len(obj)
+
+
+_as_builtin(_script_len, "len")
+_as_builtin(script_hasattr, "hasattr")
 
 
 class _RangeType:
@@ -617,8 +628,11 @@ def _make_builtins(interp: Interpreter) -> dict:
         "classmethod": classmethod,
         "__name__": "__main__",
     }
+    for name in ("print", "pow", "sum"):
+        _as_builtin(table[name], name)
     table.update(_EXCEPTIONS)
     return table
+
 
 
 # ----------------------------------------------------------------- run state
@@ -765,6 +779,17 @@ _CONVERSIONS = {"r": repr, "s": str, "a": ascii}
 _UNBOUND_LOCAL = "cannot access local variable '{}' where it is not associated with a value"
 _UNBOUND_FREE = "cannot access free variable '{}' where it is not associated with a value in enclosing scope"
 _MULTIPLE_KEYWORD = "got multiple values for keyword argument '{}'"
+
+
+def _function_str(func) -> str:
+    """How CPython names a callee in argument errors: `print()`, `__main__.f()`."""
+    qualname = getattr(func, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return str(func)
+    module = getattr(func, "__module__", None)
+    if isinstance(module, str) and module != "builtins":
+        return f"{module}.{qualname}()"
+    return f"{qualname}()"
 
 
 def _unpack_error(exc: Exception, value) -> Exception:
@@ -1075,8 +1100,12 @@ class _Compiler:
     def expr_Starred(self, node: S.Starred):
         raise self.refuse(node, "can't use starred expression here")
 
-    def _elements(self, elts: list[S.Expr]):
-        """A closure building the list of values of a display, expanding `*xs`."""
+    def _elements(self, elts: list[S.Expr], *, call: bool = False):
+        """A closure building the list of values of a display, expanding `*xs`. For a call's arguments
+        (`call`), the closure takes the callee too, which Python names in its error messages."""
+        if call and not any(isinstance(e, S.Starred) for e in elts):
+            values = self._elements(elts)
+            return lambda env, func: values(env)
         if not any(isinstance(e, S.Starred) for e in elts):
             items = [self.expr(e) for e in elts]
             if len(items) == 1:
@@ -1093,7 +1122,7 @@ class _Compiler:
             else:
                 parts.append((False, self.expr(e), None))
 
-        def elements(env):
+        def elements(env, func=_MISSING):
             out = []
             for starred, f, where in parts:
                 if starred:
@@ -1102,13 +1131,16 @@ class _Compiler:
                         out.extend(v)
                     except Exception as e:
                         if isinstance(e, TypeError) and not hasattr(v, "__iter__"):
-                            e = TypeError(f"Value after * must be an iterable, not {type(v).__name__}")
+                            owner = "Value" if func is _MISSING else f"{_function_str(func)} argument"
+                            e = TypeError(f"{owner} after * must be an iterable, not {type(v).__name__}")
                         _raise_at(e, where)
                 else:
                     out.append(f(env))
             return out
 
-        return elements
+        if call:
+            return elements
+        return lambda env: elements(env)
 
     def expr_List(self, node: S.List):
         if not node.elts:
@@ -1360,29 +1392,31 @@ class _Compiler:
     # -------------------------------------------------------------- calls
     def _arguments(self, node: S.Call):
         """(positional closure, keyword closure) for a call with stars or keywords."""
-        positional = self._elements(node.args) if node.args else (lambda env: [])
+        positional = self._elements(node.args, call=True) if node.args else (lambda env, func: [])
         keywords = []
         for kw in node.keywords:
             keywords.append((kw.arg, self.expr(kw.value), self.where(kw)))
 
-        def keyword_args(env):
+        def keyword_args(env, func):
             out = {}
             for name, f, where in keywords:
                 v = f(env)
                 if name is not None:
                     if name in out:
-                        raise _error_at(TypeError(_MULTIPLE_KEYWORD.format(name)), where)
+                        message = f"{_function_str(func)} {_MULTIPLE_KEYWORD.format(name)}"
+                        raise _error_at(TypeError(message), where)
                     out[name] = v
                     continue
                 try:
                     items = v.items() if isinstance(v, dict) else None
                     if items is None:
-                        raise TypeError(f"argument after ** must be a mapping, not {type(v).__name__}")
+                        what = f"{_function_str(func)} argument after **"
+                        raise TypeError(f"{what} must be a mapping, not {type(v).__name__}")
                     for k, x in items:
                         if not isinstance(k, str):
                             raise TypeError("keywords must be strings")
                         if k in out:
-                            raise TypeError(_MULTIPLE_KEYWORD.format(k))
+                            raise TypeError(f"{_function_str(func)} {_MULTIPLE_KEYWORD.format(k)}")
                         out[k] = x
                 except Exception as e:
                     _raise_at(e, where)
@@ -1401,8 +1435,8 @@ class _Compiler:
 
             def call(env):
                 f = func(env)
-                args = positional(env)
-                kwargs = keyword_args(env)
+                args = positional(env, f)
+                kwargs = keyword_args(env, f)
                 try:
                     return f(*args, **kwargs)
                 except Exception as e:

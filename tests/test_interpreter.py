@@ -367,6 +367,12 @@ ERRORS = {
     "negative shift": "1 << -1",
     "unhashable": "{}[[1]]",
     "int from a long string": "int('9' * 5000)",
+    "star argument": "def f(*a):\n    pass\nf(*5)",
+    "star argument of a builtin": "print(*5)",
+    "star in a display": "[*5]",
+    "double star argument": "def f(**k):\n    pass\nf(**5)",
+    "double star keys": "def f(**k):\n    pass\nf(**{1: 2})",
+    "double star repeats": "def f(**k):\n    pass\nf(x=1, **{'x': 2})",
 }
 
 
@@ -809,7 +815,7 @@ def test_tanh_loop_overhead_over_the_engine():
     modules = Interpreter(out=io.StringIO()).modules
     torch = modules["torch"].members
     tanh, tensor = torch["tanh"], torch["tensor"]
-    n = 4000
+    n = 2000
     source = f"w = torch.tensor([0.5], requires_grad=True)\ny = torch.tensor([1.0])\nfor i in range({n}):\n" \
              "    y = torch.tanh(y * w + 0.1)\n"
 
