@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import pathlib
 import re
 import subprocess
 import sys
@@ -373,3 +374,20 @@ def test_json_does_not_import_rich():
         assert not any(m == "rich" or m.startswith("rich.") for m in sys.modules), "rich was imported"
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ every example
+EXAMPLES = sorted((pathlib.Path(__file__).resolve().parent.parent / "examples").glob("*.grad"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_renders(path):
+    """Whatever the example leaves behind (even if it fails part way): a table that fits 80 columns, a
+    valid JSON document, and a graph in each format for every tensor that has one."""
+    result = run(path.read_text(), out=io.StringIO(), filename=str(path))
+    assert all(len(line) <= 80 for line in table(result.variables).splitlines())
+    jsonschema.validate(json.loads(render.result_to_json(result)), SCHEMA)
+    for name, value in result.variables.items():
+        if isinstance(value, Tensor) and (value.requires_grad or value.grad_fn is not None):
+            for fmt in ("text", "dot", "mermaid"):
+                assert render.export_graph(result.variables, name, fmt, width=80)
