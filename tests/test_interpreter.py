@@ -381,6 +381,19 @@ def test_error_messages_match_python(name):
     same_as_python(ERRORS[name])
 
 
+def test_every_ast_node_type_has_a_lowering():
+    import inspect
+
+    from gradcli import syntax
+    from gradcli.interpreter import _Compiler
+
+    for name, cls in inspect.getmembers(syntax, inspect.isclass):
+        if issubclass(cls, syntax.Expr) and cls is not syntax.Expr:
+            assert hasattr(_Compiler, f"expr_{name}"), name
+        if issubclass(cls, syntax.Stmt) and cls is not syntax.Stmt:
+            assert hasattr(_Compiler, f"stmt_{name}"), name
+
+
 # ------------------------------------------------------------------ error locations
 def test_error_is_located_at_innermost_node():
     err = error("x = 1\ny = [x,\n     x + undefined_name]\n")
