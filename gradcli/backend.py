@@ -12,6 +12,9 @@ import numpy
 host = numpy
 xp = numpy
 
+# PyTorch computes log(0), 1/0 and overflow silently (inf, nan); numpy would warn on stderr.
+numpy.seterr(all="ignore")
+
 
 class BackendUnavailable(RuntimeError):
     """CuPy or a GPU is missing; the message says which."""

@@ -145,13 +145,19 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
     default_dtype = kw.pop("default_dtype")
     _use_device(kw.pop("device"))
     run_limits = _limits(kw)
+    as_json = output_format == "json"
     try:
         source, name = _read_source(path, run_limits)
     except ScriptError as exc:
-        _report(exc, debug)
+        if as_json:
+            from .render import result_to_json
+            from .session import RunResult
+
+            click.echo(result_to_json(RunResult(variables={}, error=exc)))
+        else:
+            _report(exc, debug)
         sys.exit(EXIT_SCRIPT_ERROR)
 
-    as_json = output_format == "json"
     out = io.StringIO() if as_json else sys.stdout
     try:
         result = run(source, out=out, filename=name, default_dtype=default_dtype, run_limits=run_limits)
@@ -176,7 +182,8 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
         if graph_name:
             from .render import print_graph
 
-            print_graph(result.variables, graph_name, color=color)
+            if not print_graph(result.variables, graph_name, color=color) and result.error is None:
+                sys.exit(EXIT_SCRIPT_ERROR)
     sys.exit(EXIT_SCRIPT_ERROR if result.error is not None else 0)
 
 
