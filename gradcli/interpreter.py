@@ -2437,9 +2437,6 @@ class _Compiler:
 
         return import_from
 
-    def stmt_Global(self, node):  # not in the AST today; kept explicit so a future node is refused clearly
-        raise self.refuse(node, "gradscript does not support 'global'")
-
 
 def _require_module(modules: dict, name: str) -> ScriptModule:
     module = modules.get(name)
@@ -2527,7 +2524,8 @@ class Interpreter:
         limits_module.active = self.limits
         # int(str) and str(int) are quadratic in the digits: keep Python's default cap even if the host
         # lifted it (the same ValueError Python itself raises past 4,300 digits).
-        old_digits = sys.get_int_max_str_digits()
+        get_digits = getattr(sys, "get_int_max_str_digits", lambda: _INT_DIGITS)  # Python < 3.10.7: none
+        old_digits = get_digits()
         if old_digits == 0 or old_digits > _INT_DIGITS:
             sys.set_int_max_str_digits(_INT_DIGITS)
         try:
@@ -2540,7 +2538,7 @@ class Interpreter:
             return False, None
         finally:
             limits_module.active = old_active
-            if sys.get_int_max_str_digits() != old_digits:
+            if get_digits() != old_digits:
                 sys.set_int_max_str_digits(old_digits)
             if old_limit < target:
                 sys.setrecursionlimit(old_limit)
