@@ -205,7 +205,9 @@ class Function:
         node.retained = None
         node.ctx = ctx
         ctx._node = node
-        node.next_functions = tuple(edge_to(a) if type(a) is Tensor else (None, 0) for a in args)
+        # Only tensor arguments have an edge (PyTorch's next_functions skips the others); backward still
+        # returns one gradient per argument, and input_kinds says which are tensors.
+        node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)
         node.input_kinds = tuple(a._data.shape if type(a) is Tensor else None for a in args)
         node.n_outputs = len(outs)
         node.meta = tuple((o._data.shape, o._data.dtype) if type(o) is Tensor else None for o in outs)

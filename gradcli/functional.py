@@ -36,13 +36,29 @@ def add(input, other, *, alpha=1):
     return binary(ROWS["add"], input, other, {"alpha": alpha} if alpha != 1 else None)
 
 
+def _check_sub(input, other):
+    """PyTorch refuses `-` on bool tensors (a Python bool counts as a bool tensor here)."""
+    a = input._data.dtype == bool if type(input) is Tensor else isinstance(input, bool)
+    b = other._data.dtype == bool if type(other) is Tensor else isinstance(other, bool)
+    if a and b:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if a or b:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def sub(input, other, *, alpha=1):
     if type(input) is not Tensor:
-        return binary(ROWS["rsub"], other, input, {"alpha": alpha} if alpha != 1 else None)
+        return rsub(other, input, alpha=alpha)
+    xa = input._data
+    if xa.dtype == bool or (other._data.dtype == bool if type(other) is Tensor else isinstance(other, bool)):
+        _check_sub(input, other)
     return binary(ROWS["sub"], input, other, {"alpha": alpha} if alpha != 1 else None)
 
 
 def rsub(input, other, *, alpha=1):
+    _check_sub(input, other)
     return binary(ROWS["rsub"], input, other, {"alpha": alpha} if alpha != 1 else None)
 
 
@@ -72,14 +88,14 @@ def reciprocal(input):
 
 def floor_divide(input, other):
     if type(input) is not Tensor:
-        return binary(ROWS["floor_divide"], _as_tensor(input), other)
+        return binary(ROWS["rfloor_divide"], _need_tensor("floor_divide", other, 2, "other"), input)
     return binary(ROWS["floor_divide"], input, other)
 
 
 def remainder(input, other):
     if type(input) is not Tensor:
-        input = _as_tensor(input)
-    return binary(ROWS["remainder"], input, other)
+        return binary(ROWS["rremainder"], _need_tensor("remainder", other, 2, "other"), input)
+    return binary(ROWS["remainder_tensor" if type(other) is Tensor else "remainder"], input, other)
 
 
 def neg(input):
@@ -93,6 +109,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
     if type(input) is not Tensor:
         return binary(ROWS["rpow"], _need_tensor("pow", exponent, 2, "exponent"), input)
     if type(exponent) is Tensor:
+        ops._no_bool("pow", input._data, exponent._data)
         return binary(ROWS["pow_tensor"], input, exponent)
     if not isinstance(exponent, _NUMBER):
         raise TypeError(f"pow() received an invalid combination of arguments - got (Tensor, {type(exponent).__name__})")
@@ -118,12 +135,16 @@ def _unary_fn(key, name):
 
 
 exp = _unary_fn("exp", "exp")
+expm1 = _unary_fn("expm1", "expm1")
 log = _unary_fn("log", "log")
+log1p = _unary_fn("log1p", "log1p")
 sin = _unary_fn("sin", "sin")
 cos = _unary_fn("cos", "cos")
+tan = _unary_fn("tan", "tan")
 tanh = _unary_fn("tanh", "tanh")
 sigmoid = _unary_fn("sigmoid", "sigmoid")
 sqrt = _unary_fn("sqrt", "sqrt")
+rsqrt = _unary_fn("rsqrt", "rsqrt")
 
 
 def relu(input, inplace=False):
@@ -135,19 +156,45 @@ def abs(input):  # noqa: A001
 
 
 def clamp(input, min=None, max=None):  # noqa: A002
+    _need_tensor("clamp", input)
+    if input._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        input = to(input, dtypes.defaults.float)  # a float bound makes an integer tensor float
     if type(min) is Tensor or type(max) is Tensor:
-        return unary(ROWS["clamp_tensor"], input, {"min": min, "max": max})
+        return _clamp_tensor(input, min, max)
     return unary(ROWS["clamp"], input, {"min": min, "max": max})
+
+
+def _clamp_tensor(input, lo, hi):
+    """clamp with tensor bounds: a three-input op, so gradients reach the bounds too."""
+    if lo is not None and type(lo) is not Tensor:
+        lo = tensor(lo, dtype=input.dtype)
+    if hi is not None and type(hi) is not Tensor:
+        hi = tensor(hi, dtype=input.dtype)
+    bounds = [b for b in (lo, hi) if b is not None]
+    want = dtypes.result_type([input, *bounds]).np
+    arrays = [None if b is None else b._data.astype(want, copy=False) for b in (input, lo, hi)]
+    for b in arrays[1:]:
+        if b is not None:
+            ops.check_broadcast(arrays[0].shape, b.shape)
+    x, la, ha = arrays
+    out = ops._wrap(ops._clamp_fwd(x, min=la, max=ha))
+    if GRAD.enabled and builtin_any(t is not None and t._rg for t in (input, lo, hi)):
+        ops._record(ROWS["clamp_tensor"], out, (input, lo, hi), {"min": la, "max": ha})
+    return out
 
 
 clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
+    if type(min) is Tensor:
+        return _clamp_tensor(input, min, None)
     return unary(ROWS["clamp_min"], input, {"min": min})
 
 
 def clamp_max(input, max):  # noqa: A002
+    if type(max) is Tensor:
+        return _clamp_tensor(input, None, max)
     return unary(ROWS["clamp_max"], input, {"max": max})
 
 
@@ -198,7 +245,7 @@ def _reduce(row, input, dim, keepdim, whole=False):
     dims = _dims(dim, len(shape)) if not whole else tuple(range(len(shape)))
     if whole:
         out = row.forward(input._data)
-        params = {"shape": shape, "dims": dims}
+        params = {"shape": shape, "dims": dims, "keepdim": False}
     else:
         out = row.forward(input._data, dims if len(shape) else None, keepdim)
         params = {"shape": shape, "dims": dims, "keepdim": keepdim}
@@ -250,7 +297,7 @@ def _max_min(which, input, dim=None, keepdim=False, *, other=None):
     data = input._data
     arg = (data.argmax if which == "max" else data.argmin)(axis=d, keepdims=keepdim) if data.ndim else xp.asarray(0)
     params = {"dim": d, "keepdim": keepdim, "indices": arg, "shape": data.shape}
-    values = unary(ROWS[which + "_dim"], input, params) if data.ndim else clone(input)
+    values = unary(ROWS[which + "_dim"], input, params)
     return _ReturnType(which, values, _nograd(xp.asarray(arg, dtype=xp.int64)))
 
 
@@ -276,16 +323,15 @@ def argmin(input, dim=None, keepdim=False):
     return _nograd(xp.asarray(data.argmin(axis=_dim(dim, data.ndim), keepdims=keepdim), dtype=xp.int64))
 
 
-def prod(input, dim=None, keepdim=False):
-    # Built from differentiable pieces: exact for nonzero entries, which is what tutorials use.
-    if input._rg and GRAD.enabled:
-        if xp.any(input._data == 0):
-            raise RuntimeError("gradcli: prod() of a tensor with zeros that requires grad is not supported")
-        return exp(sum(log(abs(input)), dim, keepdim)) * _nograd(
-            xp.prod(xp.sign(input._data), axis=None if dim is None else _dim(dim, input.ndim), keepdims=keepdim)
-        )
-    return _nograd(xp.asarray(xp.prod(input._data, axis=None if dim is None else _dim(dim, input.ndim),
-                                      keepdims=keepdim)))
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    _need_tensor("prod", input)
+    if dtype is not None:
+        input = to(input, dtype)
+    if dim is None:
+        return _reduce(ROWS["prod"], input, None, False, whole=True)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod(): argument 'dim' must be int, not tuple")
+    return _reduce(ROWS["prod_dim"], input, dim, keepdim)
 
 
 # ------------------------------------------------------------------ linear algebra
@@ -316,12 +362,66 @@ def matmul(input, other):
     if da == 2 and db == 1:
         return mv(input, other)
     if da == 1 and db == 2:
-        return squeeze(mm(unsqueeze(input, 0), other), 0, _row="squeeze_dims")
-    if db == 1:
-        return binary(ROWS["bmm"], input, unsqueeze(other, -1)).squeeze(-1)
-    if da == 1:
-        return binary(ROWS["bmm"], unsqueeze(input, 0), other).squeeze(-2)
-    return binary(ROWS["bmm"], input, other)
+        return squeeze(mm(unsqueeze(input, 0), other), 0, _row="squeeze_mm")
+    if _should_fold(input, other):
+        return _matmul_folded(input, other)
+    return _matmul_batched(input, other)
+
+
+# Batched matmul follows PyTorch's at::matmul step by step, so that the graph it records (and prints) is the
+# one PyTorch records: fold the batch into rows for mm/mv where that needs no copy, else expand and bmm.
+def _should_fold(t1, t2):
+    larger_first = t1._data.ndim >= t2._data.ndim
+    big = t1._data if larger_first else xp.swapaxes(t2._data, -1, -2)
+    small = t2 if larger_first else t1
+    if not (big.ndim >= 3 and small._data.ndim <= 2):
+        return False
+    if small._rg:  # folding keeps the gradient of the small operand small
+        return True
+    if t1._data.ndim == 2:
+        return False
+    if big.size == 0:
+        return True
+    strides, shape = big.strides, big.shape
+    return builtin_all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(big.ndim - 2))
+
+
+def _matmul_folded(t1, t2):
+    transpose = t2._data.ndim > t1._data.ndim
+    if transpose:
+        t1, t2 = transpose_(t2, -1, -2), (t(t1) if t1._data.ndim == 2 else t1)
+    shape = t1._data.shape
+    out_shape = shape[:-1]
+    folded = reshape(t1, _numel(out_shape), shape[-1])
+    if t2._data.ndim == 2:
+        out = unsafe_view(mm(folded, t2), out_shape + (t2._data.shape[1],))
+        return clone(transpose_(out, -1, -2)) if transpose else out
+    return unsafe_view(mv(folded, t2), out_shape)
+
+
+def _matmul_batched(t1, t2):
+    s1, s2 = t1._data.shape, t2._data.shape
+    n = s1[-2] if len(s1) > 1 else 1
+    p = s2[-1] if len(s2) > 1 else 1
+    m1, m2 = s1[-1], s2[-2] if len(s2) > 1 else s2[0]
+    batch = ops.check_broadcast(s1[: builtin_max(len(s1) - 2, 0)], s2[: builtin_max(len(s2) - 2, 0)])
+    count = _numel(batch)
+    e1 = reshape(expand(t1, *batch, n, m1), count, n, m1)
+    e2 = reshape(expand(t2, *batch, m2, p), count, m2, p)
+    out_shape = batch + ((n,) if len(s1) > 1 else ()) + ((p,) if len(s2) > 1 else ())
+    return unsafe_view(binary(ROWS["bmm"], e1, e2), out_shape)
+
+
+def _numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def unsafe_view(input, shape):
+    """PyTorch's _unsafe_view: a reshape whose result is not a view (no shared version counter)."""
+    return unary(ROWS["unsafe_view"], input, {"shape": tuple(shape), "in_shape": input._data.shape})
 
 
 def outer(input, vec2):
@@ -392,6 +492,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _need_tensor("nll_loss", target, 2, "target")
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.legacy[:-6]}")
+    if weight is not None and weight._data.dtype != input._data.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype.legacy[:-6]} but found {weight.dtype.legacy[:-6]}")
     x = input._data
     params = {
         "target": target._data,
@@ -414,9 +516,15 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     class_dim = 0 if input._data.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
     if type(target) is Tensor and target._data.dtype.kind == "f":
-        # Class probabilities instead of class indices.
-        loss = neg(sum(mul(logp, target), class_dim))
-        return mean(loss) if reduction == "mean" else sum(loss) if reduction == "sum" else loss
+        # Class probabilities instead of class indices: -(logp * target) summed, then averaged over the batch
+        # by a division by a number (PyTorch's DivBackward1).
+        picked = mul(logp, target)
+        if reduction == "none":
+            return neg(sum(picked, class_dim))
+        loss = neg(sum(picked))
+        if reduction == "sum":
+            return loss
+        return binary(ROWS["div_scalar"], loss, input._data.shape[0] if input._data.ndim > 1 else 1)
     return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
 
 
@@ -436,17 +544,22 @@ def _shape_args(name, shape):
 
 
 def reshape(input, *shape):
+    """A view where the strides allow one (ViewBackward0, or ReshapeAliasBackward0 for a non-contiguous input),
+    else a copy: clone, then _unsafe_view, as PyTorch records it."""
     shape = _shape_args("reshape", shape)
     data = input._data
-    if data.flags["C_CONTIGUOUS"] or data.size <= 1:
-        return unary(ROWS["view"], input, {"shape": shape, "in_shape": data.shape})
-    return unary(ROWS["reshape_copy"], input, {"shape": shape, "in_shape": data.shape})
+    params = {"shape": shape, "in_shape": data.shape}
+    if data.flags["C_CONTIGUOUS"]:
+        return unary(ROWS["view"], input, params)
+    if ops.can_view(data, ops._view_shape(data, shape)):
+        return unary(ROWS["reshape_alias"], input, params)
+    return unary(ROWS["unsafe_view"], clone(input), params)
 
 
 def view(input, *shape):
     shape = _shape_args("view", shape)
     data = input._data
-    if not data.flags["C_CONTIGUOUS"] and data.size > 1:
+    if not data.flags["C_CONTIGUOUS"] and not ops.can_view(data, ops._view_shape(data, shape)):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension spans "
             "across two contiguous subspaces). Use .reshape(...) instead."
@@ -459,6 +572,10 @@ def flatten(input, start_dim=0, end_dim=-1):
     if not shape:
         return reshape(input, 1)
     s, e = _dim(start_dim, len(shape)), _dim(end_dim, len(shape))
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:  # nothing to merge: PyTorch returns the tensor itself
+        return input
     n = 1
     for k in shape[s : e + 1]:
         n *= k
@@ -467,6 +584,9 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def transpose(input, dim0, dim1):
     return unary(ROWS["transpose"], input, {"dim0": dim0, "dim1": dim1})
+
+
+transpose_ = transpose  # for code where `t` names a tensor
 
 
 swapaxes = swapdims = transpose
@@ -522,6 +642,8 @@ def to(input, *args, dtype=None, device=None, copy=False, non_blocking=False):
             raise RuntimeError("gradcli: CUDA tensors are not available in this build")
     if dtype is None or dtype is input.dtype:
         return input
+    if not dtype.is_floating_point:  # integers carry no gradient: the copy is cut off from the graph
+        return _nograd(input._data.astype(dtype.np))
     return unary(ROWS["to_dtype"], input, {"dtype": dtype.np})
 
 
@@ -611,8 +733,10 @@ def getitem(x, index):
             out = unary(ROWS["slice"], out, {"index": key, "in_shape": out._data.shape})
             d += 1
     if out is x:
-        out = unary(ROWS["slice"], x, {"index": (slice(None),), "in_shape": x._data.shape}) if x._data.ndim else \
-            unary(ROWS["view"], x, {"shape": (), "in_shape": ()})
+        # x[:] is a slice; x[...] and x[()] index nothing at all, which PyTorch records as an alias.
+        if expanded and expanded[0] == slice(None) and Ellipsis not in items:
+            return unary(ROWS["slice"], x, {"index": (slice(None),), "in_shape": x._data.shape})
+        return unary(ROWS["alias"], x)
     return out
 
 
@@ -689,19 +813,22 @@ def all(input, dim=None, keepdim=False):  # noqa: A001
 
 
 def sign(input):
-    return _nograd(xp.sign(input._data))
+    return unary(ROWS["sign"], _need_tensor("sign", input))
 
 
 def floor(input):
-    return _nograd(xp.floor(input._data))
+    return unary(ROWS["floor"], _need_tensor("floor", input))
 
 
 def ceil(input):
-    return _nograd(xp.ceil(input._data))
+    return unary(ROWS["ceil"], _need_tensor("ceil", input))
 
 
-def round(input, decimals=0):  # noqa: A001
-    return _nograd(xp.round(input._data, decimals))
+def round(input, *, decimals=0):  # noqa: A001
+    _need_tensor("round", input)
+    if decimals:
+        return unary(ROWS["round_decimals"], input, {"decimals": decimals})
+    return unary(ROWS["round"], input)
 
 
 def logical_not(input):
@@ -728,47 +855,50 @@ def is_grad_enabled():
     return GRAD.enabled
 
 
-def tan(input):
-    return sin(input) / cos(input)
-
-
-def log1p(input):
-    return log(add(input, 1))
-
-
-def expm1(input):
-    return sub(exp(input), 1)
-
-
-def rsqrt(input):
-    return reciprocal(sqrt(input))
-
-
-def var(input, dim=None, keepdim=False, *, unbiased=True, correction=None):
+def _spread(name, row, input, dim, keepdim, unbiased, correction):
+    _need_tensor(name, input)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"{name}(): input dtype should be either floating point or complex dtypes. "
+                           f"Got {input.dtype.legacy[:-6]} instead.")
+    if isinstance(dim, bool):  # var(x, False): the old `unbiased` positional argument
+        dim, unbiased = None, dim
     if correction is None:
         correction = 1 if unbiased else 0
-    n = input._data.size if dim is None else _mean_count(input._data.shape, _dims(dim, input.ndim))
-    centered = sub(input, mean(input, dim, True) if dim is not None else mean(input))
-    return div(sum(mul(centered, centered), dim, keepdim), builtin_max(n - correction, 0))
+    dims = None if dim is None else _dims(dim, input._data.ndim)
+    params = {"dims": dims, "keepdim": keepdim, "correction": correction}
+    return unary(row, input, params)
 
 
-def std(input, dim=None, keepdim=False, *, unbiased=True, correction=None):
-    return sqrt(var(input, dim, keepdim, unbiased=unbiased, correction=correction))
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    return _spread("var", ROWS["var"], input, dim, keepdim, unbiased, correction)
 
 
-def norm(input, p=2, dim=None, keepdim=False):
-    if p == 2:
-        return sqrt(sum(mul(input, input), dim, keepdim))
-    if p == 1:
-        return sum(abs(input), dim, keepdim)
-    return pow(sum(pow(abs(input), p), dim, keepdim), 1.0 / p)
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    return _spread("std", ROWS["std"], input, dim, keepdim, unbiased, correction)
 
 
-def cumsum(input, dim):
-    return _nograd(xp.cumsum(input._data, axis=_dim(dim, input.ndim)))
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    _need_tensor("norm", input)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {input.dtype.legacy[:-6]}")
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float)):
+        raise RuntimeError(f"gradcli: norm(p={p!r}) is not supported")
+    dims = None if dim is None else _dims(dim, input._data.ndim)
+    return unary(ROWS["norm"], input, {"ord": p, "dims": dims, "keepdim": keepdim})
+
+
+def cumsum(input, dim, *, dtype=None):
+    _need_tensor("cumsum", input)
+    if dtype is not None:
+        input = to(input, dtype)
+    return unary(ROWS["cumsum"], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
 
 
 builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __builtins__.max
+builtin_all = __builtins__["all"] if isinstance(__builtins__, dict) else __builtins__.all
 
 
 def _mean_count(shape, dims):
@@ -1069,17 +1199,17 @@ def _zero_(self):
 
 def _fill_(self, value):
     if type(value) is Tensor:
-        value = value.item()
+        if value._data.ndim:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions."
+            )
+        return inplace(ROWS["fill_tensor"], self, value, any_cast=True)
     return inplace(ROWS["fill_"], self, None, {"value": value})
 
 
 def _copy_(self, src):
-    with_grad = GRAD.enabled and (self._rg or src._rg)
-    if with_grad:
-        return setitem(self, (Ellipsis,), src) or self
-    self._data[...] = src._data
-    self._version[0] += 1
-    return self
+    _need_tensor("copy_", src, 1, "src")
+    return inplace(ROWS["copy_"], self, src, any_cast=True)
 
 
 def _clamp_(self, min=None, max=None):  # noqa: A002
@@ -1193,8 +1323,20 @@ def _t_sum(x, axes, keepdims):
     return sum(x, tuple(axes), keepdims)
 
 
-def _t_index_grad(g, shape, index):
-    return unary(ROWS["index_grad"], g, {"shape": shape, "index": index})
+def _t_index_grad(g, shape, index, row):
+    return unary(ROWS[row], g, {"shape": shape, "index": index})
+
+
+def _t_getitem(x, index):
+    """x[index] for an index already in backend form (the saved index of a node), as a differentiable op."""
+    row = "slice" if ops._is_basic(index) else "index"
+    if row == "slice" and builtin_any(isinstance(i, int) for i in (index if isinstance(index, tuple) else (index,))):
+        row = "select"
+    return unary(ROWS[row], x, {"index": index, "in_shape": x._data.shape})
+
+
+def _t_prod(x, axes, keepdims):
+    return _reduce(ROWS["prod_dim"], x, tuple(axes), keepdims)
 
 
 ops.TENSOR_MATH = SimpleNamespace(
@@ -1216,10 +1358,11 @@ ops.TENSOR_MATH = SimpleNamespace(
     take=lambda x, i, dim: getitem(x, (slice(None),) * dim + (i,)),
     narrow=lambda x, dim, start, n: getitem(x, (slice(None),) * dim + (slice(start, start + n),)),
     index_grad=_t_index_grad,
-    getitem=getitem,
+    getitem=_t_getitem,
+    prod=_t_prod,
+    cumsum=lambda x, dim: cumsum(x, dim),
+    data=lambda x: x._data if type(x) is Tensor else x,
     const=_nograd,
     np_dtype=lambda x: x._data.dtype,
 )
-ops.ARRAY_MATH.const = lambda a: a
-ops.ARRAY_MATH.np_dtype = lambda x: x.dtype
 install_tensor_methods(Tensor)

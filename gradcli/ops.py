@@ -16,6 +16,7 @@ chain of `exp` then `* 3.0` keeps only the exp outputs alive.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable
@@ -23,7 +24,6 @@ from typing import Callable
 from . import dtypes, limits
 from .backend import xp
 from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
-from .tensor import Tensor
 
 ndarray = xp.ndarray
 asarray = xp.asarray
@@ -38,6 +38,7 @@ class Op:
     save: str = ""
     aten: str = ""  # for a row PyTorch cannot differentiate: the name its error message gives
     view: bool = False  # the result shares memory (and the version counter) with the input
+    elementwise: bool = True  # a two-input op that broadcasts (mm and friends check shapes themselves)
     node: type = field(default=None, compare=False)
 
 
@@ -185,18 +186,18 @@ def unary(op, x, params=None):
     return res
 
 
-def _operand_arrays(x, y):
+def _operand_arrays(x, y, broadcasts=True):
     """The two operands as arrays of PyTorch's result dtype (numpy promotes differently)."""
     xt = type(x) is Tensor
     yt = type(y) is Tensor
     xa = x._data if xt else x
     ya = y._data if yt else y
     if xt and yt:
-        if xa.dtype != ya.dtype:
+        if xa.dtype != ya.dtype and broadcasts:  # (mm and friends refuse mixed dtypes instead)
             want = dtypes.result_type((x, y)).np
             xa = xa.astype(want, copy=False)
             ya = ya.astype(want, copy=False)
-        if xa.shape != ya.shape:
+        if broadcasts and xa.shape != ya.shape:
             check_broadcast(xa.shape, ya.shape)
         return xa, ya
     t, s = (xa, ya) if xt else (ya, xa)
@@ -225,7 +226,7 @@ def _as_number(s):
 
 
 def binary(op, x, y, params=None):
-    xa, ya = _operand_arrays(x, y)
+    xa, ya = _operand_arrays(x, y, op.elementwise)
     out = op.forward(xa, ya, **params) if params else op.forward(xa, ya)
     if type(out) is not ndarray:
         out = asarray(out)
@@ -235,8 +236,11 @@ def binary(op, x, y, params=None):
     return res
 
 
-def inplace(op, x, y=None, params=None):
-    """`x.add_(y)` and friends: write into x's memory, bump its version, rebase its history."""
+def inplace(op, x, y=None, params=None, *, any_cast=False):
+    """`x.add_(y)` and friends: write into x's memory, bump its version, rebase its history.
+
+    any_cast: the result is converted to x's dtype whatever it is (copy_, fill_), instead of PyTorch's
+    same-kind rule for arithmetic (an int tensor cannot take `+= 0.5`)."""
     needs_grad = GRAD.enabled and (x._rg or (type(y) is Tensor and y._rg))
     if GRAD.enabled and x._rg and x.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -256,7 +260,12 @@ def inplace(op, x, y=None, params=None):
         out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
         arrays = (xa, ya)
     out = asarray(out)
-    if out.dtype != xa.dtype and not xp.can_cast(out.dtype, xa.dtype, "same_kind"):
+    if out.shape != xa.shape:
+        raise RuntimeError(
+            f"output with shape [{', '.join(map(str, xa.shape))}] doesn't match the broadcast shape "
+            f"[{', '.join(map(str, out.shape))}]"
+        )
+    if out.dtype != xa.dtype and not any_cast and not xp.can_cast(out.dtype, xa.dtype, "same_kind"):
         raise RuntimeError(
             f"result type {_type_name(out.dtype)} can't be cast to the desired output type {_type_name(xa.dtype)}"
         )
@@ -276,9 +285,8 @@ def inplace(op, x, y=None, params=None):
 
 
 def _type_name(np_dtype):
-    return {"f": "Float", "i": "Long", "b": "Bool", "u": "Byte"}.get(np_dtype.kind, str(np_dtype)).replace(
-        "Float", "Double" if np_dtype.itemsize == 8 and np_dtype.kind == "f" else "Float"
-    )
+    """PyTorch's scalar-type name in messages: Float, Double, Long, Int, Bool, ..."""
+    return dtypes.of_array(xp.empty(0, np_dtype)).legacy[: -len("Tensor")]
 
 
 def check_broadcast(sa, sb):
@@ -384,6 +392,8 @@ def _evenly(m, g, a, r):
 
 def _select_along(m, g, shape, dim, indices, keepdim):
     """Scatter g into zeros of `shape` at `indices` along `dim` (max/min with a dim)."""
+    if not shape:  # max(dim=0) of a 0-d tensor is the tensor itself
+        return g
     if not keepdim:
         g = m.expand_dims(g, dim)
         indices = xp.expand_dims(indices, dim)
@@ -391,7 +401,22 @@ def _select_along(m, g, shape, dim, indices, keepdim):
     return m.where(onehot, g, 0 * g)
 
 
+# The C type names PyTorch's mm uses in its dtype message.
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _scalar_name(array):
+    return _type_name(array.dtype)
+
+
 def _check_mm(a, b):
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+        )
+    if a.dtype == bool:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if a.ndim != 2:
         raise RuntimeError(f"self must be a matrix")
     if b.ndim != 2:
@@ -404,6 +429,13 @@ def _check_mm(a, b):
 
 
 def _check_mv(a, v):
+    if a.dtype != v.dtype:
+        raise RuntimeError(
+            f"addmv input tensors must have the same dtype, but got {_scalar_name(v)}, {_scalar_name(a)}, and "
+            f"{_scalar_name(v)}"
+        )
+    if a.dtype == bool:
+        raise NotImplementedError("\"addmv_impl_cpu\" not implemented for 'Bool'")
     if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
         mat = "x".join(str(n) for n in a.shape)
         vec = "x".join(str(n) for n in v.shape)
@@ -412,6 +444,12 @@ def _check_mv(a, v):
 
 
 def _check_dot(u, v):
+    if u.dtype != v.dtype:
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {_scalar_name(u)} and {_scalar_name(v)}"
+        )
+    if u.dtype == bool:
+        raise NotImplementedError("\"dot\" not implemented for 'Bool'")
     if u.ndim != 1 or v.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {u.ndim}D and {v.ndim}D tensors")
     if u.shape[0] != v.shape[0]:
@@ -423,12 +461,14 @@ def _check_dot(u, v):
 
 
 def _check_bmm(a, b):
-    if a.shape[-1] != b.shape[-2]:
-        rows = 1
-        for n in a.shape[:-1]:
-            rows *= n
+    if a.dtype == bool:
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
+    if b.shape[:2] != (a.shape[0], a.shape[2]):
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})"
+            f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[2]}] but "
+            f"got: [{b.shape[0]}, {b.shape[1]}]."
         )
     return xp.matmul(a, b)
 
@@ -458,7 +498,7 @@ def _reduce_loss(v, reduction):
 def _mse_bwd(m, g, a, b, r, p):
     d = a - b
     if p["reduction"] == "mean":
-        g = g * (2.0 / max(d.size, 1))
+        g = g * (2.0 / max(_numel(d.shape), 1))
     elif p["reduction"] == "sum":
         g = g * 2.0
     else:
@@ -496,21 +536,13 @@ def _nll_fwd(x, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def _nll_bwd(m, g, a, b, r, p):
-    shape, dtype = p["shape"], p["dtype"]
-    x2 = xp.zeros(shape if len(shape) > 1 else (1, shape[0]), dtype=dtype)
-    _, t, w = _nll_parts(x2, p["target"], p["weight"], p["ignore_index"])
-    rows = xp.arange(x2.shape[0])
+    shape = p["shape"]
+    x2, t, w = _nll_parts(xp.zeros(shape, dtype=p["dtype"]), p["target"], p["weight"], p["ignore_index"])
     coef = xp.zeros_like(x2)
-    if p["reduction"] == "mean":
-        coef[rows, t] = -w / w.sum()
-    else:
-        coef[rows, t] = -w
-    coef = coef.reshape(shape)
-    if p["reduction"] == "none":
-        if len(shape) > 1:
-            g = m.expand_dims(g, 1)
-        return (g * coef,)
-    return (g * coef,)
+    coef[xp.arange(x2.shape[0]), t] = -w / w.sum() if p["reduction"] == "mean" else -w
+    if p["reduction"] == "none" and len(shape) > 1:
+        g = m.expand_dims(g, 1)
+    return (g * m.const(coef.reshape(shape)),)
 
 
 def _index_grad_fwd(g, shape, index):
@@ -533,18 +565,32 @@ def _setitem_fwd(x, v, index):
     return out
 
 
-def _squeeze_fwd(x, dim=None):
+def _squeeze_fwd(x, dim=None, **_):
     if dim is None:
         return x.squeeze()
     dims = tuple(d for d in _dims(dim, x.ndim) if x.shape[d] == 1)
     return x.squeeze(axis=dims) if dims else x
 
 
-def _unsqueeze_fwd(x, dim):
+def _unsqueeze_fwd(x, dim, **_):
     return xp.expand_dims(x, _dim(dim, x.ndim + 1))
 
 
-def _view_fwd(x, shape):
+def can_view(array, shape):
+    """True if `array` can take `shape` without a copy (its strides allow it), as PyTorch's view requires."""
+    try:
+        array.reshape(shape, copy=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _view_shape(x, shape):
+    """The shape a view/reshape asks for, with -1 filled in (and PyTorch's errors for impossible shapes)."""
+    return _view_fwd(xp.empty(x.shape, dtype=bool), shape).shape
+
+
+def _view_fwd(x, shape, **_):
     shape = tuple(shape)
     known = 1
     free = None
@@ -597,9 +643,17 @@ def _expand_fwd(x, shape):
         ) from None
 
 
-def _pow_exp_grad(m, g, a, b, r, p):
-    # d/db a**b = a**b * log(a); PyTorch masks the a == 0, b >= 0 corner to 0 instead of nan.
-    return m.where(m.logical_and(m.equal(a, 0), b >= 0), 0 * g, g * r * m.log(a))
+def _pow_exp_grad(m, g, base, exponent, r):
+    """d/d exponent of base**exponent = result * log(base); PyTorch gives 0, not nan, where base == 0 and
+    exponent >= 0. `base` is a tensor (PowBackward1) or a Python number (PowBackward2)."""
+    if isinstance(base, (int, float)):
+        if base > 0:
+            return g * r * math.log(base)
+        return m.where(m.data(exponent) >= 0, 0 * g, g * r * (float("-inf") if base == 0 else float("nan")))
+    zero = m.data(base) == 0
+    if not zero.any():
+        return g * r * m.log(base)
+    return m.where(zero & (m.data(exponent) >= 0), 0 * g, g * r * m.log(base))
 
 
 def _pow_scalar_bwd(m, g, a, b, r, p):
@@ -617,7 +671,14 @@ def _pow_scalar_fwd(x, exponent):
     return x**exponent
 
 
+def _no_bool(kernel, a, b):
+    """PyTorch has no bool kernel for pow, remainder, floor_divide: two bool operands are an error."""
+    if getattr(a, "dtype", None) == bool and getattr(b, "dtype", None) == bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def _floor_divide(a, b):
+    _no_bool("div_floor_cpu", a, b)
     if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" or isinstance(a, int):
         if xp.any(xp.asarray(b) == 0) and xp.asarray(b).dtype.kind in "iub":
             raise RuntimeError("ZeroDivisionError")
@@ -625,22 +686,21 @@ def _floor_divide(a, b):
 
 
 def _remainder(a, b):
+    _no_bool("remainder_cpu", a, b)
     if xp.asarray(a).dtype.kind in "iub" and xp.asarray(b).dtype.kind in "iub" and xp.any(xp.asarray(b) == 0):
         raise RuntimeError("ZeroDivisionError")
     return xp.remainder(a, b)
 
 
 def _true_divide(a, b):
-    a_int = not isinstance(a, float) and xp.asarray(a).dtype.kind in "biu"
-    b_int = not isinstance(b, float) and xp.asarray(b).dtype.kind in "biu"
-    if a_int and b_int:
-        want = dtypes.defaults.float.np
-        if isinstance(a, ndarray):
-            a = a.astype(want)
-        if isinstance(b, ndarray):
-            b = b.astype(want)
-        else:
-            b = float(b)
+    """a / b, where integer and bool arrays divided by anything but a float array become the default float
+    dtype first (numpy would make float64 of them)."""
+    a_int = isinstance(a, ndarray) and a.dtype.kind in "biu"
+    b_int = isinstance(b, ndarray) and b.dtype.kind in "biu"
+    if a_int and (b_int or not isinstance(b, ndarray)):
+        a = a.astype(dtypes.defaults.float.np)
+    if b_int and (a_int or not isinstance(a, ndarray)):
+        b = b.astype(dtypes.defaults.float.np)
     return a / b
 
 
@@ -671,13 +731,15 @@ def _clamp_bwd(m, g, a, b, r, p):
     return (m.where(keep, g, 0 * g),)
 
 
-def _minmax_pair_bwd(pick_a, pick_b):
+def _minmax_pair_bwd(wins):
+    """maximum/minimum: the gradient goes to the winner, and is split evenly on ties (as in PyTorch)."""
+
     def backward(m, g, a, b, r, p):
-        ties = m.equal(a, b)
+        a, b = m.data(a), m.data(b)
+        ties = a == b
         half = g / 2
-        ga = m.where(ties, half, m.where(pick_a(a, b), g, 0 * g))
-        gb = m.where(ties, half, m.where(pick_b(a, b), g, 0 * g))
-        return ga, gb
+        zero = 0 * g
+        return m.where(ties, half, m.where(wins(a, b), g, zero)), m.where(ties, half, m.where(wins(b, a), g, zero))
 
     return backward
 
@@ -686,7 +748,7 @@ def _where_fwd(x, y, condition):
     return xp.where(condition, x, y)
 
 
-def _stack_fwd(arrays, dim=0):
+def _stack_fwd(arrays, dim=0, **_):
     if not arrays:
         raise RuntimeError("stack expects a non-empty TensorList")
     first = arrays[0].shape
@@ -699,9 +761,12 @@ def _stack_fwd(arrays, dim=0):
     return xp.stack(arrays, axis=_dim(dim, arrays[0].ndim + 1))
 
 
-def _cat_fwd(arrays, dim=0):
+def _cat_fwd(arrays, dim=0, **_):
     if not arrays:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for i, a in enumerate(arrays):
+        if a.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     d = _dim(dim, arrays[0].ndim)
     first = arrays[0].shape
     for i, a in enumerate(arrays[1:], 1):
@@ -718,6 +783,142 @@ def _cat_fwd(arrays, dim=0):
     total = sum(a.size for a in arrays)
     limits.check_tensor_size(total, arrays[0].itemsize)
     return xp.concatenate(arrays, axis=d)
+
+
+def _keep_int(fn):
+    """floor/ceil/round of an integer tensor is a copy of it, still integer (numpy would make floats)."""
+    return lambda a: a.copy() if a.dtype.kind in "biu" else fn(a)
+
+
+def _sigmoid_fwd(a):
+    with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a: the result is 0, as it should
+        return 1 / (1 + xp.exp(-a))
+
+
+def _numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _clamp_tensor_bwd(m, g, a, b, r, p):
+    """clamp with tensor bounds (PyTorch's clamp_backward_min_max): where min > max the result is max, and
+    the gradient goes to max."""
+    x = m.data(a)
+    lo, hi = p["min"], p["max"]
+    zero = 0 * g
+    if lo is not None and hi is not None:
+        inside = (x >= lo) & (x <= hi)
+        to_lo = (x < lo) & (lo < hi)
+        to_hi = (x > hi) | (hi < lo)
+    elif lo is not None:
+        inside, to_lo, to_hi = x >= lo, x < lo, None
+    else:
+        inside, to_lo, to_hi = x <= hi, None, x > hi
+    return (
+        m.where(inside, g, zero),
+        None if to_lo is None else m.where(to_lo, g, zero),
+        None if to_hi is None else m.where(to_hi, g, zero),
+    )
+
+
+def _prod_fwd(x, dims=None, keepdim=False, **_):
+    axis = None if dims is None else dims
+    return x.prod(axis=axis, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None)
+
+
+def _prod_bwd(m, g, a, b, r, p):
+    """d prod / d x_i is the product of the other entries: r / x_i where the slice has no zero; at the one zero
+    of a slice, the product of its nonzero entries; 0 elsewhere (two zeros or more kill every gradient)."""
+    shape, dims, keepdim = p["shape"], p["dims"], p["keepdim"]
+    g = _expand_reduced(m, g, shape, dims, keepdim)
+    zero = m.data(a) == 0
+    if not zero.any():
+        return (g * _expand_reduced(m, r, shape, dims, keepdim) / a,)
+    count = zero.sum(axis=dims, keepdims=True)
+    safe = m.where(zero, 1, a)
+    nonzero_prod = m.broadcast_to(m.prod(safe, dims, True), shape)
+    others = m.where(count == 0, nonzero_prod / safe, m.where(zero & (count == 1), nonzero_prod, 0 * g))
+    return (g * others,)
+
+
+def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return x.var(axis=dims, ddof=correction, keepdims=keepdim) if _count(x.shape, dims) > correction else \
+            xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
+
+
+def _count(shape, dims):
+    return _numel(shape) if dims is None else _numel(shape[d] for d in dims)
+
+
+def _reduced_shape(shape, dims, keepdim):
+    dims = range(len(shape)) if dims is None else dims
+    return tuple(1 if i in dims else n for i, n in enumerate(shape) if keepdim or i not in dims)
+
+
+def _centered(m, a, dims):
+    all_dims = tuple(range(len(a.shape))) if dims is None else dims
+    return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
+
+
+def _var_bwd(m, g, a, b, r, p):
+    dims = p["dims"]
+    all_dims = tuple(range(len(a.shape))) if dims is None else dims
+    scale = 2.0 / (_count(a.shape, dims) - p["correction"])
+    return (_expand_reduced(m, g, a.shape, all_dims, p["keepdim"]) * scale * _centered(m, a, dims),)
+
+
+def _std_fwd(x, **params):
+    return xp.sqrt(_var_fwd(x, **params))
+
+
+def _std_bwd(m, g, a, b, r, p):
+    dims = p["dims"]
+    all_dims = tuple(range(len(a.shape))) if dims is None else dims
+    scale = 1.0 / (_count(a.shape, dims) - p["correction"])
+    g = _expand_reduced(m, g / r, a.shape, all_dims, p["keepdim"])
+    return (g * scale * _centered(m, a, dims),)
+
+
+def _norm_fwd(x, ord=2, dims=None, keepdim=False):  # noqa: A002 - PyTorch's name
+    ax = x if x.dtype.kind == "f" else x.astype(dtypes.defaults.float.np)
+    ax = xp.abs(ax)
+    if ord == 2:
+        return xp.sqrt((ax * ax).sum(axis=dims, keepdims=keepdim))
+    if ord == 1:
+        return ax.sum(axis=dims, keepdims=keepdim)
+    if ord == math.inf:
+        return ax.max(axis=dims, keepdims=keepdim)
+    if ord == 0:
+        return (ax != 0).sum(axis=dims, keepdims=keepdim).astype(ax.dtype)
+    return (ax**ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+
+
+def _norm_bwd(m, g, a, b, r, p):
+    """PyTorch's linalg_vector_norm_backward: x * |x|^(p-2) / norm^(p-1), 0 where the norm is 0."""
+    ord, dims, keepdim = p["ord"], p["dims"], p["keepdim"]  # noqa: A001
+    all_dims = tuple(range(len(a.shape))) if dims is None else dims
+    g = _expand_reduced(m, g, a.shape, all_dims, keepdim)
+    if ord == 0:
+        return (0 * g,)
+    if ord == 1:
+        return (g * m.sign(a),)
+    r = _expand_reduced(m, r, a.shape, all_dims, keepdim)
+    if ord == math.inf:
+        hit = m.data(abs(a)) == m.data(r)
+        ties = m.const(hit.sum(axis=all_dims, keepdims=True))
+        return (m.where(hit, g * m.sign(a) / ties, 0 * g),)
+    zero = m.data(r) == 0
+    safe = m.where(zero, 1, r) if zero.any() else r
+    if ord == 2:
+        return (m.where(zero, 0 * g, g * a / safe),)
+    return (m.where(zero, 0 * g, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
+
+
+def _cumsum_fwd(x, dim):
+    return xp.cumsum(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else None)
 
 
 def _split_bwd(m, g, p, stacked):
@@ -751,39 +952,54 @@ ROWS: dict[str, Op] = {
               lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g)),
     "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1), None)),
-    "mul": Op("MulBackward0", lambda a, b: a * b, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
-    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)), save="Ab"),
+    "mul": Op("MulBackward0", lambda a, b: a * b, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a),
+              save="BA"),
+    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
+              save="Ab"),
+    "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b, None), save="b"),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
                      lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
     "pow": Op("PowBackward0", _pow_scalar_fwd, _pow_scalar_bwd, save="a"),
     "pow_tensor": Op("PowBackward1", lambda a, b: a**b,
-                     lambda m, g, a, b, r, p: (g * b * a ** (b - 1), _pow_exp_grad(m, g, a, b, r, p)), save="abr"),
-    "rpow": Op("PowBackward2", lambda a, b: b**a, lambda m, g, a, b, r, p: (g * r * m.log(b), None), save="r"),
+                     lambda m, g, a, b, r, p: (_nz(b) and g * b * a ** (b - 1), _nz(a) and _pow_exp_grad(m, g, a, b, r)),
+                     save="BAr"),
+    "rpow": Op("PowBackward2", lambda a, b: b**a, lambda m, g, a, b, r, p: (_pow_exp_grad(m, g, b, a, r), None),
+               save="br"),
     "floor_divide": Op("NotImplemented", _floor_divide, None, aten="aten::floor_divide"),
-    "remainder": Op("RemainderBackward0", _remainder,
-                    lambda m, g, a, b, r, p: (g, -g * m.floor(a / b) if isinstance(b, (ndarray, Tensor)) else None),
-                    save="ab"),
+    "rfloor_divide": Op("NotImplemented", lambda a, b: _floor_divide(b, a), None, aten="aten::floor_divide"),
+    "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g, None)),
+    "remainder_tensor": Op("RemainderBackward1", _remainder,
+                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ab"),
+    "rremainder": Op("NotImplemented", lambda a, b: _remainder(b, a), None, aten="aten::remainder"),
     # elementwise functions
     "exp": Op("ExpBackward0", xp.exp, lambda m, g, a, b, r, p: (g * r,), save="r"),
+    "expm1": Op("Expm1Backward0", xp.expm1, lambda m, g, a, b, r, p: (g * (r + 1),), save="r"),
     "log": Op("LogBackward0", xp.log, lambda m, g, a, b, r, p: (g / a,), save="a"),
+    "log1p": Op("Log1PBackward0", xp.log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
     "sin": Op("SinBackward0", xp.sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
     "cos": Op("CosBackward0", xp.cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
+    "tan": Op("TanBackward0", xp.tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
     "tanh": Op("TanhBackward0", xp.tanh, lambda m, g, a, b, r, p: (g * (1 - r * r),), save="r"),
-    "sigmoid": Op("SigmoidBackward0", lambda a: 1 / (1 + xp.exp(-a)), lambda m, g, a, b, r, p: (g * r * (1 - r),),
-                  save="r"),
+    "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (g * r * (1 - r),), save="r"),
     "relu": Op("ReluBackward0", lambda a: xp.maximum(a, 0).astype(a.dtype, copy=False),
-               lambda m, g, a, b, r, p: (m.where(r > 0, g, 0 * g),), save="r"),
+               lambda m, g, a, b, r, p: (m.where(m.data(r) > 0, g, 0 * g),), save="r"),
     "sqrt": Op("SqrtBackward0", xp.sqrt, lambda m, g, a, b, r, p: (g / (2 * r),), save="r"),
+    "rsqrt": Op("RsqrtBackward0", lambda a: 1 / xp.sqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * r * r * r,),
+                save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
+    "sign": Op("SignBackward0", xp.sign, lambda m, g, a, b, r, p: (0 * g,)),
+    "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (0 * g,)),
+    "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (0 * g,)),
+    "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (0 * g,)),
+    "round_decimals": Op("RoundBackward1", lambda a, decimals: xp.round(a, decimals),
+                         lambda m, g, a, b, r, p: (0 * g,)),
     "clamp": Op("ClampBackward1", _clamp_fwd, _clamp_bwd, save="a"),
-    "clamp_tensor": Op("ClampBackward0", _clamp_fwd, _clamp_bwd, save="a"),
-    "clamp_min": Op("ClampMinBackward0", lambda a, min: _clamp_fwd(a, min=min), _clamp_bwd, save="a"),
-    "clamp_max": Op("ClampMaxBackward0", lambda a, max: _clamp_fwd(a, max=max), _clamp_bwd, save="a"),
-    "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(lambda a, b: a > b, lambda a, b: b > a),
-                  save="ab"),
-    "minimum": Op("MinimumBackward0", xp.minimum, _minmax_pair_bwd(lambda a, b: a < b, lambda a, b: b < a),
-                  save="ab"),
+    "clamp_tensor": Op("ClampBackward0", _clamp_fwd, _clamp_tensor_bwd, save="a"),
+    "clamp_min": Op("ClampMinBackward0", _clamp_fwd, _clamp_bwd, save="a"),
+    "clamp_max": Op("ClampMaxBackward0", _clamp_fwd, _clamp_bwd, save="a"),
+    "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
+    "minimum": Op("MinimumBackward0", xp.minimum, _minmax_pair_bwd(xp.less), save="ab"),
     "where": Op("WhereBackward0", _where_fwd,
                 lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0 * g), m.where(p["condition"], 0 * g, g))),
     # reductions
@@ -791,24 +1007,34 @@ ROWS: dict[str, Op] = {
     "sum_dim": Op("SumBackward1", _sum_fwd,
                   lambda m, g, a, b, r, p: (_expand_reduced(m, g, p["shape"], p["dims"], p["keepdim"]),)),
     "mean": Op("MeanBackward0", _mean_fwd,
-               lambda m, g, a, b, r, p: (m.broadcast_to(g / max(_mean_count(p["shape"], p["dims"]), 1), p["shape"]),)),
+               lambda m, g, a, b, r, p: (m.broadcast_to(g / _numel(p["shape"]), p["shape"]),)),
     "mean_dim": Op("MeanBackward1", _mean_fwd,
                    lambda m, g, a, b, r, p: (_expand_reduced(m, g / _mean_count(p["shape"], p["dims"]), p["shape"],
                                                              p["dims"], p["keepdim"]),)),
+    "prod": Op("ProdBackward0", _prod_fwd, _prod_bwd, save="ar"),
+    "prod_dim": Op("ProdBackward1", _prod_fwd, _prod_bwd, save="ar"),
+    "var": Op("VarBackward0", _var_fwd, _var_bwd, save="a"),
+    "std": Op("StdBackward0", _std_fwd, _std_bwd, save="ar"),
+    "norm": Op("LinalgVectorNormBackward0", _norm_fwd, _norm_bwd, save="ar"),
+    "cumsum": Op("CumsumBackward0", _cumsum_fwd,
+                 lambda m, g, a, b, r, p: (m.sum(g, (p["dim"],), True) - m.cumsum(g, p["dim"]) + g,)),
     "max": Op("MaxBackward1", lambda a: a.max(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "min": Op("MinBackward1", lambda a: a.min(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
-    "max_dim": Op("MaxBackward0", lambda a, dim, keepdim, indices: a.max(axis=dim, keepdims=keepdim),
+    "max_dim": Op("MaxBackward0", lambda a, dim, keepdim, **_: a.max(axis=dim, keepdims=keepdim) if a.ndim else a.copy(),
                   lambda m, g, a, b, r, p: (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)),
-    "min_dim": Op("MinBackward0", lambda a, dim, keepdim, indices: a.min(axis=dim, keepdims=keepdim),
+    "min_dim": Op("MinBackward0", lambda a, dim, keepdim, **_: a.min(axis=dim, keepdims=keepdim) if a.ndim else a.copy(),
                   lambda m, g, a, b, r, p: (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)),
     # linear algebra
     "mm": Op("MmBackward0", _check_mm, lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g),
-              save="BA"),
-    "mv": Op("MvBackward0", _check_mv, lambda m, g, a, b, r, p: (_nz(b) and m.outer(g, b), _nz(a) and m.mT(a) @ g),
-              save="BA"),
-    "dot": Op("DotBackward0", _check_dot, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
-    "bmm": Op("UnsafeViewBackward0", _check_bmm,
-              lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA"),
+             save="BA", elementwise=False),
+    "mv": Op("MvBackward0", _check_mv,
+             lambda m, g, a, b, r, p: (_nz(b) and m.outer(g, b), _nz(a) and m.mT(a) @ g), save="BA",
+             elementwise=False),
+    "dot": Op("DotBackward0", _check_dot, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA",
+              elementwise=False),
+    "bmm": Op("BmmBackward0", _check_bmm,
+              lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
+              elementwise=False),
     "stack": Op("StackBackward0", _stack_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, True)),
     "cat": Op("CatBackward0", _cat_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, False)),
     # neural-network functions
@@ -821,8 +1047,12 @@ ROWS: dict[str, Op] = {
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),), view=True),
-    "reshape_copy": Op("UnsafeViewBackward0", lambda a, shape: _view_fwd(a, shape).copy(),
-                       lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),)),
+    "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
+                        view=True),
+    # reshape's copy (after a clone) and matmul's folding: a reshape whose result is not a view
+    "unsafe_view": Op("UnsafeViewBackward0", lambda a, shape, **_: _view_fwd(a, shape).copy(),
+                      lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),)),
+    "alias": Op("AliasBackward0", lambda a: a[...], lambda m, g, a, b, r, p: (g,), view=True),
     "transpose": Op("TransposeBackward0", _transpose_fwd,
                     lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]),), view=True),
     "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.mT(g) if len(g.shape) == 2 else g,), view=True),
@@ -834,23 +1064,32 @@ ROWS: dict[str, Op] = {
                   view=True),
     "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
                       view=True),
-    "squeeze_dims": Op("SqueezeBackward4", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
+    "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
                        view=True),
+    # matmul of a vector and a matrix squeezes its result in place: PyTorch's node for `squeeze_(dim)`
+    "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
+                     view=True),
     "expand": Op("ExpandBackward0", _expand_fwd, lambda m, g, a, b, r, p: (g,), view=True),
-    "select": Op("SelectBackward0", lambda a, index: a[index],
-                 lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"]),), view=True),
-    "slice": Op("SliceBackward0", lambda a, index: a[index],
-                lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"]),), view=True),
-    "index": Op("IndexBackward0", lambda a, index: a[index],
-                lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"]),)),
-    "index_grad": Op("IndexPutBackward0", _index_grad_fwd, lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
+    "select": Op("SelectBackward0", lambda a, index, **_: a[index],
+                 lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], "select_grad"),), view=True),
+    "slice": Op("SliceBackward0", lambda a, index, **_: a[index],
+                lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], "slice_grad"),), view=True),
+    "index": Op("IndexBackward0", lambda a, index, **_: a[index],
+                lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], "index_grad"),)),
+    # the backward of indexing, as a differentiable op (create_graph=True)
+    "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd,
+                      lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
+    "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
+    "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
     # copies and conversions
     "clone": Op("CloneBackward0", lambda a: a.copy(), lambda m, g, a, b, r, p: (g,)),
     "to_dtype": Op("ToCopyBackward0", lambda a, dtype: a.astype(dtype), lambda m, g, a, b, r, p: (g,)),
+    "copy_": Op("CopyBackwards", lambda a, b: xp.broadcast_to(b, a.shape), lambda m, g, a, b, r, p: (0 * g, g)),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (0 * g,)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value), lambda m, g, a, b, r, p: (0 * g,)),
+    "fill_tensor": Op("FillBackward3", lambda a, b: xp.broadcast_to(b, a.shape), lambda m, g, a, b, r, p: (0 * g, g)),
 }
 
 
@@ -872,7 +1111,7 @@ for _key, _op in ROWS.items():
 
 
 # --------------------------------------------------------------- the two math namespaces
-def _array_index_grad(g, shape, index):
+def _array_index_grad(g, shape, index, row):
     return _index_grad_fwd(g, shape, index)
 
 
@@ -893,4 +1132,13 @@ ARRAY_MATH = SimpleNamespace(
     narrow=lambda x, dim, start, n: x[(slice(None),) * dim + (slice(start, start + n),)],
     index_grad=_array_index_grad,
     getitem=lambda x, index: x[index],
+    prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
+    cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
+    data=lambda x: x,  # the raw values, for masks and counts that carry no gradient
+    const=lambda x: x,  # a constant array, as the namespace's value type
+    np_dtype=lambda x: x.dtype,
 )
+
+# Last: tensor's module loads functional, which reads this table, so `import gradcli.ops` must not start
+# there while the table is half built.
+from .tensor import Tensor  # noqa: E402

@@ -1,0 +1,827 @@
+"""Every op against PyTorch: forward values, dtype, shape, `grad_fn` name, and gradients.
+
+One table, `CASES`, drives this file and the finite-difference checks in test_engine_fd.py. A case is a
+function of a torch-like namespace and its input tensors, written once and run on gradcli and on PyTorch,
+plus the rows of the op table (`ops.ROWS`) it exercises. `test_every_row_has_a_gradient_case` fails when a
+row is added to the table without a case that differentiates through it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gradcli import ops
+from gradcli.torchlib import ScriptModule, build_modules
+
+MODULES = build_modules()
+
+
+class NS:
+    """Attribute access over a script module's members, so one lambda runs on gradcli and on torch."""
+
+    def __init__(self, members):
+        self._members = members
+
+    def __getattr__(self, name):
+        value = self._members[name]
+        return NS(value.members) if isinstance(value, ScriptModule) else value
+
+
+G = NS(MODULES["torch"].members)
+
+
+# ------------------------------------------------------------------ inputs
+@dataclass(frozen=True)
+class Arg:
+    """One tensor input: its shape and what values it holds.
+
+    kind: "float" (requires grad, values in [-2, -0.2] u [0.2, 2], away from the kinks at 0),
+    "pos" (requires grad, in [0.5, 2]), "unit" (requires grad, in [-0.9, 0.9]),
+    "const" (float, no grad), "int" (int64 in [-3, 3]), "bool".
+    """
+
+    shape: tuple
+    kind: str = "float"
+
+    @property
+    def grad(self):
+        return self.kind in ("float", "pos", "unit")
+
+
+def f(*shape):
+    return Arg(shape)
+
+
+def p(*shape):
+    return Arg(shape, "pos")
+
+
+def u(*shape):
+    return Arg(shape, "unit")
+
+
+def c(*shape):
+    return Arg(shape, "const")
+
+
+def i(*shape):
+    return Arg(shape, "int")
+
+
+def make_arrays(name, args):
+    """Deterministic float64 (or int/bool) arrays for a case's inputs."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = []
+    for a in args:
+        if a.kind in ("float", "const"):
+            v = rng.uniform(0.2, 2.0, a.shape) * rng.choice([-1.0, 1.0], a.shape)
+        elif a.kind == "pos":
+            v = rng.uniform(0.5, 2.0, a.shape)
+        elif a.kind == "unit":
+            v = rng.uniform(-0.9, 0.9, a.shape)
+        elif a.kind == "int":
+            v = rng.integers(-3, 4, a.shape)
+        else:
+            v = rng.integers(0, 2, a.shape).astype(bool)
+        arrays.append(np.asarray(v))
+    return arrays
+
+
+def ours_tensor(array, arg, dtype_name):
+    t = G.tensor(array.tolist(), dtype=getattr(G, dtype_name) if array.dtype.kind == "f" else None)
+    if arg.grad:
+        t.requires_grad_()
+    return t
+
+
+def torch_tensor(torch, array, arg, dtype_name):
+    t = torch.tensor(array, dtype=getattr(torch, dtype_name) if array.dtype.kind == "f" else None)
+    if arg.grad:
+        t.requires_grad_()
+    return t
+
+
+# ------------------------------------------------------------------ the table
+@dataclass
+class Case:
+    fn: Callable  # fn(t, *inputs) with t a torch-like namespace
+    args: tuple
+    rows: tuple = ()  # rows of ops.ROWS this case differentiates through
+    smooth: bool = True  # twice differentiable at the inputs: second derivatives are checked too
+    backward_error: str | None = None  # PyTorch refuses to differentiate it, with this message
+
+
+def case(fn, *args, rows=(), smooth=True, backward_error=None):
+    return Case(fn, args, tuple(rows.split()) if isinstance(rows, str) else rows, smooth, backward_error)
+
+
+def _dbl_index(t, x, g):
+    return t.autograd.grad(x[t.tensor([0, 2, 0])], x, g, create_graph=True)[0]
+
+
+def _dbl_select(t, x, g):
+    return t.autograd.grad(x[1], x, g, create_graph=True)[0]
+
+
+def _dbl_slice(t, x, g):
+    return t.autograd.grad(x[1:], x, g, create_graph=True)[0]
+
+
+def _setitem(t, x, y):
+    z = x * 1.0
+    z[0] = y
+    return z
+
+
+def _setitem_scalar(t, x):
+    z = x * 1.0
+    z[1, 1:] = 0.5
+    return z
+
+
+def _setitem_mask(t, x, y):
+    z = x * 1.0
+    z[x > 0] = 0.0
+    return z * y
+
+
+def _inplace(name, *extra, **kw):
+    def fn(t, x, *ys):
+        z = x * 1.0
+        getattr(z, name)(*ys, *extra, **kw)
+        return z
+
+    return fn
+
+
+def _iadd(t, x, y):
+    z = x * 1.0
+    z += y
+    z -= 0.5 * y
+    z *= y
+    z /= 2.0
+    return z
+
+
+def _copy(t, x, y):
+    z = x * 1.0
+    z.copy_(y)
+    return z * x
+
+
+CASES: dict[str, Case] = {
+    # arithmetic, with broadcasting and Python numbers on either side
+    "add": case(lambda t, x, y: x + y, f(3, 1), f(1, 4), rows="add"),
+    "add_alpha": case(lambda t, x, y: t.add(x, y, alpha=2), f(3, 4), f(4), rows="add"),
+    "add_scalar": case(lambda t, x: x + 1.5, f(3), rows="add"),
+    "radd_scalar": case(lambda t, x: 2 + x, f(3), rows="add"),
+    "add_0d": case(lambda t, x, y: x + y, f(2, 3), f(), rows="add"),
+    "add_const": case(lambda t, x, y: x + y, c(3), f(2, 3), rows="add"),
+    "sub": case(lambda t, x, y: x - y, f(3, 1), f(1, 4), rows="sub"),
+    "sub_alpha": case(lambda t, x, y: t.sub(x, y, alpha=0.5), f(3, 4), f(4), rows="sub"),
+    "rsub_scalar": case(lambda t, x: 1.5 - x, f(3), rows="rsub"),
+    "mul": case(lambda t, x, y: x * y, f(3, 1), f(1, 4), rows="mul"),
+    "mul_scalar": case(lambda t, x: x * 2.5, f(2, 2), rows="mul"),
+    "rmul_scalar": case(lambda t, x: 3 * x, f(2, 2), rows="mul"),
+    "mul_const_right": case(lambda t, x, y: x * y, f(3, 4), c(4), rows="mul"),
+    "mul_const_left": case(lambda t, x, y: x * y, c(3, 1), f(3, 4), rows="mul"),
+    "mul_0d": case(lambda t, x, y: t.mul(x, y), f(3), f(), rows="mul"),
+    "mul_self": case(lambda t, x: x * x, f(3), rows="mul"),
+    "div": case(lambda t, x, y: x / y, f(3, 1), p(1, 4), rows="div"),
+    "div_scalar": case(lambda t, x: x / 4, f(3), rows="div"),
+    "div_const": case(lambda t, x, y: t.div(x, y), f(2, 3), Arg((3,), "const"), rows="div"),
+    "div_by_grad": case(lambda t, x, y: t.true_divide(x, y), c(2, 3), p(3), rows="div"),
+    "divide": case(lambda t, x, y: t.divide(x, y), f(2), p(2), rows="div"),
+    "rdiv_scalar": case(lambda t, x: 2 / x, p(3), rows="reciprocal mul"),
+    "reciprocal": case(lambda t, x: x.reciprocal(), p(2, 2), rows="reciprocal"),
+    "t.reciprocal": case(lambda t, x: t.reciprocal(x), p(3), rows="reciprocal"),
+    "neg": case(lambda t, x: -x, f(3), rows="neg"),
+    "t.neg": case(lambda t, x: t.neg(x), f(3), rows="neg"),
+    "t.negative": case(lambda t, x: t.negative(x), f(3), rows="neg"),
+    "pow": case(lambda t, x: x**2, f(3), rows="pow"),
+    "pow_int3": case(lambda t, x: t.pow(x, 3), f(3), rows="pow"),
+    "pow_frac": case(lambda t, x: x**1.5, p(3), rows="pow"),
+    "pow_neg": case(lambda t, x: x.pow(-2), p(3), rows="pow"),
+    "pow_zero": case(lambda t, x: x**0, f(3), rows="pow"),
+    "square": case(lambda t, x: t.square(x), f(3), rows="pow"),
+    "square_method": case(lambda t, x: x.square(), f(3), rows="pow"),
+    "pow_tensor": case(lambda t, x, y: x**y, p(3, 1), f(1, 4), rows="pow_tensor"),
+    "pow_tensor_0d": case(lambda t, x, y: t.pow(x, y), p(3), f(), rows="pow_tensor"),
+    "rpow": case(lambda t, x: 2**x, f(3), rows="rpow"),
+    "rpow_float": case(lambda t, x: t.pow(1.5, x), f(3), rows="rpow"),
+    "floor_divide": case(lambda t, x: x // 0.7, f(3), rows="floor_divide",
+                         backward_error="derivative for aten::floor_divide is not implemented"),
+    "t.floor_divide": case(lambda t, x, y: t.floor_divide(x, y), f(3), p(3), rows="floor_divide",
+                           backward_error="derivative for aten::floor_divide is not implemented"),
+    "rfloor_divide": case(lambda t, x: 2.0 // x, p(3), rows="rfloor_divide",
+                          backward_error="derivative for aten::floor_divide is not implemented"),
+    "rremainder": case(lambda t, x: 2.5 % x, p(3), rows="rremainder",
+                       backward_error="derivative for aten::remainder is not implemented"),
+    "t.rremainder": case(lambda t, x: t.remainder(2.5, x), p(3), rows="rremainder",
+                         backward_error="derivative for aten::remainder is not implemented"),
+    "remainder": case(lambda t, x: x % 1.5, f(3), rows="remainder", smooth=False),
+    "remainder_tensor": case(lambda t, x, y: t.remainder(x, y), f(2, 3), p(3), rows="remainder_tensor",
+                             smooth=False),
+    # elementwise functions
+    "exp": case(lambda t, x: t.exp(x), f(2, 3), rows="exp"),
+    "exp_method": case(lambda t, x: x.exp(), f(3), rows="exp"),
+    "log": case(lambda t, x: t.log(x), p(2, 3), rows="log"),
+    "log_method": case(lambda t, x: x.log(), p(3), rows="log"),
+    "sin": case(lambda t, x: t.sin(x), f(3), rows="sin"),
+    "cos": case(lambda t, x: t.cos(x), f(3), rows="cos"),
+    "cos_method": case(lambda t, x: x.cos(), f(3), rows="cos"),
+    "tan": case(lambda t, x: t.tan(x), u(3), rows="tan"),
+    "tan_method": case(lambda t, x: x.tan(), u(3), rows="tan"),
+    "tanh": case(lambda t, x: t.tanh(x), f(3), rows="tanh"),
+    "tanh_method": case(lambda t, x: x.tanh(), f(3), rows="tanh"),
+    "F.tanh": case(lambda t, x: t.nn.functional.tanh(x), f(3), rows="tanh"),
+    "sigmoid": case(lambda t, x: t.sigmoid(x), f(3), rows="sigmoid"),
+    "F.sigmoid": case(lambda t, x: t.nn.functional.sigmoid(x), f(3), rows="sigmoid"),
+    "sigmoid_method": case(lambda t, x: x.sigmoid(), f(3), rows="sigmoid"),
+    "relu": case(lambda t, x: t.relu(x), f(2, 3), rows="relu", smooth=False),
+    "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
+    "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
+    "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
+    "sqrt_method": case(lambda t, x: x.sqrt(), p(3), rows="sqrt"),
+    "rsqrt": case(lambda t, x: t.rsqrt(x), p(3), rows="rsqrt"),
+    "rsqrt_method": case(lambda t, x: x.rsqrt(), p(3), rows="rsqrt"),
+    "log1p": case(lambda t, x: t.log1p(x), p(3), rows="log1p"),
+    "log1p_method": case(lambda t, x: x.log1p(), u(3), rows="log1p"),
+    "expm1": case(lambda t, x: t.expm1(x), f(3), rows="expm1"),
+    "expm1_method": case(lambda t, x: x.expm1(), f(3), rows="expm1"),
+    "abs": case(lambda t, x: t.abs(x), f(2, 3), rows="abs", smooth=False),
+    "abs_builtin": case(lambda t, x: abs(x), f(3), rows="abs", smooth=False),
+    "abs_method": case(lambda t, x: x.abs(), f(3), rows="abs", smooth=False),
+    "sign": case(lambda t, x: t.sign(x), f(3), rows="sign", smooth=False),
+    "sign_method": case(lambda t, x: x.sign() * x, f(3), rows="sign mul", smooth=False),
+    "floor": case(lambda t, x: t.floor(x), f(3), rows="floor", smooth=False),
+    "floor_method": case(lambda t, x: x.floor(), f(3), rows="floor", smooth=False),
+    "ceil": case(lambda t, x: t.ceil(x), f(3), rows="ceil", smooth=False),
+    "ceil_method": case(lambda t, x: x.ceil(), f(3), rows="ceil", smooth=False),
+    "round": case(lambda t, x: t.round(x), f(3), rows="round", smooth=False),
+    "round_method": case(lambda t, x: x.round(), f(3), rows="round", smooth=False),
+    "round_decimals": case(lambda t, x: x.round(decimals=1), f(3), rows="round_decimals", smooth=False),
+    "t.round_decimals": case(lambda t, x: t.round(x, decimals=2), f(3), rows="round_decimals", smooth=False),
+    "clamp": case(lambda t, x: t.clamp(x, -0.5, 0.5), f(2, 4), rows="clamp", smooth=False),
+    "clamp_min_kw": case(lambda t, x: t.clamp(x, min=0.3), f(2, 4), rows="clamp", smooth=False),
+    "clamp_max_kw": case(lambda t, x: x.clamp(max=0.3), f(2, 4), rows="clamp", smooth=False),
+    "clip": case(lambda t, x: t.clip(x, -1.0, 1.0), f(2, 4), rows="clamp", smooth=False),
+    "clip_method": case(lambda t, x: x.clip(-1.0, 1.0), f(2, 4), rows="clamp", smooth=False),
+    "clamp_tensor": case(lambda t, x, lo, hi: t.clamp(x, lo, hi), f(3, 4), f(4), f(3, 1), rows="clamp_tensor",
+                         smooth=False),
+    "clamp_tensor_min": case(lambda t, x, lo: x.clamp(min=lo), f(3, 4), c(4), rows="clamp_tensor", smooth=False),
+    "clamp_min": case(lambda t, x: t.clamp_min(x, 0.2), f(5), rows="clamp_min", smooth=False),
+    "clamp_min_method": case(lambda t, x: x.clamp_min(-0.2), f(5), rows="clamp_min", smooth=False),
+    "clamp_max": case(lambda t, x: t.clamp_max(x, 0.2), f(5), rows="clamp_max", smooth=False),
+    "clamp_max_method": case(lambda t, x: x.clamp_max(-0.2), f(5), rows="clamp_max", smooth=False),
+    "maximum": case(lambda t, x, y: t.maximum(x, y), f(3, 1), f(1, 4), rows="maximum", smooth=False),
+    "maximum_method": case(lambda t, x, y: x.maximum(y), f(3), c(3), rows="maximum", smooth=False),
+    "max_binary": case(lambda t, x, y: t.max(x, y), f(3), f(3), rows="maximum", smooth=False),
+    "minimum": case(lambda t, x, y: t.minimum(x, y), f(3, 1), f(1, 4), rows="minimum", smooth=False),
+    "min_binary": case(lambda t, x, y: x.min(y), f(3), f(3), rows="minimum", smooth=False),
+    "where": case(lambda t, x, y: t.where(x > 0, x, y), f(3, 1), f(1, 4), rows="where"),
+    "where_scalar": case(lambda t, x: t.where(x > 0, x, 0.0), f(2, 3), rows="where", smooth=False),
+    "where_scalar_left": case(lambda t, x: t.where(x > 0, 1.0, x), f(2, 3), rows="where", smooth=False),
+    # reductions
+    "sum": case(lambda t, x: x.sum(), f(2, 3), rows="sum"),
+    "t.sum": case(lambda t, x: t.sum(x), f(2, 3), rows="sum"),
+    "sum_0d": case(lambda t, x: x.sum(), f(), rows="sum"),
+    "sum_dim": case(lambda t, x: x.sum(1), f(2, 3), rows="sum_dim"),
+    "sum_dim_keepdim": case(lambda t, x: t.sum(x, dim=-1, keepdim=True), f(2, 3), rows="sum_dim"),
+    "sum_dims": case(lambda t, x: x.sum((0, 2)), f(2, 3, 2), rows="sum_dim"),
+    "sum_dtype": case(lambda t, x: x.sum(dtype=t.float64), f(2, 3), rows="sum to_dtype"),
+    "mean": case(lambda t, x: x.mean(), f(2, 3), rows="mean"),
+    "t.mean": case(lambda t, x: t.mean(x), f(4), rows="mean"),
+    "mean_dim": case(lambda t, x: x.mean(0), f(2, 3), rows="mean_dim"),
+    "mean_dim_keepdim": case(lambda t, x: t.mean(x, 1, keepdim=True), f(2, 3), rows="mean_dim"),
+    "mean_dims": case(lambda t, x: x.mean((0, 1)), f(2, 3, 2), rows="mean_dim"),
+    "max": case(lambda t, x: x.max(), f(2, 3), rows="max", smooth=False),
+    "t.max": case(lambda t, x: t.max(x), f(2, 3), rows="max", smooth=False),
+    "max_ties": case(lambda t, x: (x * 0 + 1).max() * x, f(3), rows="max mul", smooth=False),
+    "min": case(lambda t, x: x.min(), f(2, 3), rows="min", smooth=False),
+    "max_dim": case(lambda t, x: x.max(1).values, f(2, 3), rows="max_dim", smooth=False),
+    "max_dim_keepdim": case(lambda t, x: t.max(x, dim=0, keepdim=True)[0], f(2, 3), rows="max_dim", smooth=False),
+    "min_dim": case(lambda t, x: x.min(dim=-1)[0], f(2, 3), rows="min_dim", smooth=False),
+    "min_dim_keepdim": case(lambda t, x: t.min(x, 1, True).values, f(2, 3), rows="min_dim", smooth=False),
+    "argmax": case(lambda t, x: x.argmax(), f(2, 3)),
+    "argmax_dim": case(lambda t, x: t.argmax(x, dim=1), f(2, 3)),
+    "argmin": case(lambda t, x: t.argmin(x), f(2, 3)),
+    "argmin_dim": case(lambda t, x: x.argmin(0, keepdim=True), f(2, 3)),
+    "max_indices": case(lambda t, x: x.max(1).indices, f(2, 3)),
+    "prod": case(lambda t, x: x.prod(), f(2, 3), rows="prod"),
+    "t.prod": case(lambda t, x: t.prod(x), f(4), rows="prod"),
+    "prod_dim": case(lambda t, x: x.prod(1), f(2, 3), rows="prod_dim"),
+    "prod_dim_keepdim": case(lambda t, x: t.prod(x, 0, keepdim=True), f(2, 3), rows="prod_dim"),
+    "var": case(lambda t, x: x.var(), f(2, 3), rows="var"),
+    "var_dim": case(lambda t, x: t.var(x, 1), f(2, 3), rows="var"),
+    "var_biased": case(lambda t, x: x.var(0, keepdim=True, unbiased=False), f(2, 3), rows="var"),
+    "std": case(lambda t, x: x.std(), f(2, 3), rows="std"),
+    "std_dim": case(lambda t, x: t.std(x, dim=0), f(3, 2), rows="std"),
+    "norm": case(lambda t, x: x.norm(), f(2, 3), rows="norm"),
+    "t.norm": case(lambda t, x: t.norm(x), f(4), rows="norm"),
+    "norm_dim": case(lambda t, x: x.norm(dim=1), f(2, 3), rows="norm"),
+    "norm_p1": case(lambda t, x: x.norm(p=1), f(2, 3), rows="norm", smooth=False),
+    "norm_p3": case(lambda t, x: x.norm(3, 1, True), f(2, 3), rows="norm", smooth=False),
+    "cumsum": case(lambda t, x: x.cumsum(1), f(2, 3), rows="cumsum"),
+    "t.cumsum": case(lambda t, x: t.cumsum(x, dim=0), f(3, 2), rows="cumsum"),
+    # linear algebra
+    "mm": case(lambda t, x, y: t.mm(x, y), f(3, 4), f(4, 2), rows="mm"),
+    "mm_method": case(lambda t, x, y: x.mm(y), c(3, 4), f(4, 2), rows="mm"),
+    "matmul_2d": case(lambda t, x, y: x @ y, f(3, 4), c(4, 2), rows="mm"),
+    "mv": case(lambda t, x, y: t.mv(x, y), f(3, 4), f(4), rows="mv"),
+    "matmul_mv": case(lambda t, x, y: t.matmul(x, y), f(3, 4), f(4), rows="mv"),
+    "mv_method": case(lambda t, x, y: x.mv(y), c(3, 4), f(4), rows="mv"),
+    "dot": case(lambda t, x, y: t.dot(x, y), f(4), f(4), rows="dot"),
+    "matmul_dot": case(lambda t, x, y: x @ y, f(4), c(4), rows="dot"),
+    "dot_method": case(lambda t, x, y: x.dot(y), c(4), f(4), rows="dot"),
+    "matmul_vm": case(lambda t, x, y: x @ y, f(4), f(4, 3), rows="mm unsqueeze squeeze_mm"),
+    "matmul_bmm": case(lambda t, x, y: t.matmul(x, y), f(2, 3, 4), f(2, 4, 2), rows="bmm unsafe_view expand view"),
+    "matmul_3d_2d": case(lambda t, x, y: x @ y, f(2, 3, 4), f(4, 2), rows="mm unsafe_view view"),
+    "matmul_3d_2d_const": case(lambda t, x, y: x @ y, f(2, 3, 4), c(4, 2), rows="mm unsafe_view view"),
+    "matmul_2d_3d": case(lambda t, x, y: x @ y, f(3, 4), f(2, 4, 5), rows="mm unsafe_view transpose clone t"),
+    "matmul_2d_3d_const": case(lambda t, x, y: x @ y, c(3, 4), f(2, 4, 5), rows="bmm unsafe_view expand view"),
+    "matmul_3d_1d": case(lambda t, x, y: x.matmul(y), f(2, 3, 4), f(4), rows="mv unsafe_view view"),
+    "matmul_1d_3d": case(lambda t, x, y: x @ y, f(4), f(2, 4, 3), rows="mv unsafe_view clone transpose"),
+    "matmul_bcast": case(lambda t, x, y: x @ y, f(2, 1, 3, 4), f(3, 4, 2), rows="bmm unsafe_view clone expand"),
+    "outer": case(lambda t, x, y: t.outer(x, y), f(3), f(4), rows="mul unsqueeze"),
+    # joining
+    "stack": case(lambda t, x, y: t.stack([x, y]), f(2, 3), f(2, 3), rows="stack"),
+    "stack_dim": case(lambda t, x, y: t.stack((x, y, x), dim=-1), f(2, 3), c(2, 3), rows="stack"),
+    "stack_0d": case(lambda t, x, y: t.stack([x, y]), f(), f(), rows="stack"),
+    "cat": case(lambda t, x, y: t.cat([x, y]), f(2, 3), f(1, 3), rows="cat"),
+    "cat_dim": case(lambda t, x, y: t.cat((x, y), dim=1), f(2, 3), c(2, 1), rows="cat"),
+    "concat": case(lambda t, x, y: t.concat([x, y], -1), f(2), f(3), rows="cat"),
+    "concatenate": case(lambda t, x, y: t.concatenate([x, y, x]), f(2), f(3), rows="cat"),
+    # neural-network functions
+    "softmax": case(lambda t, x: t.softmax(x, 1), f(2, 3), rows="softmax"),
+    "F.softmax": case(lambda t, x: t.nn.functional.softmax(x, dim=0), f(2, 3), rows="softmax"),
+    "softmax_method": case(lambda t, x: x.softmax(-1), f(4), rows="softmax"),
+    "log_softmax": case(lambda t, x: t.log_softmax(x, 1), f(2, 3), rows="log_softmax"),
+    "F.log_softmax": case(lambda t, x: t.nn.functional.log_softmax(x, dim=-1), f(3, 4), rows="log_softmax"),
+    "log_softmax_method": case(lambda t, x: x.log_softmax(0), f(2, 3), rows="log_softmax"),
+    "mse_loss": case(lambda t, x, y: t.nn.functional.mse_loss(x, y), f(2, 3), f(2, 3), rows="mse_loss"),
+    "mse_loss_sum": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="sum"), f(4), c(4),
+                         rows="mse_loss"),
+    "mse_loss_none": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="none"), f(2, 3), f(2, 3),
+                          rows="mse_loss"),
+    "nll_loss": case(lambda t, x: t.nn.functional.nll_loss(x, t.tensor([0, 2, 1])), f(3, 4), rows="nll_loss"),
+    "nll_loss_sum": case(lambda t, x: t.nn.functional.nll_loss(x, t.tensor([3, 2]), reduction="sum"), f(2, 4),
+                         rows="nll_loss"),
+    "nll_loss_none": case(lambda t, x: t.nn.functional.nll_loss(x, t.tensor([3, 0]), reduction="none"), f(2, 4),
+                          rows="nll_loss"),
+    "nll_loss_weight": case(lambda t, x: t.nn.functional.nll_loss(x, t.tensor([1, 0, 1]),
+                                                                   weight=t.tensor([0.5, 2.0], dtype=x.dtype)), f(3, 2),
+                            rows="nll_loss"),
+    "nll_loss_ignore": case(lambda t, x: t.nn.functional.nll_loss(x, t.tensor([1, 0, 1]), ignore_index=0),
+                            f(3, 2), rows="nll_loss"),
+    "nll_loss_1d": case(lambda t, x: t.nn.functional.nll_loss(x, t.tensor(2)), f(4), rows="nll_loss"),
+    "cross_entropy": case(lambda t, x: t.nn.functional.cross_entropy(x, t.tensor([0, 2, 1])), f(3, 4),
+                          rows="nll_loss log_softmax"),
+    "cross_entropy_sum": case(lambda t, x: t.nn.functional.cross_entropy(x, t.tensor([0, 2]), reduction="sum"),
+                              f(2, 4), rows="nll_loss log_softmax"),
+    "cross_entropy_probs": case(lambda t, x, y: t.nn.functional.cross_entropy(x, y.softmax(1)), f(3, 4), c(3, 4),
+                                rows="log_softmax div_scalar"),
+    # shapes and views
+    "view": case(lambda t, x: x.view(6), f(2, 3), rows="view"),
+    "view_infer": case(lambda t, x: x.view(3, -1), f(2, 3), rows="view"),
+    "view_tuple": case(lambda t, x: x.view((1, 6)), f(2, 3), rows="view"),
+    "view_0d": case(lambda t, x: x.view(1, 1), f(), rows="view"),
+    "view_as": case(lambda t, x, y: x.view_as(y), f(2, 3), c(3, 2), rows="view"),
+    "reshape": case(lambda t, x: t.reshape(x, (3, 2)), f(2, 3), rows="view"),
+    "reshape_method": case(lambda t, x: x.reshape(-1), f(2, 3), rows="view"),
+    "reshape_copy": case(lambda t, x: x.t().reshape(6), f(2, 3), rows="unsafe_view clone t"),
+    "reshape_alias": case(lambda t, x: x.t().reshape(3, 2), f(2, 3), rows="reshape_alias t"),
+    "reshape_as": case(lambda t, x, y: x.reshape_as(y), f(2, 3), c(6), rows="view"),
+    "flatten": case(lambda t, x: t.flatten(x), f(2, 3, 2), rows="view"),
+    "flatten_method": case(lambda t, x: x.flatten(1), f(2, 3, 2), rows="view"),
+    "flatten_0d": case(lambda t, x: x.flatten(), f(), rows="view"),
+    "transpose": case(lambda t, x: t.transpose(x, 0, 1), f(2, 3), rows="transpose"),
+    "transpose_method": case(lambda t, x: x.transpose(-1, 0), f(2, 3, 4), rows="transpose"),
+    "swapaxes": case(lambda t, x: t.swapaxes(x, 0, 2), f(2, 3, 4), rows="transpose"),
+    "t": case(lambda t, x: t.t(x), f(2, 3), rows="t"),
+    "t_method_1d": case(lambda t, x: x.t(), f(3), rows="t"),
+    "T": case(lambda t, x: x.T, f(2, 3), rows="permute"),
+    "mT": case(lambda t, x: x.mT, f(4, 2, 3), rows="transpose"),
+    "permute": case(lambda t, x: t.permute(x, (2, 0, 1)), f(2, 3, 4), rows="permute"),
+    "permute_method": case(lambda t, x: x.permute(1, -1, 0), f(2, 3, 4), rows="permute"),
+    "unsqueeze": case(lambda t, x: t.unsqueeze(x, 1), f(2, 3), rows="unsqueeze"),
+    "unsqueeze_neg": case(lambda t, x: x.unsqueeze(-1), f(2, 3), rows="unsqueeze"),
+    "squeeze": case(lambda t, x: t.squeeze(x), f(2, 1, 3, 1), rows="squeeze"),
+    "squeeze_dim": case(lambda t, x: x.squeeze(1), f(2, 1, 3), rows="squeeze_dim"),
+    "squeeze_dim_noop": case(lambda t, x: x.squeeze(0), f(2, 1, 3), rows="squeeze_dim"),
+    "squeeze_dims": case(lambda t, x: t.squeeze(x, (1, 3)), f(2, 1, 3, 1), rows="squeeze_dims"),
+    "expand": case(lambda t, x: x.expand(2, 3, 4), f(3, 1), rows="expand"),
+    "expand_keep": case(lambda t, x: x.expand(-1, 4), f(3, 1), rows="expand"),
+    "expand_as": case(lambda t, x, y: x.expand_as(y), f(3, 1), c(3, 4), rows="expand"),
+    "broadcast_to": case(lambda t, x: t.broadcast_to(x, (2, 3)), f(3), rows="expand"),
+    "contiguous": case(lambda t, x: x.t().contiguous(), f(2, 3), rows="clone t"),
+    # indexing
+    "select": case(lambda t, x: x[1], f(3, 4), rows="select"),
+    "select_neg": case(lambda t, x: x[:, -1], f(3, 4), rows="select"),
+    "select_2": case(lambda t, x: x[0, 1], f(3, 4), rows="select"),
+    "select_ellipsis": case(lambda t, x: x[..., 2], f(2, 3, 4), rows="select"),
+    "slice": case(lambda t, x: x[1:], f(3, 4), rows="slice"),
+    "slice_step": case(lambda t, x: x[:, ::2], f(3, 4), rows="slice"),
+    "slice_all": case(lambda t, x: x[:], f(3, 4), rows="slice"),
+    "alias": case(lambda t, x: x[...], f(3, 4), rows="alias"),
+    "index_none": case(lambda t, x: x[None], f(3), rows="unsqueeze"),
+    "index_none_mid": case(lambda t, x: x[:, None], f(3, 2), rows="unsqueeze"),
+    "index_list": case(lambda t, x: x[[0, 2, 0]], f(3, 4), rows="index"),
+    "index_tensor": case(lambda t, x: x[t.tensor([2, 0])], f(3, 4), rows="index"),
+    "index_mask": case(lambda t, x: x[x > 0], f(3, 4), rows="index"),
+    "index_2d": case(lambda t, x: x[t.tensor([0, 1]), t.tensor([2, 2])], f(3, 4), rows="index"),
+    "index_tensor_0d": case(lambda t, x: x[t.tensor(1)], f(3, 4), rows="select"),
+    "index_backward": case(_dbl_index, f(3, 4), f(3, 4), rows="index_grad"),
+    "select_backward": case(_dbl_select, f(3, 4), f(4), rows="select_grad"),
+    "slice_backward": case(_dbl_slice, f(3, 4), f(2, 4), rows="slice_grad"),
+    "setitem": case(_setitem, f(3, 4), f(4), rows="setitem"),
+    "setitem_scalar": case(_setitem_scalar, f(3, 4), rows="setitem"),
+    "setitem_mask": case(_setitem_mask, f(3, 4), f(3, 4), rows="setitem", smooth=False),
+    # copies, conversions and in-place ops on non-leaves
+    "clone": case(lambda t, x: t.clone(x), f(3), rows="clone"),
+    "clone_method": case(lambda t, x: x.clone(), f(3), rows="clone"),
+    "to_double": case(lambda t, x: x.to(t.float64), f(3), rows="to_dtype"),
+    "double": case(lambda t, x: x.double() * 2, f(3), rows="to_dtype mul"),
+    "float": case(lambda t, x: x.double().float(), f(3), rows="to_dtype"),
+    "half": case(lambda t, x: x.half().float(), f(3), rows="to_dtype"),
+    "long": case(lambda t, x: x.long(), f(3)),
+    "int": case(lambda t, x: x.int(), f(3)),
+    "bool": case(lambda t, x: x.bool(), f(3)),
+    "to_int": case(lambda t, x: x.to(t.int64) + x, f(3), rows="add"),
+    "type_as": case(lambda t, x, y: x.type_as(y.double()), f(3), c(3), rows="to_dtype"),
+    "zero_": case(_inplace("zero_"), f(3), rows="zero_"),
+    "fill_": case(_inplace("fill_", 2.5), f(3), rows="fill_"),
+    "fill_tensor": case(lambda t, x, v: _inplace("fill_")(t, x, v), f(3), f(), rows="fill_tensor"),
+    "add_": case(_inplace("add_"), f(2, 3), f(3), rows="add"),
+    "add_alpha_": case(_inplace("add_", alpha=2.0), f(2, 3), f(3), rows="add"),
+    "sub_": case(_inplace("sub_"), f(2, 3), f(3), rows="sub"),
+    "mul_": case(_inplace("mul_"), f(2, 3), f(3), rows="mul"),
+    "div_": case(_inplace("div_"), f(2, 3), p(3), rows="div"),
+    "neg_": case(_inplace("neg_"), f(3), rows="neg"),
+    "exp_": case(_inplace("exp_"), f(3), rows="exp"),
+    "abs_": case(_inplace("abs_"), f(3), rows="abs", smooth=False),
+    "pow_": case(_inplace("pow_", 3), f(3), rows="pow"),
+    "clamp_": case(_inplace("clamp_", -0.5, 0.5), f(4), rows="clamp", smooth=False),
+    "iops": case(_iadd, f(2, 3), p(3), rows="add sub mul div"),
+    "copy_": case(_copy, f(3), f(3), rows="copy_"),
+    "copy_bcast": case(_copy, f(2, 3), f(3), rows="copy_"),
+    # no gradient: comparisons and friends (both sides must agree there is no grad_fn)
+    "eq": case(lambda t, x, y: x == y, f(3), f(3)),
+    "t.eq": case(lambda t, x, y: t.eq(x, y), f(3), f(1)),
+    "eq_method": case(lambda t, x: x.eq(x), f(3)),
+    "ne_scalar": case(lambda t, x: x != 1.0, f(3)),
+    "t.ne": case(lambda t, x, y: t.ne(x, y), f(3), f(3)),
+    "ne_method": case(lambda t, x: x.ne(0.5), f(3)),
+    "t.gt": case(lambda t, x, y: t.gt(x, y), f(3), f(3)),
+    "gt_method": case(lambda t, x: x.gt(0.5), f(3)),
+    "lt_method": case(lambda t, x: x.lt(0.5), f(3)),
+    "ge_method": case(lambda t, x: x.ge(0.5), f(3)),
+    "t.le": case(lambda t, x: t.le(x, 0.5), f(3)),
+    "any_method": case(lambda t, x: t.any(x > 0, 1), f(2, 3)),
+    "all_method": case(lambda t, x: (x > 0).all(), f(2, 3)),
+    "lt": case(lambda t, x, y: t.lt(x, y), f(3, 1), f(4)),
+    "le": case(lambda t, x, y: x.le(y), f(3), f(3)),
+    "gt": case(lambda t, x: x > 0, f(3)),
+    "ge": case(lambda t, x, y: t.ge(x, y), f(3), c(3)),
+    "any": case(lambda t, x: (x > 0).any(), f(3)),
+    "all_dim": case(lambda t, x: t.all(x > -5, dim=1), f(2, 3)),
+    "logical_not": case(lambda t, x: t.logical_not(x > 0), f(3)),
+    "logical_and": case(lambda t, x: t.logical_and(x > 0, x < 1), f(3)),
+    "logical_or": case(lambda t, x: t.logical_or(x > 0, x < -1), f(3)),
+    "isclose": case(lambda t, x, y: t.isclose(x, y), f(3), f(3)),
+    "int_exp": case(lambda t, x: t.exp(x), i(3)),
+    "int_sum": case(lambda t, x: x.sum(), i(2, 3)),
+    "int_mul_float": case(lambda t, x: x * 2.5, i(3)),
+    "int_div_int": case(lambda t, x, y: x / (y * 0 + 2), i(3), i(3)),
+    "bool_add": case(lambda t, x: (x > 0) + (x < 1), f(3)),
+}
+
+
+# ------------------------------------------------------------------ running a case on both sides
+TOL = {"float32": dict(rtol=2e-5, atol=2e-6), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+
+def run_ours(name, cs, dtype_name):
+    arrays = make_arrays(name, cs.args)
+    inputs = [ours_tensor(a, arg, dtype_name) for a, arg in zip(arrays, cs.args)]
+    return inputs, cs.fn(G, *inputs)
+
+
+def run_torch(torch, name, cs, dtype_name):
+    arrays = make_arrays(name, cs.args)
+    inputs = [torch_tensor(torch, a, arg, dtype_name) for a, arg in zip(arrays, cs.args)]
+    return inputs, cs.fn(torch, *inputs)
+
+
+def to_numpy(t):
+    if hasattr(t, "_data"):
+        return np.asarray(t._data)
+    return t.detach().numpy()
+
+
+def assert_same_tensor(got, want, dtype_name, what="value"):
+    """Same dtype, shape and values (within the dtype's tolerance)."""
+    assert str(got.dtype) == str(want.dtype), f"{what}: dtype {got.dtype} != torch's {want.dtype}"
+    assert tuple(got.shape) == tuple(want.shape), f"{what}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+    g, w = to_numpy(got), to_numpy(want)
+    if w.dtype.kind == "f":
+        tol = TOL["float32" if w.dtype.itemsize <= 4 else "float64"]
+        np.testing.assert_allclose(g, w, err_msg=what, **tol)
+    else:
+        np.testing.assert_array_equal(g, w, err_msg=what)
+
+
+def grad_fn_name(t):
+    return None if t.grad_fn is None else type(t.grad_fn).__name__
+
+
+def graph_node_types(t):
+    """Every node class reachable from t's grad_fn."""
+    seen, stack, kinds = set(), [t.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        kinds.add(type(node))
+        stack.extend(n for n, _ in node.next_functions)
+    return kinds
+
+
+def cotangent(shape, dtype_name, seed=7):
+    return np.random.default_rng(seed).uniform(-1, 1, shape).astype(dtype_name)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_case_matches_torch(torch, name, dtype_name):
+    cs = CASES[name]
+    ours_in, ours_out = run_ours(name, cs, dtype_name)
+    torch_in, torch_out = run_torch(torch, name, cs, dtype_name)
+    if not isinstance(torch_out, torch.Tensor):
+        assert ours_out == torch_out
+        return
+    assert_same_tensor(ours_out, torch_out, dtype_name, "forward")
+    assert grad_fn_name(ours_out) == grad_fn_name(torch_out)
+    assert ours_out.requires_grad == torch_out.requires_grad
+    assert ours_out.is_leaf == torch_out.is_leaf
+    if dtype_name == "float32":  # (in float64, x.double() is x itself: the rows are stated for float32)
+        node_types = graph_node_types(ours_out)
+        for row in cs.rows:
+            assert ops.ROWS[row].node in node_types, f"case {name} does not go through row {row}"
+    if not torch_out.requires_grad:
+        return
+    v = cotangent(tuple(torch_out.shape), str(torch_out.dtype).split(".")[1])
+    if cs.backward_error is not None:
+        with pytest.raises(RuntimeError) as want:
+            torch_out.backward(torch.tensor(v))
+        with pytest.raises(RuntimeError) as got:
+            ours_out.backward(G.tensor(v.tolist(), dtype=ours_out.dtype))
+        assert str(got.value) == str(want.value) == cs.backward_error
+        return
+    torch_out.backward(torch.tensor(v))
+    ours_out.backward(G.tensor(v.tolist(), dtype=ours_out.dtype))
+    for k, (a, b) in enumerate(zip(ours_in, torch_in)):
+        if b.grad is None:
+            assert a.grad is None, f"input {k}: torch has no gradient, gradcli has {a.grad}"
+        else:
+            assert a.grad is not None, f"input {k}: no gradient"
+            assert_same_tensor(a.grad, b.grad, dtype_name, f"grad of input {k}")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", [n for n, cs in CASES.items() if cs.rows and cs.smooth and not cs.backward_error])
+def test_second_derivative_matches_torch(torch, name):
+    """grad of (grad . w) with create_graph, on both sides, in float64."""
+    cs = CASES[name]
+    results = []
+    for lib, (inputs, out) in ((G, run_ours(name, cs, "float64")), (torch, run_torch(torch, name, cs, "float64"))):
+        diff = [x for x in inputs if x.requires_grad]
+        v = lib.tensor(cotangent(tuple(out.shape), "float64").tolist(), dtype=lib.float64)
+        grads = lib.autograd.grad(out, diff, v, create_graph=True, allow_unused=True)
+        total = None
+        for k, g in enumerate(grads):
+            if g is None or not g.requires_grad:
+                continue
+            w = lib.tensor(cotangent(tuple(g.shape), "float64", seed=11 + k).tolist(), dtype=lib.float64)
+            term = (g * w).sum()
+            total = term if total is None else total + term
+        if total is None:
+            results.append(None)
+            continue
+        second = lib.autograd.grad(total, diff, allow_unused=True)
+        results.append([None if s is None else s for s in second])
+    # A missing second derivative (the first derivative is constant) must be zero on the other side.
+    ours, theirs = (r if r is not None else [None] * len(cs.args) for r in results)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if a is None or b is None:
+            assert a is None or not to_numpy(a).any(), f"second derivative {k}: torch has none, gradcli {a}"
+            assert b is None or not to_numpy(b).any(), f"second derivative {k}: gradcli has none, torch {b}"
+        else:
+            assert_same_tensor(a, b, "float64", f"second derivative {k}")
+
+
+def test_every_row_has_a_gradient_case():
+    covered = {row for cs in CASES.values() for row in cs.rows}
+    missing = sorted(set(ops.ROWS) - covered)
+    assert not missing, f"rows of ops.ROWS without a gradient case: {missing}"
+    unknown = sorted(covered - set(ops.ROWS))
+    assert not unknown, f"cases name rows that do not exist: {unknown}"
+
+
+def _table_source():
+    import inspect
+    import sys
+
+    text = inspect.getsource(sys.modules[__name__])
+    start = text.index("def _dbl_index")
+    return text[start: text.index("\n}\n", text.index("CASES: dict"))]
+
+
+def test_every_torch_function_has_a_case():
+    """Each torch.* function appears in the case table as `t.name(`."""
+    sources = _table_source()
+    functions = set(MODULES["torch"].members) - {
+        "tensor", "as_tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
+        "arange", "linspace", "eye", "rand", "randn", "rand_like", "randn_like", "randint", "randperm",
+        "manual_seed", "numel", "is_tensor", "equal", "allclose",
+    }
+    functions = {n for n in functions if callable(MODULES["torch"].members[n]) and n[0].islower()}
+    functions -= {"no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "get_default_dtype",
+                  "set_default_dtype", "device", "dtype"}
+    missing = sorted(n for n in functions if f"t.{n}(" not in sources)
+    assert not missing, f"torch functions without a case: {missing}"
+
+
+def test_every_tensor_method_has_a_case():
+    """Each math method a script may call on a Tensor appears in some case's source as `.name(`."""
+    from gradcli.tensor import Tensor
+
+    sources = _table_source()
+    not_ops = set("""
+        data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names backward detach detach_
+        requires_grad_ retain_grad retains_grad item tolist numel size dim contiguous is_contiguous to cpu cuda
+        numpy is_floating_point element_size nelement new_tensor new_zeros new_ones zeros_like ones_like equal
+        allclose register_hook output_nr copy_ zero_ fill_ add_ sub_ mul_ div_ clamp_ neg_ exp_ pow_ abs_
+    """.split())
+    methods = {n for n in Tensor.SCRIPT_ATTRS - not_ops if callable(getattr(Tensor, n, None))}
+    missing = sorted(n for n in methods if f".{n}(" not in sources)
+    assert not missing, f"Tensor methods without a case: {missing}"
+    # the in-place methods have their own cases, built by name (see _inplace)
+    inplace = {n for n in Tensor.SCRIPT_ATTRS if n.endswith("_") and n not in ("requires_grad_", "detach_")}
+    missing = sorted(n for n in inplace if f'_inplace("{n}"' not in sources and f".{n}(" not in sources)
+    assert not missing, f"in-place methods without a case: {missing}"
+
+
+# ------------------------------------------------------------------ property tests: broadcasting
+BINARY = {
+    "add": lambda t, x, y: x + y,
+    "sub": lambda t, x, y: x - y,
+    "mul": lambda t, x, y: x * y,
+    "div": lambda t, x, y: x / y,
+    "pow": lambda t, x, y: x.abs() ** y,
+    "maximum": lambda t, x, y: t.maximum(x, y),
+    "minimum": lambda t, x, y: t.minimum(x, y),
+    "where": lambda t, x, y: t.where(x > y, x, y),
+    "atan_like": lambda t, x, y: (x * y).tanh() + x.exp() / (1 + y * y),
+}
+
+
+def _values(shape, dtype):
+    return hnp.arrays(dtype, shape, elements=st.floats(0.25, 2.0, width=32) if dtype == np.float32 else
+                      st.floats(0.25, 2.0)).map(lambda a: a * np.where(np.arange(a.size).reshape(a.shape) % 3, 1, -1))
+
+
+@st.composite
+def binary_inputs(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
+    dx = draw(st.sampled_from([np.float32, np.float64]))
+    dy = draw(st.sampled_from([np.float32, np.float64]))
+    x = draw(_values(shapes.input_shapes[0], dx))
+    y = draw(_values(shapes.input_shapes[1], dy))
+    return x, y
+
+
+@pytest.mark.oracle
+@settings(max_examples=25, deadline=None)
+@given(data=binary_inputs(), op=st.sampled_from(sorted(BINARY)))
+def test_broadcast_binary_ops_match_torch(torch, data, op):
+    x, y = data
+    fn = BINARY[op]
+    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    gx = G.tensor(x.tolist(), dtype=getattr(G, str(x.dtype)), requires_grad=True)
+    gy = G.tensor(y.tolist(), dtype=getattr(G, str(y.dtype)), requires_grad=True)
+    want, got = fn(torch, tx, ty), fn(G, gx, gy)
+    dt = str(want.dtype).split(".")[1]
+    assert_same_tensor(got, want, dt, "forward")
+    assert grad_fn_name(got) == grad_fn_name(want)
+    v = cotangent(tuple(want.shape), dt)
+    want.backward(torch.tensor(v))
+    got.backward(G.tensor(v.tolist(), dtype=got.dtype))
+    assert_same_tensor(gx.grad, tx.grad, str(x.dtype), "grad x")
+    assert_same_tensor(gy.grad, ty.grad, str(y.dtype), "grad y")
+
+
+# ------------------------------------------------------------------ type promotion
+def _operand(lib, kind):
+    """An operand of the given kind: a tensor (dtype name, 'd' suffix for 0-d) or a Python number."""
+    if kind == "py_int":
+        return 3
+    if kind == "py_float":
+        return 2.5
+    if kind == "py_bool":
+        return True
+    name, zero_d = (kind[:-3], True) if kind.endswith("_0d") else (kind, False)
+    dtype = getattr(lib, name)
+    if name == "bool":
+        data = True if zero_d else [True, False, True]
+    elif name.startswith(("int", "uint")):
+        data = 2 if zero_d else [1, 2, 3]
+    else:
+        data = 1.5 if zero_d else [0.5, 1.5, -2.0]
+    return lib.tensor(data, dtype=dtype)
+
+
+KINDS = ["float32", "float64", "int64", "int32", "uint8", "bool", "float16", "float64_0d", "int64_0d",
+         "float32_0d", "bool_0d", "py_int", "py_float", "py_bool"]
+PROMOTING = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,
+}
+
+
+def _outcome(fn, lib, a, b):
+    try:
+        out = fn(_operand(lib, a), _operand(lib, b))
+    except Exception as exc:  # noqa: BLE001 - the exception is the outcome being compared
+        return type(exc).__name__, str(exc)
+    return str(out.dtype), out.tolist()
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("op", list(PROMOTING))
+def test_type_promotion_matches_torch(torch, op):
+    """Result dtype and values (or the exception) of every pair of operand kinds, as in PyTorch."""
+    fn = PROMOTING[op]
+    bad = []
+    for a in KINDS:
+        for b in KINDS:
+            if a.startswith("py_") and b.startswith("py_"):
+                continue
+            want = _outcome(fn, torch, a, b)
+            got = _outcome(fn, G, a, b)
+            if want[0] != got[0] or (not want[0].endswith("Error") and not np.allclose(
+                    np.asarray(got[1], dtype=float), np.asarray(want[1], dtype=float), rtol=1e-3, equal_nan=True)):
+                bad.append(f"{a} {op} {b}: torch {want}, gradcli {got}")
+            elif want[0].endswith("Error") and want[1] != got[1]:
+                bad.append(f"{a} {op} {b}: torch {want}, gradcli {got}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("fn_name", ["maximum", "minimum", "pow", "where", "remainder", "floor_divide", "exp",
+                                     "sqrt", "sum", "mean", "matmul", "cat", "stack", "clamp"])
+def test_type_promotion_of_functions_matches_torch(torch, fn_name):
+    calls = {
+        "maximum": lambda t, a, b: t.maximum(a, b),
+        "minimum": lambda t, a, b: t.minimum(a, b),
+        "pow": lambda t, a, b: a**b,
+        "where": lambda t, a, b: t.where(a > 1, a, b),
+        "remainder": lambda t, a, b: a % b,
+        "floor_divide": lambda t, a, b: a // b,
+        "exp": lambda t, a, b: t.exp(a),
+        "sqrt": lambda t, a, b: t.sqrt(a),
+        "sum": lambda t, a, b: a.sum(),
+        "mean": lambda t, a, b: a.mean(),
+        "matmul": lambda t, a, b: a @ b,
+        "cat": lambda t, a, b: t.cat([a, b]),
+        "stack": lambda t, a, b: t.stack([a, b]),
+        "clamp": lambda t, a, b: t.clamp(a, 0, 2.5),
+    }
+    fn = calls[fn_name]
+    kinds = ["float32", "float64", "int64", "int32", "bool", "float64_0d", "int64_0d"]
+    bad = []
+    for a in kinds:
+        for b in kinds + (["py_int", "py_float"] if fn_name in ("pow", "remainder", "floor_divide", "where") else []):
+            want = _outcome(lambda x, y, fn=fn: fn(torch, x, y), torch, a, b)
+            got = _outcome(lambda x, y, fn=fn: fn(G, x, y), G, a, b)
+            same = want[0] == got[0]
+            if same and not want[0].endswith("Error"):
+                same = np.allclose(np.asarray(got[1], dtype=float), np.asarray(want[1], dtype=float), rtol=1e-3,
+                                   equal_nan=True)
+            if not same:
+                bad.append(f"{fn_name}({a}, {b}): torch {want}, gradcli {got}")
+    assert not bad, "\n".join(bad)
