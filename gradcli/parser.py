@@ -236,7 +236,9 @@ def _number_problem(text: str) -> str | None:
     """None for a valid int or float literal, else the message Python would give."""
     if _INT_RE.match(text) or _FLOAT_RE.match(text):
         return None
-    if text[-1:] in "jJ" and (_INT_RE.match(text[:-1]) or _FLOAT_RE.match(text[:-1]) or text[:-1].isdigit()):
+    j = max(text.find("j"), text.find("J"))
+    decimal = text[:2].lower() not in ("0x", "0o", "0b")
+    if j > 0 and decimal and (_INT_RE.match(text[:j]) or _FLOAT_RE.match(text[:j]) or text[:j].isdigit()):
         return "complex numbers (imaginary literals like 1j) are not supported in gradscript"
     head = text[:2].lower()
     if head in ("0x", "0o", "0b"):
@@ -266,7 +268,8 @@ _KEYWORDS_AFTER_NUMBERS = {"and": "AND", "else": "ELSE", "for": "FOR", "if": "IF
 def _split_number_keyword(tok: Token) -> tuple[Token, Token] | None:
     """`1if` or `0x1for`: a number glued to a keyword, which Python (with a warning) reads as two tokens."""
     text = str(tok)
-    for i in range(len(text) - 2, 0, -1):
+    shortest = 3 if text[:2].lower() in ("0x", "0o", "0b") else 1
+    for i in range(len(text) - 2, shortest - 1, -1):
         keyword = _KEYWORDS_AFTER_NUMBERS.get(text[i:])
         if keyword is not None and _number_problem(text[:i]) is None:
             number = Token("NUMBER", text[:i], tok.start_pos, tok.line, tok.column, tok.line, tok.column + i,
@@ -550,8 +553,8 @@ class _Layout(Indenter):
         end_line, end_column = _text_end(ctx)
         pos = len(ctx.text)
         if last_type not in ("_NEWLINE", "_DEDENT") and st.prev is not None:
-            # a backslash continuation on the last line ate the final line break
-            yield Token("_NEWLINE", "\n", pos, end_line, end_column, end_line, end_column, pos)
+            # only a backslash continuation on the last line can eat the final line break
+            raise _error(ctx, "unexpected EOF while parsing", end_line, end_column)
         while len(indents) > 1:
             indents.pop()
             yield Token("_DEDENT", "", pos, end_line, end_column, end_line, end_column, pos)
@@ -976,6 +979,9 @@ class _Builder:
     def try_except(self, c):
         body = c[2]
         handlers = [x for x in c[3:-6]]
+        for h in handlers[:-1]:
+            if h.type is None:
+                raise self._err("default 'except:' must be last", h)
         orelse = c[-4] or []
         finalbody = c[-1] or []
         node = S.Try(body, handlers, orelse, finalbody)
@@ -1342,6 +1348,9 @@ class _Builder:
                     k = end - 1 if k < 0 or k >= end else k
                     lit.append(tok[i : k + 1])
                     i = k + 1
+                elif tok[i + 1 : i + 2] in ("{", "}"):  # as in Python, the brace still counts
+                    lit.append("\\")
+                    i += 1
                 else:
                     lit.append(tok[i : i + 2])
                     i += 2
@@ -1701,6 +1710,10 @@ class _Lexer:
             if kind in multiline and "\n" in value:
                 end_line += value.count("\n")
                 end_line_start = pos + value.rfind("\n") + 1
+                if end == end_of_text and value[0] == "\\":  # a line continuation into nothing
+                    raise _error(
+                        ctx, "unexpected EOF while parsing", line + ctx.line_off, pos - line_start + 1
+                    )
             if kind not in ignore:
                 if kind == "NAME":
                     kind = keywords.get(value, "NAME")
