@@ -1,19 +1,25 @@
 """Parse gradscript source text into `gradcli.syntax` nodes.
 
 This is the only module that imports Lark.  The grammar (`grammars/gradscript.lark`) is syntax only;
-this module adds
+Lark compiles it (terminals, LALR(1) tables, and the child filters that drop punctuation, splice
+`_rules` and fill `[optional]` places), and this module adds
 
-* a post-lexer (`_Layout`) that makes Python's INDENT/DEDENT tokens, drops line breaks inside
-  brackets, matches brackets, and checks numbers, names and tokens outside the subset;
-* the node builders (`_Builder`): Lark's LALR parser calls them at each reduction (the `transformer=`
-  option), so the AST is built bottom-up without recursion, and each node's nesting depth is known
-  as soon as the node exists (deep inputs stop with a `LimitError`, never a `RecursionError`);
+* `_Lexer`: the grammar's terminals as one regular expression, in Lark's order (faster than Lark's
+  own basic lexer, same tokens);
+* `_Layout`, a post-lexer (Lark's `Indenter` interface) that makes Python's INDENT/DEDENT tokens,
+  drops line breaks inside brackets, matches brackets, and checks numbers and tokens outside the
+  subset;
+* `_drive`, the LALR loop over Lark's tables.  It calls the node builders (`_Builder`, one method per
+  rule or `-> alias`) at each reduction, like Lark's `transformer=` option, so the AST is built
+  bottom-up without recursion and without a parse tree; each node knows its nesting depth as soon as
+  it exists, and deep inputs stop with a `LimitError`, never a `RecursionError`;
 * string literal decoding and f-string splitting, done by hand: script text is never given to
   `eval`, `exec`, `compile` or `ast`;
-* error messages in plain words, modelled on Python 3.11's.
+* error messages in plain words, modelled on Python 3.11's, never Lark's terminal names.
 
-The LALR tables are cached on disk (Lark's own cache, keyed by a hash of the grammar and options)
-and the parser is built once per process, on the first call.
+The LALR tables are cached on disk by Lark (`cache=`, checked against a hash of the grammar, options
+and versions), in `gradcli/_cache/` or else a private per-user directory, and the parser is built
+once per process, on the first call.
 """
 
 from __future__ import annotations
