@@ -17,8 +17,18 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out),
-         str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
     )
     (path,) = out.glob("gradcli-*.whl")
@@ -40,21 +50,49 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(wheel, tmp_path):
     python = bindir / "python"
     # The dependencies (numpy, lark, click, rich, ...) come from this environment; gradcli itself only from
     # the wheel, installed with this environment's pip into the new venv.
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (pathlib.Path(site) / "deps.pth").write_text("\n".join(sorted(deps)) + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--prefix", str(venv),
-                    str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--ignore-installed",
+            "--prefix",
+            str(venv),
+            str(wheel),
+        ],
+        check=True,
+    )
     probe = subprocess.run(
-        [str(python), "-c", "import gradcli, pathlib; p = pathlib.Path(gradcli.__file__).parent; "
-         "print(p); print((p / 'grammars' / 'gradscript.lark').is_file())"],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
+        [
+            str(python),
+            "-c",
+            "import gradcli, pathlib; p = pathlib.Path(gradcli.__file__).parent; "
+            "print(p); print((p / 'grammars' / 'gradscript.lark').is_file())",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     ).stdout.split()
     assert str(ROOT) not in probe[0], "gradcli was imported from the source tree, not the wheel"
     assert probe[1] == "True"
     example = ROOT / "examples" / "scalar_gradients.grad"
-    run = subprocess.run([str(bindir / "gradcli"), "eval", "--no-table", str(example)],
-                         capture_output=True, text=True, cwd=tmp_path)
+    run = subprocess.run(
+        [str(bindir / "gradcli"), "eval", "--no-table", str(example)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "tensor([5.])"
