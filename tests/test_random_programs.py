@@ -12,6 +12,9 @@ a rounding boundary and flip the last printed digit; the assertion is not loosen
 every run also compares all values and gradients numerically (rtol 1e-5, atol 1e-6), and a failure says
 which case it is: "printed output differs but every value agrees numerically (last-digit rounding)"
 versus a real disagreement. Either way it fails, so a rounding case is reported, never hidden.
+Values above ~1000 print digits below float32 resolution, so there a one-ulp difference (such as
+numpy's float32 exp against PyTorch's correctly rounded one) always shows; those are reported too
+(tests/corpus/MISMATCHES.md) rather than generated away.
 """
 
 from __future__ import annotations
@@ -206,7 +209,7 @@ def _explain(expected: str, got: str, problems: list[str], error=None) -> str:
     return explain_output_mismatch(expected, got, problems)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no "explain": it reruns for minutes
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(source=programs())
