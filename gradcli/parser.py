@@ -634,6 +634,15 @@ def _describe(node) -> str:
 
 
 _ASSIGNABLE = (S.Name, S.Attribute, S.Subscript)
+_READ_ONLY_NAME = "__name__"
+
+
+def _is_read_only(node) -> bool:
+    return node.__class__ is S.Name and node.id == _READ_ONLY_NAME
+
+
+def _read_only_message(verb: str) -> str:
+    return f"cannot {verb} {_READ_ONLY_NAME} in gradscript (it is always '__main__')"
 
 
 def _starts_together(node, child) -> bool:
@@ -714,9 +723,9 @@ class _Builder:
 
     def _check_target(self, target, how: str):
         """Raise unless `target` can be assigned to (`how`: assign, for, with, comp, del, aug)."""
-        if isinstance(target, _ASSIGNABLE):
+        if isinstance(target, _ASSIGNABLE) and not _is_read_only(target):
             return
-        if how == "aug":
+        if how == "aug" and not _is_read_only(target):
             raise self._err(
                 f"'{_describe(target)}' is an illegal expression for augmented assignment", target
             )
@@ -725,6 +734,8 @@ class _Builder:
         stack = [target]
         while stack:
             node = stack.pop()
+            if _is_read_only(node):
+                raise self._err(_read_only_message("delete" if how == "del" else "assign to"), node)
             if isinstance(node, _ASSIGNABLE):
                 continue
             if isinstance(node, (S.Tuple, S.List)):
@@ -1029,6 +1040,8 @@ class _Builder:
         value = str(name)
         if value.startswith("__") and not (value.endswith("__") and len(value) > 4):
             raise self._err("names starting with '__' are not allowed in gradscript", name)
+        if value == _READ_ONLY_NAME:
+            raise self._err(_read_only_message("assign to"), name)
         if arrow is not None:
             raise self._err("return annotations ('->') are not supported in gradscript", arrow)
         params = params or []
@@ -1241,7 +1254,9 @@ class _Builder:
     def name(self, c):
         tok = c[0]
         value = str(tok)
-        if value.startswith("__"):
+        # `__name__` is the one dunder a script may read (for `if __name__ == "__main__":`); it is always
+        # "__main__" and nothing can rebind it (`_check_target`, `funcdef`, `_check_name`).
+        if value.startswith("__") and value != _READ_ONLY_NAME:
             raise self._err("names starting with '__' are not allowed in gradscript", tok)
         return self._done(S.Name(value), tok, tok, 0)
 

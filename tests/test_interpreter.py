@@ -307,6 +307,15 @@ PROGRAMS = {
         (p, q), r = (1, 2), 3
         print(a, b, first, rest, init, last, x is y, p, q, r)
     """,
+    "main guard": """
+        def main():
+            print("main", __name__)
+        class A:
+            where = __name__
+        if __name__ == "__main__":
+            main()
+        print(A.where, [__name__ for _ in range(1)], (lambda: __name__)())
+    """,
 }
 
 

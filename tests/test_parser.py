@@ -228,6 +228,9 @@ def syntax_error(source: str, *, limits: Limits | None = None) -> ScriptSyntaxEr
 
 # --------------------------------------------------------------------------- valid programs
 
+READ_ONLY = "cannot assign to __name__ in gradscript (it is always '__main__')"
+DUNDER = "names starting with '__' are not allowed in gradscript"
+
 VALID = [
     # expressions and operators
     "x\n",
@@ -440,6 +443,9 @@ VALID = [
     "if a:\n  if b:\n    c\n  d\ne\n",
     "x = '''\n  not indentation\n'''\n",
     "if x:\n    pass\n    # trailing comment at the end of the block\n",
+    # the one dunder name a script may read
+    "if __name__ == '__main__':\n    main()\n",
+    "print(f'{__name__}', __name__.upper())\n",
 ]
 
 
@@ -1004,6 +1010,18 @@ ERRORS = [
     ("__import__('os')\n", "SyntaxError", "names starting with '__' are not allowed in gradscript", 1, 1),
     ("x = __builtins__\n", "SyntaxError", "names starting with '__' are not allowed in gradscript", 1, 5),
     ("def f(__x): pass\n", "SyntaxError", "names starting with '__' are not allowed in gradscript", 1, 7),
+    # __name__ can be read, never rebound
+    ("__name__ = 'x'\n", "SyntaxError", READ_ONLY, 1, 1),
+    ("a, *__name__ = 1, 2\n", "SyntaxError", READ_ONLY, 1, 5),
+    ("__name__ += 'x'\n", "SyntaxError", READ_ONLY, 1, 1),
+    ("for __name__ in y: pass\n", "SyntaxError", READ_ONLY, 1, 5),
+    ("[0 for __name__ in y]\n", "SyntaxError", READ_ONLY, 1, 8),
+    ("del __name__\n", "SyntaxError", "cannot delete __name__ in gradscript (it is always '__main__')", 1, 5),
+    ("def __name__(): pass\n", "SyntaxError", READ_ONLY, 1, 5),
+    ("def f(__name__): pass\n", "SyntaxError", DUNDER, 1, 7),
+    ("import torch as __name__\n", "SyntaxError", DUNDER, 1, 17),
+    ("x = __main__\n", "SyntaxError", DUNDER, 1, 5),
+    ("x.__name__\n", "SyntaxError", "attribute names starting with '_' are not allowed in gradscript", 1, 3),
     # f-strings
     ("f'{}'\n", "SyntaxError", "f-string: empty expression not allowed", 1, 3),
     ("f'{x!z}'\n", "SyntaxError", "f-string: invalid conversion character: expected 's', 'r', or 'a'", 1, 5),
