@@ -15,6 +15,8 @@ import heapq
 import itertools
 import weakref
 
+from .backend import xp
+
 # ------------------------------------------------------------------ grad modes
 class _GradState:
     __slots__ = ("enabled",)
@@ -98,6 +100,10 @@ FREED_MESSAGE = (
 )
 
 
+# Nodes PyTorch writes by hand in C++ rather than generating them: name() gives their qualified name.
+_CPP_NODES = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices", "CopyBackwards", "NotImplemented")}
+
+
 class Node:
     """A step of the backward graph. Subclasses implement `apply(grads, create_graph)`, taking one
     gradient per output of the forward op and returning one per entry of `next_functions`."""
@@ -106,14 +112,15 @@ class Node:
     SCRIPT_ATTRS = frozenset({"name", "next_functions", "metadata"})
 
     def name(self) -> str:
-        return type(self).__name__
+        name = type(self).__name__
+        return _CPP_NODES.get(name, name)
 
     @property
     def metadata(self):
         return {}
 
     def __repr__(self):
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{type(self).__name__} object at {id(self):#x}>"
 
     def release(self):
         """Drop saved values after a backward pass that does not retain the graph."""
@@ -316,7 +323,12 @@ def _accumulate(leaf, g, create_graph):
             g = g._data
     if leaf.grad is None:
         if isinstance(g, Tensor):
-            leaf.grad = g
+            # A copy (PyTorch's clone_obey_contract): the grad is a CopyBackwards of the incoming gradient.
+            from . import ops
+
+            copy = Tensor._make(xp.empty(leaf._data.shape, dtype=leaf._data.dtype))
+            leaf.grad = ops.inplace(ops.ROWS["copy_"], copy, g, any_cast=True) if g._rg else \
+                Tensor._make(g._data.astype(leaf._data.dtype, copy=True))
         else:
             # A fresh buffer: the same array may flow to several leaves (AddBackward passes it through).
             leaf.grad = Tensor._make(g.astype(leaf._data.dtype, copy=True))

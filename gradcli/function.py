@@ -60,7 +60,8 @@ class FunctionCtx:
             if counter[0] != version:
                 from .ops import _modified_message
 
-                raise RuntimeError(_modified_message(t, counter[0], version, "result" if t is None else "input",
+                shown = t if t is not None else Tensor._make(array)
+                raise RuntimeError(_modified_message(shown, counter[0], version, "result" if t is None else "input",
                                                      self._node))
             if t is None:  # one of our own outputs: rebuilt on demand so ctx holds no reference cycle
                 t = Tensor._make(array)
@@ -125,8 +126,8 @@ class FunctionNode(Node):
             if tuple(g._data.shape) != shape:
                 from .ops import check_broadcast
 
-                try:
-                    ok = check_broadcast(shape, g._data.shape) == shape
+                try:  # PyTorch sums a gradient the input's shape expands to (is_expandable_to)
+                    ok = check_broadcast(shape, g._data.shape) == g._data.shape
                 except RuntimeError:
                     ok = False
                 if not ok:

@@ -39,6 +39,7 @@ class Op:
     aten: str = ""  # for a row PyTorch cannot differentiate: the name its error message gives
     view: bool = False  # the result shares memory (and the version counter) with the input
     elementwise: bool = True  # a two-input op that broadcasts (mm and friends check shapes themselves)
+    scalar_arg: bool = False  # PyTorch's overload takes the second operand as a Scalar: it gets no edge
     node: type = field(default=None, compare=False)
 
 
@@ -140,8 +141,13 @@ def _record(op, result, inputs, params, inplace_old=None):
     node.freed = False
     node.n_outputs = 1
     node.p = params
-    node.next_functions = tuple(edge_to(x) if type(x) is Tensor else _NO_EDGE for x in inputs)
-    node.meta = tuple((x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in inputs)
+    edged = inputs
+    if op.scalar_arg:
+        edged = inputs[:1]
+    elif op.backward is None:  # PyTorch's NotImplemented node has edges only for inputs that require grad
+        edged = tuple(x for x in inputs if type(x) is Tensor and x._rg)
+    node.next_functions = tuple(edge_to(x) if type(x) is Tensor else _NO_EDGE for x in edged)
+    node.meta = tuple((x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in edged)
     node.a = node.b = node.r = None
     node.checks = None
     save = op.save
@@ -951,12 +957,12 @@ ROWS: dict[str, Op] = {
     "sub": Op("SubBackward0", lambda a, b, alpha=1: a - b * alpha if alpha != 1 else a - b,
               lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g)),
     "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
-               lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1), None)),
+               lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
     "mul": Op("MulBackward0", lambda a, b: a * b, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a),
               save="BA"),
     "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
               save="Ab"),
-    "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b, None), save="b"),
+    "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b", scalar_arg=True),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
                      lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
@@ -964,11 +970,11 @@ ROWS: dict[str, Op] = {
     "pow_tensor": Op("PowBackward1", lambda a, b: a**b,
                      lambda m, g, a, b, r, p: (_nz(b) and g * b * a ** (b - 1), _nz(a) and _pow_exp_grad(m, g, a, b, r)),
                      save="BAr"),
-    "rpow": Op("PowBackward2", lambda a, b: b**a, lambda m, g, a, b, r, p: (_pow_exp_grad(m, g, b, a, r), None),
-               save="br"),
+    "rpow": Op("PowBackward2", lambda a, b: b**a, lambda m, g, a, b, r, p: (_pow_exp_grad(m, g, b, a, r),),
+               save="br", scalar_arg=True),
     "floor_divide": Op("NotImplemented", _floor_divide, None, aten="aten::floor_divide"),
     "rfloor_divide": Op("NotImplemented", lambda a, b: _floor_divide(b, a), None, aten="aten::floor_divide"),
-    "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g, None)),
+    "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g,), scalar_arg=True),
     "remainder_tensor": Op("RemainderBackward1", _remainder,
                            lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ab"),
     "rremainder": Op("NotImplemented", lambda a, b: _remainder(b, a), None, aten="aten::remainder"),

@@ -244,7 +244,7 @@ class Tensor:
         return format_tensor(
             to_host(self._data),
             device=None if self.device.type == "cpu" else str(self.device),
-            grad_fn_name=fn.name() if fn is not None else None,
+            grad_fn_name=type(fn).__name__ if fn is not None else None,
             requires_grad=self._rg,
             default_float=dtypes.defaults.float.name,
         )
