@@ -218,6 +218,8 @@ def where(condition, input=None, other=None):
         input = full_like(other, input) if isinstance(input, float) and other.dtype.is_floating_point else tensor(input)
     if type(other) is not Tensor:
         other = tensor(other, dtype=input.dtype if input.dtype.is_floating_point and isinstance(other, float) else None)
+    # PyTorch broadcasts condition with input first, then with other (its message names them in that order)
+    ops.check_broadcast(ops.check_broadcast(cond._data.shape, input._data.shape), other._data.shape)
     return binary(ROWS["where"], input, other, {"condition": cond._data})
 
 
@@ -452,7 +454,7 @@ def stack(tensors, dim=0):
 def cat(tensors, dim=0):
     xs = _tensor_list("cat", tensors)
     if not xs:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     # PyTorch skips 1-D empty tensors in cat (legacy behaviour).
     xs_used = [x for x in xs if not (x._data.ndim == 1 and x._data.size == 0)] or xs[:1]
     d = _dim(dim, xs_used[0]._data.ndim)
@@ -465,7 +467,7 @@ concat = concatenate = cat
 # ------------------------------------------------------------------ nn.functional
 def softmax(input, dim=None, dtype=None):
     if dim is None:
-        raise TypeError("softmax() missing 1 required positional argument: 'dim'")
+        raise TypeError('softmax() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         input = to(input, dtype)
     d = _dim(dim, input._data.ndim)
@@ -474,7 +476,7 @@ def softmax(input, dim=None, dtype=None):
 
 def log_softmax(input, dim=None, dtype=None):
     if dim is None:
-        raise TypeError("log_softmax() missing 1 required positional argument: 'dim'")
+        raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         input = to(input, dtype)
     d = _dim(dim, input._data.ndim)
@@ -491,7 +493,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _need_tensor("nll_loss", input)
     _need_tensor("nll_loss", target, 2, "target")
     if target._data.dtype.kind not in "iu":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.legacy[:-6]}")
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.legacy[:-6]}")
     if weight is not None and weight._data.dtype != input._data.dtype:
         raise RuntimeError(f"expected scalar type {input.dtype.legacy[:-6]} but found {weight.dtype.legacy[:-6]}")
     x = input._data
@@ -694,10 +696,11 @@ def getitem(x, index):
     if advanced:
         idx = tuple(items)
         data = x._data
+        _check_masks(idx, data.shape)
         try:
             data[idx]
         except IndexError as exc:
-            raise IndexError(str(exc)) from None
+            raise IndexError(str(exc).replace(" axis ", " dimension ")) from None
         return unary(ROWS["index"], x, {"index": idx, "in_shape": data.shape})
     n_ell = items.count(Ellipsis)
     if n_ell > 1:
@@ -715,14 +718,14 @@ def getitem(x, index):
     only = len(expanded) == 1
     out = x
     d = 0
-    for i in expanded:
+    for pos, i in enumerate(expanded):
         if i is None:
             out = unsqueeze(out, d)
             d += 1
         elif isinstance(i, int):
             size = out._data.shape[d]
-            if i < -size or i >= size:
-                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+            if i < -size or i >= size:  # PyTorch names the index's position, counting Nones
+                raise IndexError(f"index {i} is out of bounds for dimension {pos} with size {size}")
             key = (slice(None),) * d + (i,)
             out = unary(ROWS["select"], out, {"index": key, "in_shape": out._data.shape})
         else:
@@ -740,14 +743,40 @@ def getitem(x, index):
     return out
 
 
+def _check_masks(index, shape):
+    """A boolean mask must match the dimensions it indexes (PyTorch's message, not numpy's)."""
+    def used(item):  # how many dimensions of the tensor an index item consumes
+        if item is None or item is Ellipsis:
+            return 0
+        return item.ndim if getattr(item, "dtype", None) == bool else 1
+
+    d = 0
+    for pos, item in enumerate(index):
+        if item is Ellipsis:
+            d = len(shape) - builtin_sum(used(i) for i in index[pos + 1:])
+            continue
+        if getattr(item, "dtype", None) == bool and item.ndim:
+            for k, n in enumerate(item.shape):
+                if d + k < len(shape) and shape[d + k] != n:
+                    raise IndexError(
+                        f"The shape of the mask [{', '.join(map(str, item.shape))}] at index {k} does not match the "
+                        f"shape of the indexed tensor [{', '.join(map(str, shape))}] at index {d + k}"
+                    )
+            d += item.ndim
+        else:
+            d += used(item)
+
+
 def setitem(x, index, value):
-    items, _ = _convert_index(index)
+    items, advanced = _convert_index(index)
     idx = tuple(items)
     if type(value) is not Tensor and not isinstance(value, _NUMBER):
         value = tensor(value)
     grad_value = type(value) is Tensor and value._rg
     if GRAD.enabled and x._rg and x.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v writes into x itself
+        view = "" if advanced else "a view of "
+        raise RuntimeError(f"{view}a leaf Variable that requires grad is being used in an in-place operation.")
     if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     va = value._data if type(value) is Tensor else value
@@ -899,6 +928,7 @@ def cumsum(input, dim, *, dtype=None):
 
 builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __builtins__.max
 builtin_all = __builtins__["all"] if isinstance(__builtins__, dict) else __builtins__.all
+builtin_sum = __builtins__["sum"] if isinstance(__builtins__, dict) else __builtins__.sum
 
 
 def _mean_count(shape, dims):
@@ -934,7 +964,9 @@ def _check_device(device):
 def _finish(array, requires_grad):
     t = _nograd(array)
     if requires_grad:
-        t.requires_grad = True
+        if array.dtype.kind != "f":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t._rg = True
     return t
 
 

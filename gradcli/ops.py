@@ -296,11 +296,12 @@ def _type_name(np_dtype):
 
 
 def check_broadcast(sa, sb):
-    """The broadcast shape of two shapes, with PyTorch's error when they do not broadcast."""
-    out = []
+    """The broadcast shape of two shapes, with PyTorch's error when they do not broadcast (which, like
+    PyTorch's infer_size, names the first mismatch from the trailing end)."""
     na, nb = len(sa), len(sb)
     n = max(na, nb)
-    for i in range(n):
+    out = [0] * n
+    for i in range(n - 1, -1, -1):
         da = sa[na - n + i] if na - n + i >= 0 else 1
         db = sb[nb - n + i] if nb - n + i >= 0 else 1
         if da != db and da != 1 and db != 1:
@@ -308,7 +309,7 @@ def check_broadcast(sa, sb):
                 f"The size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton "
                 f"dimension {i}"
             )
-        out.append(max(da, db) if da and db else 0)
+        out[i] = da if db == 1 else db
     numel = 1
     for d in out:
         numel *= d
@@ -628,25 +629,43 @@ def _t_fwd(x):
 
 
 def _permute_fwd(x, dims):
-    dims = tuple(_dim(d, x.ndim) for d in dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
             "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
             f"desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to len(dims) = {len(dims)}"
         )
+    dims = tuple(_dim(d, x.ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     return x.transpose(dims)
 
 
 def _expand_fwd(x, shape):
-    shape = tuple(x.shape[i - (len(shape) - x.ndim)] if n == -1 else n for i, n in enumerate(shape))
-    try:
-        return xp.broadcast_to(x, shape)
-    except ValueError:
+    """broadcast_to with PyTorch's inferExpandGeometry checks and messages (-1 keeps an existing size)."""
+    sizes = ", ".join(map(str, shape))
+    have = ", ".join(map(str, x.shape))
+    if len(shape) < x.ndim:
         raise RuntimeError(
-            f"The expanded size of the tensor ({shape[-1]}) must match the existing size ({x.shape[-1]}) at "
-            f"non-singleton dimension {len(shape) - 1}.  Target sizes: [{', '.join(map(str, shape))}].  "
-            f"Tensor sizes: [{', '.join(map(str, x.shape))}]"
-        ) from None
+            f"expand({dtypes.of_array(x).legacy and 'torch.' + dtypes.of_array(x).legacy}{{[{have}]}}, "
+            f"size=[{sizes}]): the number of sizes provided ({len(shape)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({x.ndim})"
+        )
+    target = list(shape)
+    for i in range(len(shape) - 1, -1, -1):
+        d = x.ndim - len(shape) + i
+        size = x.shape[d] if d >= 0 else 1
+        if target[i] == -1:
+            if d < 0:
+                raise RuntimeError(
+                    f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}"
+                )
+            target[i] = size
+        elif size != target[i] and size != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[i]}) must match the existing size ({size}) at "
+                f"non-singleton dimension {i}.  Target sizes: [{sizes}].  Tensor sizes: [{have}]"
+            )
+    return xp.broadcast_to(x, tuple(target))
 
 
 def _pow_exp_grad(m, g, base, exponent, r):
@@ -769,7 +788,7 @@ def _stack_fwd(arrays, dim=0, **_):
 
 def _cat_fwd(arrays, dim=0, **_):
     if not arrays:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, a in enumerate(arrays):
         if a.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")

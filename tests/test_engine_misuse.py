@@ -1,0 +1,295 @@
+"""Misuse: the exception type and message must be PyTorch's, word for word.
+
+Each entry is a small program on a torch-like namespace `t` that must raise; it runs on gradcli and on torch
+and both exceptions are compared (type name and str()).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_engine_ops import G
+
+
+def _leaf(t, *values):
+    return t.tensor(list(values) if len(values) > 1 else values[0], requires_grad=True)
+
+
+def _saved_input_modified(t):
+    x = _leaf(t, 1.0, 2.0)
+    h = x * 1
+    y = h * h  # MulBackward0 saves h, which is output 0 of MulBackward0
+    h.add_(1)
+    y.sum().backward()
+
+
+def _saved_output_modified(t):
+    x = _leaf(t, 1.0, 2.0)
+    y = x.exp()  # ExpBackward0 saves its result
+    y.add_(1)
+    y.sum().backward()
+
+
+def _saved_leaf_modified_via_detach(t):
+    x = _leaf(t, 1.0, 2.0)
+    y = x.sin()
+    x.detach().mul_(2)
+    y.sum().backward()
+
+
+def _saved_view_modified(t):
+    x = _leaf(t, 1.0, 2.0, 3.0)
+    h = x * 2
+    v = h[:2]
+    y = v.tanh()  # saves its result
+    y.mul_(3)
+    y.sum().backward()
+
+
+def _saved_const_modified(t):
+    x = _leaf(t, 1.0, 2.0)
+    c = t.tensor([3.0, 4.0])
+    y = x * c  # saves c for x's gradient
+    c.add_(1)
+    y.sum().backward()
+
+
+def _twice(t):
+    x = _leaf(t, 1.0, 2.0)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def _twice_grad(t):
+    x = _leaf(t, 1.0, 2.0)
+    y = x.exp().sum()
+    t.autograd.grad(y, x)
+    t.autograd.grad(y, x)
+
+
+def _grad_unused(t):
+    a, b = _leaf(t, 1.0), _leaf(t, 2.0)
+    t.autograd.grad(a * 2, [a, b])
+
+
+def _grad_unused_first(t):
+    a, b = _leaf(t, 1.0), _leaf(t, 2.0)
+    t.autograd.grad(b * 2, [a, b])
+
+
+def _grad_no_requires_grad_input(t):
+    a, b = _leaf(t, 1.0), t.tensor(2.0)
+    t.autograd.grad(a * b, [a, b])
+
+
+def _grad_output_shape(t):
+    x = _leaf(t, 1.0, 2.0)
+    t.autograd.grad(x * 2, x, t.tensor([1.0, 2.0, 3.0]))
+
+
+def _backward_gradient_shape(t):
+    x = _leaf(t, 1.0, 2.0)
+    (x * 2).backward(t.tensor([[1.0, 2.0]]))
+
+
+def _requires_grad_false_non_leaf(t):
+    x = _leaf(t, 1.0)
+    y = x * 2
+    y.requires_grad = False
+
+
+def _requires_grad_false_non_leaf_method(t):
+    x = _leaf(t, 1.0)
+    (x * 2).requires_grad_(False)
+
+
+def _inplace_leaf(t):
+    x = _leaf(t, 1.0, 2.0)
+    x.add_(1)
+
+
+def _inplace_leaf_operator(t):
+    x = _leaf(t, 1.0, 2.0)
+    x += 1
+
+
+def _inplace_leaf_setitem(t):
+    x = _leaf(t, 1.0, 2.0)
+    x[0] = 5.0
+
+
+def _inplace_leaf_mask_setitem(t):
+    x = _leaf(t, 1.0, 2.0)
+    x[x > 1] = 0.0
+
+
+def _inplace_leaf_view(t):
+    x = _leaf(t, 1.0, 2.0)
+    x[:1].mul_(2)
+
+
+def _inplace_leaf_zero(t):
+    x = _leaf(t, 1.0, 2.0)
+    x.zero_()
+
+
+def _inplace_int_float(t):
+    x = t.tensor([1, 2])
+    x += 0.5
+
+
+def _inplace_broadcast(t):
+    x = t.tensor([1.0, 2.0])
+    x.add_(t.ones(2, 2))
+
+
+def _copy_shapes(t):
+    x = t.zeros(3)
+    x.copy_(t.ones(2))
+
+
+def _retain_grad_no_grad(t):
+    t.tensor([1.0]).retain_grad()
+
+
+def _backward_integer_output(t):
+    x = _leaf(t, 1.0, 2.0)
+    x.argmax().backward()
+
+
+def _view_non_contiguous(t):
+    t.ones(2, 3).t().view(6)
+
+
+def _iterate_0d(t):
+    for _ in t.tensor(1.0):
+        pass
+
+
+MISUSE = {
+    # backward and autograd.grad
+    "backward_twice": _twice,
+    "grad_twice": _twice_grad,
+    "implicit_grad_non_scalar": lambda t: (_leaf(t, 1.0, 2.0) * 2).backward(),
+    "implicit_grad_non_scalar_grad": lambda t: t.autograd.grad(_leaf(t, 1.0, 2.0) * 2, []),
+    "backward_without_grad_fn": lambda t: t.tensor([1.0]).sum().backward(),
+    "backward_leaf_without_grad": lambda t: t.tensor(1.0).backward(),
+    "backward_integer_output": _backward_integer_output,
+    "grad_unused_input": _grad_unused,
+    "grad_unused_first_input": _grad_unused_first,
+    "grad_input_without_grad": _grad_no_requires_grad_input,
+    "grad_output_shape_mismatch": _grad_output_shape,
+    "backward_gradient_shape_mismatch": _backward_gradient_shape,
+    "grad_outputs_without_grad": lambda t: t.autograd.grad(t.tensor(1.0) * 2, _leaf(t, 1.0)),
+    # requires_grad
+    "requires_grad_int_factory": lambda t: t.tensor([1, 2], requires_grad=True),
+    "requires_grad_int_method": lambda t: t.tensor([1, 2]).requires_grad_(),
+    "requires_grad_int_attribute": lambda t: setattr(t.tensor([1, 2]), "requires_grad", True),
+    "requires_grad_bool_zeros": lambda t: t.zeros(2, dtype=t.bool, requires_grad=True),
+    "requires_grad_int_arange": lambda t: t.arange(3, requires_grad=True),
+    "requires_grad_false_non_leaf": _requires_grad_false_non_leaf,
+    "requires_grad_false_non_leaf_method": _requires_grad_false_non_leaf_method,
+    "retain_grad_without_grad": _retain_grad_no_grad,
+    # in-place
+    "inplace_on_leaf": _inplace_leaf,
+    "inplace_operator_on_leaf": _inplace_leaf_operator,
+    "inplace_setitem_on_leaf": _inplace_leaf_setitem,
+    "inplace_mask_setitem_on_leaf": _inplace_leaf_mask_setitem,
+    "inplace_view_of_leaf": _inplace_leaf_view,
+    "inplace_zero_on_leaf": _inplace_leaf_zero,
+    "inplace_int_plus_float": _inplace_int_float,
+    "inplace_broadcast_output": _inplace_broadcast,
+    "copy_shape_mismatch": _copy_shapes,
+    "saved_input_modified": _saved_input_modified,
+    "saved_output_modified": _saved_output_modified,
+    "saved_leaf_modified_through_detach": _saved_leaf_modified_via_detach,
+    "saved_view_output_modified": _saved_view_modified,
+    "saved_constant_modified": _saved_const_modified,
+    # shapes
+    "broadcast_add": lambda t: t.ones(2, 3) + t.ones(3, 2),
+    "broadcast_mul_trailing": lambda t: t.ones(4) * t.ones(3),
+    "broadcast_where": lambda t: t.where(t.ones(2) > 0, t.ones(3), t.ones(2)),
+    "broadcast_compare": lambda t: t.ones(2) < t.ones(3),
+    "mm_shapes": lambda t: t.mm(t.ones(2, 3), t.ones(2, 3)),
+    "mm_not_matrix": lambda t: t.mm(t.ones(3), t.ones(3, 2)),
+    "mm_second_not_matrix": lambda t: t.mm(t.ones(2, 3), t.ones(3)),
+    "matmul_2d": lambda t: t.ones(2, 3) @ t.ones(2, 3),
+    "matmul_0d": lambda t: t.ones(2) @ t.tensor(1.0),
+    "matmul_batch": lambda t: t.ones(2, 3, 4) @ t.ones(3, 4, 2),
+    "matmul_batch_inner": lambda t: t.ones(2, 3, 4) @ t.ones(2, 5, 2),
+    "matmul_fold": lambda t: t.ones(2, 3, 4) @ t.ones(5, 2),
+    "matmul_fold_vector": lambda t: t.ones(2, 3, 4) @ t.ones(5),
+    "matmul_vector_matrix": lambda t: t.ones(3) @ t.ones(4, 2),
+    "mv_shapes": lambda t: t.mv(t.ones(2, 3), t.ones(4)),
+    "matmul_mv_shapes": lambda t: t.ones(2, 3) @ t.ones(4),
+    "dot_shapes": lambda t: t.dot(t.ones(3), t.ones(4)),
+    "dot_2d": lambda t: t.dot(t.ones(3, 1), t.ones(3)),
+    "matmul_dot_shapes": lambda t: t.ones(3) @ t.ones(4),
+    "mm_dtypes": lambda t: t.mm(t.ones(2, 2), t.ones(2, 2, dtype=t.float64)),
+    "view_invalid": lambda t: t.ones(2, 3).view(4),
+    "view_two_inferred": lambda t: t.ones(2, 3).view(-1, -1),
+    "reshape_invalid": lambda t: t.ones(2, 3).reshape(5, -1),
+    "view_non_contiguous": _view_non_contiguous,
+    "expand_invalid": lambda t: t.ones(2, 3).expand(3, 3),
+    "expand_fewer_dims": lambda t: t.ones(2, 3).expand(3),
+    "permute_wrong_length": lambda t: t.ones(2, 3).permute(0),
+    "permute_repeated": lambda t: t.ones(2, 3).permute(0, 0),
+    "t_3d": lambda t: t.ones(2, 3, 4).t(),
+    "stack_sizes": lambda t: t.stack([t.ones(2), t.ones(3)]),
+    "stack_empty": lambda t: t.stack([]),
+    "cat_sizes": lambda t: t.cat([t.ones(2, 3), t.ones(2, 4)]),
+    "cat_dims": lambda t: t.cat([t.ones(2, 3), t.ones(3)]),
+    "cat_empty": lambda t: t.cat([]),
+    "cat_0d": lambda t: t.cat([t.tensor(1.0), t.tensor(2.0)]),
+    "mse_loss_shapes": lambda t: t.nn.functional.mse_loss(t.ones(2, 3), t.ones(3, 2)),
+    "nll_loss_target_out_of_bounds": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0, 3])),
+    "nll_loss_batch_mismatch": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0, 1, 2])),
+    "nll_loss_float_target": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0.0, 1.0])),
+    "cross_entropy_target_out_of_bounds": lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor([5, 0])),
+    # dims and indices
+    "dim_out_of_range_sum": lambda t: t.ones(2, 3).sum(2),
+    "dim_out_of_range_negative": lambda t: t.ones(2, 3).sum(-3),
+    "dim_out_of_range_softmax": lambda t: t.ones(2, 3).softmax(5),
+    "dim_out_of_range_0d": lambda t: t.tensor(1.0).sum(1),
+    "dim_out_of_range_unsqueeze": lambda t: t.ones(2).unsqueeze(3),
+    "dim_out_of_range_transpose": lambda t: t.ones(2, 3).transpose(0, 2),
+    "dim_out_of_range_max": lambda t: t.ones(2, 3).max(2),
+    "dim_out_of_range_cat": lambda t: t.cat([t.ones(2), t.ones(2)], 1),
+    "dim_out_of_range_stack": lambda t: t.stack([t.ones(2), t.ones(2)], 3),
+    "index_out_of_range": lambda t: t.ones(2, 3)[2],
+    "index_out_of_range_dim1": lambda t: t.ones(2, 3)[0, 3],
+    "too_many_indices": lambda t: t.ones(2)[0, 0],
+    "index_list_out_of_range": lambda t: t.ones(2)[[0, 5]],
+    "softmax_without_dim": lambda t: t.softmax(t.ones(2)),
+    # conversions
+    "item_of_many": lambda t: t.ones(2).item(),
+    "bool_of_many": lambda t: bool(t.ones(2) > 0),
+    "float_of_many": lambda t: float(t.ones(3)),
+    "len_of_0d": lambda t: len(t.tensor(1.0)),
+    "iterate_0d": _iterate_0d,
+    "mean_of_int": lambda t: t.tensor([1, 2]).mean(),
+    "int_negative_power": lambda t: t.tensor([1, 2]) ** -1,
+    "int_floor_divide_by_zero": lambda t: t.tensor([1, 2]) // 0,
+    "int_remainder_by_zero": lambda t: t.tensor([1, 2]) % t.tensor([0, 1]),
+    "sub_bools": lambda t: t.tensor([True]) - t.tensor([False]),
+    "clamp_without_bounds": lambda t: t.clamp(t.ones(2)),
+    "fill_with_vector": lambda t: t.zeros(2).fill_(t.ones(2)),
+}
+
+
+def raised(fn, t):
+    try:
+        fn(t)
+    except Exception as exc:  # noqa: BLE001 - the exception is what is compared
+        return type(exc).__name__, str(exc)
+    return None
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", list(MISUSE))
+def test_error_matches_torch(torch, name):
+    want = raised(MISUSE[name], torch)
+    assert want is not None, "the scenario must make PyTorch raise"
+    got = raised(MISUSE[name], G)
+    assert got == want
