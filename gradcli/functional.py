@@ -464,6 +464,10 @@ def cat(tensors, dim=0):
 concat = concatenate = cat
 
 
+def unbind(input, dim=0):
+    return ops.unbind(_need_tensor("unbind", input), dim)
+
+
 # ------------------------------------------------------------------ nn.functional
 def softmax(input, dim=None, dtype=None):
     if dim is None:
@@ -1311,7 +1315,7 @@ def install_tensor_methods(cls):
         "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t, "permute": permute,
-        "unsqueeze": unsqueeze, "squeeze": squeeze, "expand": expand, "clone": clone,
+        "unsqueeze": unsqueeze, "squeeze": squeeze, "expand": expand, "clone": clone, "unbind": unbind,
         "view_as": lambda self, other: view(self, *other.shape),
         "reshape_as": lambda self, other: reshape(self, *other.shape),
         "expand_as": lambda self, other: expand(self, *other.shape),
@@ -1393,6 +1397,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     getitem=_t_getitem,
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
+    stack=lambda xs, dim: stack(xs, dim),
     data=lambda x: x._data if type(x) is Tensor else x,
     const=_nograd,
     np_dtype=lambda x: x._data.dtype,

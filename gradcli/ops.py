@@ -318,6 +318,45 @@ def check_broadcast(sa, sb):
     return tuple(out)
 
 
+class MultiOutputNode(OpNode):
+    """A node with several outputs (unbind): its row's backward gets the list of their gradients, with
+    zeros for outputs no gradient reached."""
+
+    __slots__ = ()
+
+    def apply(self, grads, create_graph):
+        m = TENSOR_MATH if create_graph else ARRAY_MATH
+        shape, dtype = self.p["out_shape"], self.meta[0][1]
+        grads = [m.const(xp.zeros(shape, dtype)) if g is None else g for g in grads]
+        return _fit(m, self.op.backward(m, grads, None, None, None, self.p), self.meta)
+
+
+def unbind(x, dim):
+    """The slices of x along dim, as views that share one UnbindBackward0 node (output_nr 0, 1, ...)."""
+    xa = x._data
+    d = _dim(dim, xa.ndim)
+    outs = [Tensor._make(xa[(slice(None),) * d + (i,)]) for i in range(xa.shape[d])]
+    base = x._base if x._base is not None else x
+    for o in outs:
+        o._version = x._version
+        o._base = base
+    if GRAD.enabled and x._rg:
+        op = ROWS["unbind"]
+        node = op.node()
+        node.seq = next(_sequence)
+        node.retained = None
+        node.freed = False
+        node.n_outputs = len(outs)
+        node.p = {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]}
+        node.next_functions = (edge_to(x),)
+        node.meta = ((xa.shape, xa.dtype),)
+        node.a = node.b = node.r = None
+        node.checks = None
+        for i, o in enumerate(outs):
+            o.grad_fn, o.output_nr, o._rg = node, i, True
+    return tuple(outs)
+
+
 def many(op, xs, params):
     """An op over a list of tensors (cat, stack)."""
     arrays = [x._data for x in xs]
@@ -712,9 +751,16 @@ def _floor_divide(a, b):
 
 def _remainder(a, b):
     _no_bool("remainder_cpu", a, b)
-    if xp.asarray(a).dtype.kind in "iub" and xp.asarray(b).dtype.kind in "iub" and xp.any(xp.asarray(b) == 0):
-        raise RuntimeError("ZeroDivisionError")
-    return xp.remainder(a, b)
+    a_kind, b_kind = xp.asarray(a).dtype.kind, xp.asarray(b).dtype.kind
+    if a_kind in "iub" and b_kind in "iub":
+        if xp.any(xp.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return xp.remainder(a, b)
+    # PyTorch's float remainder: fmod, then move into the divisor's sign; an exact multiple keeps fmod's
+    # signed zero (-7.5 % 1.5 is -0.), where numpy's remainder gives +0.
+    mod = xp.fmod(a, b)
+    wrong_side = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
+    return xp.where(wrong_side, mod + b, mod)
 
 
 def _true_divide(a, b):
@@ -1062,6 +1108,7 @@ ROWS: dict[str, Op] = {
               elementwise=False),
     "stack": Op("StackBackward0", _stack_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, True)),
     "cat": Op("CatBackward0", _cat_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, False)),
+    "unbind": Op("UnbindBackward0", None, lambda m, grads, a, b, r, p: (m.stack(grads, p["dim"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
                   lambda m, g, a, b, r, p: (r * (g - m.sum(g * r, (p["dim"],), True)),), save="r"),
@@ -1132,7 +1179,8 @@ def _inverse(dims, n):
 
 
 for _key, _op in ROWS.items():
-    object.__setattr__(_op, "node", type(_op.grad_fn, (OpNode,), {"__slots__": (), "op": _op}))
+    _base_node = MultiOutputNode if _key == "unbind" else OpNode
+    object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {"__slots__": (), "op": _op}))
 
 
 # --------------------------------------------------------------- the two math namespaces
@@ -1159,6 +1207,7 @@ ARRAY_MATH = SimpleNamespace(
     getitem=lambda x, index: x[index],
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
     cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
+    stack=lambda xs, dim: xp.stack(xs, axis=dim),
     data=lambda x: x,  # the raw values, for masks and counts that carry no gradient
     const=lambda x: x,  # a constant array, as the namespace's value type
     np_dtype=lambda x: x.dtype,

@@ -23,6 +23,21 @@ class Size(tuple):
 
     __str__ = __repr__
 
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
     def numel(self):
         n = 1
         for d in self:
@@ -74,7 +89,7 @@ class Tensor:
         """
         data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names
         backward detach detach_ requires_grad_ retain_grad retains_grad zero_ fill_ item tolist numel size dim
-        t reshape view view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone
+        t reshape view view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone unbind
         contiguous is_contiguous double float half long int bool to cpu cuda type_as numpy
         add sub mul div neg pow exp log sin cos tanh sigmoid relu sqrt abs clamp clamp_min clamp_max
         maximum minimum sum mean max min argmax argmin matmul mm mv dot softmax log_softmax
@@ -267,8 +282,11 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        # A list iterator, not a generator: scripts must never get hold of a frame.
-        return iter([self[i] for i in range(self._data.shape[0])])
+        # Iterating unbinds, as in PyTorch (the rows share one UnbindBackward0). A tuple iterator, not a
+        # generator: scripts must never get hold of a frame.
+        from .functional import unbind
+
+        return iter(unbind(self, 0))
 
     def __bool__(self):
         if self._data.size != 1:

@@ -360,6 +360,9 @@ CASES: dict[str, Case] = {
     "cat_dim": case(lambda t, x, y: t.cat((x, y), dim=1), f(2, 3), c(2, 1), rows="cat"),
     "concat": case(lambda t, x, y: t.concat([x, y], -1), f(2), f(3), rows="cat"),
     "concatenate": case(lambda t, x, y: t.concatenate([x, y, x]), f(2), f(3), rows="cat"),
+    "unbind": case(lambda t, x: t.unbind(x)[1], f(3, 2), rows="unbind"),
+    "unbind_dim": case(lambda t, x: t.stack(x.unbind(1)[::-1]) * 2, f(3, 2), rows="unbind stack"),
+    "iterate": case(lambda t, x: sum(row * (k + 1) for k, row in enumerate(x)), f(3, 2), rows="unbind"),
     # neural-network functions
     "softmax": case(lambda t, x: t.softmax(x, 1), f(2, 3), rows="softmax"),
     "F.softmax": case(lambda t, x: t.nn.functional.softmax(x, dim=0), f(2, 3), rows="softmax"),
