@@ -106,10 +106,23 @@ _CPP_NODES = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices
 
 class Node:
     """A step of the backward graph. Subclasses implement `apply(grads, create_graph)`, taking one
-    gradient per output of the forward op and returning one per entry of `next_functions`."""
+    gradient per output of the forward op and returning one per entry of `next_functions`.
 
-    __slots__ = ("next_functions", "seq", "retained", "__weakref__")
+    The edges are kept flat, `_next = (node0, output_nr0, node1, output_nr1, ...)`: one tuple per node
+    instead of one per edge, which matters because every object a long-lived graph holds is work for the
+    garbage collector. `next_functions` builds PyTorch's pairs on demand."""
+
+    __slots__ = ("_next", "seq", "retained", "__weakref__")
     SCRIPT_ATTRS = frozenset({"name", "next_functions", "metadata"})
+
+    @property
+    def next_functions(self):
+        nf = self._next
+        return tuple([(nf[i], nf[i + 1]) for i in range(0, len(nf), 2)])
+
+    @next_functions.setter
+    def next_functions(self, edges):
+        self._next = tuple([part for edge in edges for part in edge])
 
     def name(self) -> str:
         name = type(self).__name__
@@ -134,7 +147,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, leaf):
         self.variable = leaf
-        self.next_functions = ()
+        self._next = ()
         self.seq = -1  # leaves run last; their order among themselves does not matter
         self.retained = None
 
@@ -175,7 +188,7 @@ def _collect(roots):
     seen = set(stack)
     while stack:
         node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt in node._next[::2]:
             if nxt is not None:
                 deps[nxt] = deps.get(nxt, 0) + 1
                 if nxt not in seen:
@@ -192,14 +205,14 @@ def _needed(roots, deps, targets):
     while stack:
         node = stack.pop()
         order.append(node)
-        for nxt, _ in node.next_functions:
+        for nxt in node._next[::2]:
             if nxt is not None:
                 pending[nxt] -= 1
                 if pending[nxt] == 0:
                     stack.append(nxt)
     needed = set()
     for node in reversed(order):
-        if node in targets or any(n in needed for n, _ in node.next_functions if n is not None):
+        if node in targets or any(n in needed for n in node._next[::2] if n is not None):
             needed.add(node)
     return needed
 
@@ -256,10 +269,13 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     node.release()
             else:
                 outs = None
-            for i, (nxt, nr) in enumerate(node.next_functions):
+            nf = node._next
+            for i in range(0, len(nf), 2):
+                nxt = nf[i]
                 if nxt is None:
                     continue
-                g = outs[i] if outs is not None else None
+                nr = nf[i + 1]
+                g = outs[i >> 1] if outs is not None else None
                 if g is not None:
                     buf = buffers.get(nxt)
                     if buf is None:
@@ -282,7 +298,7 @@ def _skip(node, deps, buffers, ready):
     stack = [node]
     while stack:
         n = stack.pop()
-        for nxt, _ in n.next_functions:
+        for nxt in n._next[::2]:
             if nxt is None:
                 continue
             deps[nxt] -= 1

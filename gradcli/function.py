@@ -7,6 +7,8 @@ gives the outputs a `FunctionNode` whose `apply` calls the user's `backward`. It
 
 from __future__ import annotations
 
+import weakref
+
 from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
 from .tensor import Tensor
 
@@ -60,13 +62,11 @@ class FunctionCtx:
             if counter[0] != version:
                 from .ops import _modified_message
 
-                shown = t if t is not None else Tensor._make(array)
-                raise RuntimeError(_modified_message(shown, counter[0], version, "result" if t is None else "input",
-                                                     self._node))
+                raise RuntimeError(_modified_message(t, counter[0], version, self._node(), array))
             if t is None:  # one of our own outputs: rebuilt on demand so ctx holds no reference cycle
                 t = Tensor._make(array)
                 t._version = counter
-                t.grad_fn = self._node
+                t.grad_fn = self._node()
                 t._rg = True
             out.append(t)
         return tuple(out)
@@ -205,7 +205,7 @@ class Function:
         node.seq = next(_sequence)
         node.retained = None
         node.ctx = ctx
-        ctx._node = node
+        ctx._node = weakref.ref(node)  # (a strong reference would make node -> ctx -> node a cycle)
         # Only tensor arguments have an edge (PyTorch's next_functions skips the others); backward still
         # returns one gradient per argument, and input_kinds says which are tensors.
         node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)

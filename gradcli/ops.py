@@ -46,16 +46,30 @@ class Op:
 class OpNode(Node):
     """The node of a built-in op. One subclass per row, named after its grad_fn."""
 
-    __slots__ = ("a", "b", "r", "p", "meta", "checks", "freed", "n_outputs")
+    __slots__ = ("a", "b", "r", "p", "_meta", "_like", "checks", "freed", "n_outputs")
     op: Op = None
+
+    @property
+    def meta(self):
+        """(shape, dtype) of the input behind each entry of next_functions. Stored only when some input
+        differs from the result (`_meta`); otherwise every input is like the result (`_like`)."""
+        if self._meta is not None:
+            return self._meta
+        return (self._like,) * (len(self._next) // 2)
+
+    @meta.setter
+    def meta(self, value):
+        self._meta = value
 
     def apply(self, grads, create_graph):
         if self.freed:
             raise RuntimeError(FREED_MESSAGE)
-        if self.checks is not None:
-            for t, counter, expected, what in self.checks:
+        checks = self.checks
+        if checks is not None:
+            for i in range(0, len(checks), 3):
+                counter, expected, t = checks[i : i + 3]
                 if counter[0] != expected:
-                    raise RuntimeError(_modified_message(t, counter[0], expected, what, self))
+                    raise RuntimeError(_modified_message(t, counter[0], expected, self))
         op = self.op
         if op.backward is None:
             raise RuntimeError(f"derivative for {op.aten} is not implemented")
@@ -73,7 +87,7 @@ class OpNode(Node):
                 b = b._data
             g = grads[0]
         outs = op.backward(m, g, a, b, r, self.p)
-        return _fit(m, outs, self.meta)
+        return _fit(m, outs, self._meta)
 
     def release(self):
         if self.op.save:
@@ -89,7 +103,10 @@ def _saved_output(array, node):
 
 
 def _fit(m, outs, meta):
-    """Give each gradient its input's shape and dtype (sum out broadcast dims, cast like PyTorch)."""
+    """Give each gradient its input's shape and dtype (sum out broadcast dims, cast like PyTorch).
+    meta is None when every input already has the result's shape and dtype."""
+    if meta is None:
+        return outs
     fitted = []
     for g, info in zip(outs, meta):
         if g is not None and info is not None:
@@ -104,15 +121,17 @@ def _fit(m, outs, meta):
     return fitted
 
 
-def _modified_message(t, version, expected, what, node):
-    shape = ", ".join(str(n) for n in t.shape) if t is not None else ""
-    legacy = t.dtype.legacy if t is not None else "Tensor"
-    if what == "result":
+def _modified_message(t, version, expected, node, result=None):
+    """PyTorch's message for a saved tensor changed in place: t is the saved input, or None for the node's
+    own result (whose values are `result`, or node.r)."""
+    if t is None:
+        array = node.r if result is None else result
+        shape, legacy = array.shape, dtypes.of_array(array).legacy
         origin = f", which is output 0 of {_short(node.name())},"
-    elif t is not None and t.grad_fn is not None:
-        origin = f", which is output {t.output_nr} of {_short(t.grad_fn.name())},"
     else:
-        origin = ""
+        shape, legacy = t._data.shape, t.dtype.legacy
+        origin = f", which is output {t.output_nr} of {_short(t.grad_fn.name())}," if t.grad_fn is not None else ""
+    shape = ", ".join(str(n) for n in shape)
     return (
         "one of the variables needed for gradient computation has been modified by an inplace operation: "
         f"[torch.{legacy} [{shape}]]{origin} is at version {version}; expected version {expected} instead. "
@@ -146,19 +165,37 @@ def _record(op, result, inputs, params, inplace_old=None):
         edged = inputs[:1]
     elif op.backward is None:  # PyTorch's NotImplemented node has edges only for inputs that require grad
         edged = tuple(x for x in inputs if type(x) is Tensor and x._rg)
-    node.next_functions = tuple(edge_to(x) if type(x) is Tensor else _NO_EDGE for x in edged)
-    node.meta = tuple((x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in edged)
+    # meta: each input's (shape, dtype), for _fit to sum and cast gradients; None (nothing to fit, and fewer
+    # objects for the garbage collector to track) when all inputs already match the result.
+    out = result._data
+    like = node._like = (out.shape, out.dtype)
+    if len(edged) == 1:  # (unrolled: this runs for every op recorded)
+        x = edged[0]
+        xa = x._data
+        node._next = edge_to(x)
+        node._meta = None if xa.shape == like[0] and xa.dtype == like[1] else ((xa.shape, xa.dtype),)
+    else:
+        node._next = tuple([part for x in edged for part in (edge_to(x) if type(x) is Tensor else _NO_EDGE)])
+        same = True
+        for x in edged:
+            if type(x) is Tensor and (x._data.shape != like[0] or x._data.dtype != like[1]):
+                same = False
+        node._meta = None if same else tuple(
+            [(x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in edged])
     node.a = node.b = node.r = None
     node.checks = None
     save = op.save
     if save:
+        # checks is flat: (version counter, version at save time, saved tensor or None for the result) for each
+        # saved tensor. The result itself is never held: result -> grad_fn -> node -> result would be a
+        # reference cycle, and cycles make the garbage collector crawl over long graphs.
         checks = []
         a_rg = type(inputs[0]) is Tensor and inputs[0]._rg
         b_rg = len(inputs) > 1 and type(inputs[1]) is Tensor and inputs[1]._rg
         for letter in save:
             if letter == "r":
                 node.r = result._data
-                checks.append((result, result._version, result._version[0], "result"))
+                checks += (result._version, result._version[0], None)
                 continue
             i = 0 if letter in "aA" else 1
             if letter == "A" and not b_rg or letter == "B" and not a_rg or i >= len(inputs):
@@ -167,7 +204,7 @@ def _record(op, result, inputs, params, inplace_old=None):
             if i == 0 and inplace_old is not None:
                 x = inplace_old
             if type(x) is Tensor:
-                checks.append((x, x._version, x._version[0], "input"))
+                checks += (x._version, x._version[0], x)
             if i == 0:
                 node.a = x
             else:
@@ -856,6 +893,41 @@ def _cat_fwd(arrays, dim=0, **_):
     return xp.concatenate(arrays, axis=d)
 
 
+_F32, _F64 = xp.dtype("float32"), xp.dtype("float64")
+
+
+def _rounded_once(ufunc, scalar_fn):
+    """A float32 transcendental function that rounds once, as PyTorch's kernels (nearly) do.
+
+    numpy's float32 exp, log, tanh, ... are often 1 ulp off the correctly rounded value (its exp in 4 of 10
+    cases), which shows in printed digits. Computing in float64 and rounding to float32 matches PyTorch far
+    more often. A 0-d tensor goes through Python's math module, which is faster than the ufunc itself.
+    """
+
+    def forward(a):
+        if a.dtype != _F32:
+            return ufunc(a)
+        if a.ndim == 0:
+            try:
+                return xp.array(scalar_fn(a.item()), _F32)
+            except (ValueError, OverflowError):  # outside the domain: numpy's nan/inf instead of an error
+                pass
+        with xp.errstate(all="ignore"):
+            return ufunc(a, dtype=_F64).astype(_F32)
+
+    return forward
+
+
+_exp = _rounded_once(xp.exp, math.exp)
+_expm1 = _rounded_once(xp.expm1, math.expm1)
+_log = _rounded_once(xp.log, math.log)
+_log1p = _rounded_once(xp.log1p, math.log1p)
+_sin = _rounded_once(xp.sin, math.sin)
+_cos = _rounded_once(xp.cos, math.cos)
+_tan = _rounded_once(xp.tan, math.tan)
+_tanh = _rounded_once(xp.tanh, math.tanh)
+
+
 def _keep_int(fn):
     """floor/ceil/round of an integer tensor is a copy of it, still integer (numpy would make floats)."""
     return lambda a: a.copy() if a.dtype.kind in "biu" else fn(a)
@@ -1044,14 +1116,14 @@ ROWS: dict[str, Op] = {
                            lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ab"),
     "rremainder": Op("NotImplemented", lambda a, b: _remainder(b, a), None, aten="aten::remainder"),
     # elementwise functions
-    "exp": Op("ExpBackward0", xp.exp, lambda m, g, a, b, r, p: (g * r,), save="r"),
-    "expm1": Op("Expm1Backward0", xp.expm1, lambda m, g, a, b, r, p: (g * (r + 1),), save="r"),
-    "log": Op("LogBackward0", xp.log, lambda m, g, a, b, r, p: (g / a,), save="a"),
-    "log1p": Op("Log1PBackward0", xp.log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
-    "sin": Op("SinBackward0", xp.sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
-    "cos": Op("CosBackward0", xp.cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
-    "tan": Op("TanBackward0", xp.tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
-    "tanh": Op("TanhBackward0", xp.tanh, lambda m, g, a, b, r, p: (g * (1 - r * r),), save="r"),
+    "exp": Op("ExpBackward0", _exp, lambda m, g, a, b, r, p: (g * r,), save="r"),
+    "expm1": Op("Expm1Backward0", _expm1, lambda m, g, a, b, r, p: (g * (r + 1),), save="r"),
+    "log": Op("LogBackward0", _log, lambda m, g, a, b, r, p: (g / a,), save="a"),
+    "log1p": Op("Log1PBackward0", _log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
+    "sin": Op("SinBackward0", _sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
+    "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
+    "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
+    "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (g * (1 - r * r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (g * r * (1 - r),), save="r"),
     "relu": Op("ReluBackward0", lambda a: xp.maximum(a, 0).astype(a.dtype, copy=False),
                lambda m, g, a, b, r, p: (m.where(m.data(r) > 0, g, 0 * g),), save="r"),
@@ -1189,7 +1261,7 @@ def _array_index_grad(g, shape, index, row):
 
 
 ARRAY_MATH = SimpleNamespace(
-    exp=xp.exp, log=xp.log, sin=xp.sin, cos=xp.cos, sign=xp.sign, floor=xp.floor,
+    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor,
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: xp.count_nonzero(mask),
     sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
