@@ -1,0 +1,455 @@
+"""The REPL (issue 5): the loop's logic through `Repl`, and whole sessions through prompt_toolkit's pipe
+input and dummy output, as a user at a terminal would type them ("\\r" is Enter, "\\x03" Ctrl-C, "\\x04"
+Ctrl-D, "\\t" Tab, "\\x1b[A" Up)."""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import io
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from gradcli.cli import main
+from gradcli.interpreter import script_hasattr
+from gradcli.repl import Repl, _completer, attribute_names, history_path, needs_more, run_repl
+
+LEAF = "x = torch.tensor([1.0, 2.0], requires_grad=True)"
+
+
+def make_repl():
+    out, err = io.StringIO(), io.StringIO()
+    return Repl(out=out, err=err), out, err
+
+
+def feed(repl, *lines):
+    for line in lines:
+        repl.push(line)
+
+
+def session(*keys, history=None, delay=0.0, **kwargs):
+    """Type `keys` into a whole prompt_toolkit session; (exit code, stdout text, stderr text). With a
+    `delay`, each group of keys waits that long, for what prompt_toolkit does in the background (loading
+    history, computing completions), as a person's typing would."""
+    out, err = io.StringIO(), io.StringIO()
+    with create_pipe_input() as pipe:
+        def typist():
+            for group in keys:
+                time.sleep(delay)
+                pipe.send_text(group)
+
+        if delay:
+            thread = threading.Thread(target=typist)
+            thread.start()
+        else:
+            typist()
+        code = run_repl(input=pipe, output=DummyOutput(), out=out, err=err,
+                        history=InMemoryHistory() if history is None else history, **kwargs)
+        if delay:
+            thread.join()
+    return code, out.getvalue(), err.getvalue()
+
+
+def echoed(out: str) -> list[str]:
+    """The session's output without the greeting line."""
+    lines = out.splitlines()
+    assert lines[0].startswith("gradcli ")
+    return lines[1:]
+
+
+# ------------------------------------------------------------------ complete or not
+@pytest.mark.parametrize(
+    "source, more",
+    [
+        ("x = 1", False),
+        ("", False),
+        (":vars", False),
+        ("x = (1,", True),  # an unclosed bracket waits, even past blank lines
+        ("x = (1,\n", True),
+        ("x = (1,\n\n", True),
+        ("x = (1,\n 2)", False),
+        ("d = {1:", True),
+        ("s = '''abc", True),
+        ("x = 1 + \\", True),
+        ("for i in range(3):", True),  # a block opens
+        ("for i in range(3):\n    y = i", True),  # and waits for a blank line
+        ("for i in range(3):\n    y = i\n", False),  # the last line is the blank one
+        ("for i in range(3):\n    y = i\n    ", False),  # the auto-indent alone counts as blank
+        ("for i in range(3):\n\n", False),  # a block with no body: an error, reported
+        ("if x: y", True),  # as in Python, a one-line block waits too
+        ("if x:\n    a\nelse:", True),
+        ("try:\n    a", True),
+        ("try:\n    a\n\n", False),
+        ("def f():\n    if x:", True),
+        ("@torch.no_grad()", True),
+        ("with torch.no_grad():", True),
+        ("class F(torch.autograd.Function):", True),
+        ("if x:\ny", False),  # wrong, not unfinished
+        ("x = 1 +", False),
+        ("x = )", False),
+        ("x = 'abc", False),
+    ],
+)
+def test_needs_more_decides_like_pythons_repl(source, more):
+    assert needs_more(source) is more
+
+
+# ------------------------------------------------------------------ the loop's logic
+def test_expressions_echo_their_repr_and_none_echoes_nothing():
+    repl, out, err = make_repl()
+    feed(repl, LEAF, "y = (x * x).sum()", "y", "y.backward()", "x.grad", "None", "print('hi')", "'a\\x1b'",
+         "3 * 4")
+    assert out.getvalue().splitlines() == [
+        "tensor(5., grad_fn=<SumBackward0>)",
+        "tensor([2., 4.])",
+        "hi",
+        "'a\\x1b'",  # repr keeps control characters off the terminal
+        "12",
+    ]
+    assert err.getvalue() == ""
+
+
+def test_an_error_prints_as_in_eval_and_the_state_survives():
+    repl, out, err = make_repl()
+    feed(repl, LEAF, "y = x * 2", "x = x + undefined_name", "x", "y.sum().backward()", "x.grad")
+    assert err.getvalue() == (
+        "NameError: name 'undefined_name' is not defined\n"
+        "  --> <stdin>:1:9\n"
+        "   | x = x + undefined_name\n"
+        "   |         ^^^^^^^^^^^^^^\n"
+    )
+    assert out.getvalue().splitlines() == ["tensor([1., 2.], requires_grad=True)", "tensor([2., 2.])"]
+    assert repl.failures == 1
+
+
+def test_a_syntax_error_is_reported_and_the_session_goes_on():
+    repl, out, err = make_repl()
+    feed(repl, "x = )", "x = 1", "x")
+    assert err.getvalue().startswith("SyntaxError: unmatched ')'\n  --> <stdin>:1:5")
+    assert out.getvalue() == "1\n"
+
+
+def test_a_multi_line_for_loop_runs_when_the_blank_line_ends_it():
+    repl, out, err = make_repl()
+    assert repl.prompt == ">>> "
+    feed(repl, "w = torch.tensor(2.0, requires_grad=True)", "loss = 0")
+    assert repl.push("for i in range(3):") is True
+    assert repl.prompt == "... "
+    assert repl.push("    loss = loss + w * i") is True
+    assert out.getvalue() == ""  # nothing has run yet
+    assert repl.push("") is False
+    assert repl.prompt == ">>> "
+    feed(repl, "loss", "loss.backward()", "w.grad")
+    assert out.getvalue().splitlines() == ["tensor(6., grad_fn=<AddBackward0>)", "tensor(3.)"]
+    assert err.getvalue() == ""
+
+
+def test_brackets_continue_across_lines():
+    repl, out, _ = make_repl()
+    assert repl.push("m = torch.tensor([[1., 2.],") is True
+    assert repl.push("                  [3., 4.]])") is False
+    feed(repl, "m.shape")
+    assert out.getvalue() == "torch.Size([2, 2])\n"
+
+
+def test_ctrl_c_while_a_loop_runs_interrupts_it_and_keeps_the_state():
+    repl, out, err = make_repl()
+    feed(repl, "n = 0")
+    timer = threading.Timer(0.5, _thread.interrupt_main)  # Ctrl-C, as the terminal's SIGINT delivers it
+    timer.start()
+    try:
+        feed(repl, "while True:", "    n = n + 1", "")
+    finally:
+        timer.cancel()
+    assert err.getvalue() == "KeyboardInterrupt\n"
+    feed(repl, "n > 0", "torch.is_grad_enabled()")
+    assert out.getvalue() == "True\nTrue\n"
+
+
+def test_ctrl_c_inside_no_grad_leaves_grad_mode_restored():
+    repl, out, err = make_repl()
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        feed(repl, "with torch.no_grad():", "    while True:", "        pass", "")
+    finally:
+        timer.cancel()
+    assert "KeyboardInterrupt" in err.getvalue()
+    feed(repl, "torch.is_grad_enabled()")
+    assert out.getvalue() == "True\n"
+
+
+# ------------------------------------------------------------------ meta-commands
+def test_vars_shows_the_variables_table():
+    repl, out, _ = make_repl()
+    feed(repl, ":vars")
+    assert out.getvalue() == "no tensor variables yet\n"
+    feed(repl, LEAF, "y = (x * x).sum()", "y.backward()", "n = 3")
+    out.truncate(0)
+    out.seek(0)
+    feed(repl, ":vars")
+    lines = out.getvalue().splitlines()
+    assert lines[1].split() == ["name", "value", "shape", "dtype", "grad", "leaf", "grad_fn", "grad"]
+    assert lines[3].split() == ["x", "[1.,", "2.]", "[2]", "float32", "True", "True", "—", "[2.,", "4.]"]
+    assert lines[4].split() == ["y", "5.", "[]", "float32", "True", "False", "SumBackward0", "None"]
+    assert len(lines) == 5  # n is not a tensor
+    out.truncate(0)
+    out.seek(0)
+    feed(repl, ":vars y")
+    assert [line.split()[0] for line in out.getvalue().splitlines()[3:]] == ["y"]
+
+
+def test_graph_draws_the_backward_graph_and_explains_a_missing_one():
+    repl, out, err = make_repl()
+    feed(repl, LEAF, "y = (x * 3).sum()", ":graph y", ":graph nothing", ":graph")
+    assert "SumBackward0  y" in out.getvalue()
+    assert "AccumulateGrad  x" in out.getvalue()
+    assert err.getvalue().splitlines() == [
+        "Error: no variable named 'nothing' (tensor variables: x, y)",
+        "usage: :graph NAME",
+    ]
+
+
+def test_reset_gives_a_fresh_scope_and_engine_state():
+    repl, out, err = make_repl()
+    feed(repl, LEAF, "torch.set_default_dtype(torch.float64)", ":reset", "x")
+    assert "NameError: name 'x' is not defined" in err.getvalue()
+    assert repl.record == []
+    feed(repl, "torch.get_default_dtype()", "torch")
+    assert out.getvalue().splitlines()[-2:] == ["torch.float32", "<module 'torch'>"]
+
+
+def test_load_runs_a_script_into_the_current_scope(tmp_path):
+    script = tmp_path / "setup.grad"
+    script.write_text("w = torch.tensor([3.0], requires_grad=True)\nprint('loaded')\n")
+    bad = tmp_path / "bad.grad"
+    bad.write_text("a = 1\nb = a / 0\n")
+    repl, out, err = make_repl()
+    feed(repl, f":load {script}", "(w * w).sum().backward()", "w.grad")
+    feed(repl, f":load {bad}", "a", ":load nowhere.grad")
+    assert out.getvalue().splitlines() == ["loaded", "tensor([6.])", "1"]
+    assert err.getvalue().splitlines()[:2] == ["ZeroDivisionError: division by zero", f"  --> {bad}:2:5"]
+    assert err.getvalue().splitlines()[-1] == "cannot read nowhere.grad: No such file or directory"
+
+
+def test_help_quit_and_unknown_commands():
+    repl, out, err = make_repl()
+    feed(repl, ":help", ":nope")
+    assert ":vars" in out.getvalue() and ":save FILE" in out.getvalue()
+    assert err.getvalue() == "unknown command ':nope' (:help lists the commands)\n"
+    assert not repl.done
+    feed(repl, ":quit")
+    assert repl.done
+    for word in (":q", "exit", "quit()"):
+        repl, _, _ = make_repl()
+        feed(repl, word)
+        assert repl.done
+
+
+# ------------------------------------------------------------------ :save
+SESSION = [
+    LEAF,
+    "y = (x ** 2).sum()",
+    "y",  # an echo: harmless in a script
+    "oops = x + nowhere",  # fails: not saved
+    "y.backward()",
+    "for i in range(2):",
+    "    x.grad = x.grad * 2",
+    "",
+    "print(x.grad)",
+    "print(y.grad_fn)",
+]
+
+
+def test_save_writes_the_accepted_input_with_import_torch_first(tmp_path):
+    repl, _, _ = make_repl()
+    path = tmp_path / "session.py"
+    feed(repl, *SESSION, f":save {path}")
+    assert path.read_text() == (
+        "import torch\n"
+        f"{LEAF}\n"
+        "y = (x ** 2).sum()\n"
+        "y\n"
+        "y.backward()\n"
+        "for i in range(2):\n"
+        "    x.grad = x.grad * 2\n"
+        "print(x.grad)\n"
+        "print(y.grad_fn)\n"
+    )
+    assert repl.out.getvalue().endswith(f"saved 7 inputs to {path}\n")
+
+
+def test_save_does_not_import_torch_twice(tmp_path):
+    repl, _, _ = make_repl()
+    feed(repl, "import math", "import torch", "x = torch.ones(1)", f":save {tmp_path / 'a.py'}")
+    assert (tmp_path / "a.py").read_text() == "import math\nimport torch\nx = torch.ones(1)\n"
+    repl, _, _ = make_repl()  # torch used before it is imported: the file must import it first
+    feed(repl, "x = torch.ones(1)", "import torch", f":save {tmp_path / 'b.py'}")
+    assert (tmp_path / "b.py").read_text().startswith("import torch\nx = torch.ones(1)\n")
+    repl, _, err = make_repl()
+    feed(repl, f":save {tmp_path / 'no' / 'such' / 'dir.py'}")
+    assert err.getvalue().startswith("cannot write ")
+
+
+def test_saved_session_runs_under_gradcli_and_pytorch(tmp_path, torch):
+    """The issue's whole session, typed at the prompt: define tensors, backward, :vars, an error then
+    recovery, a multi-line for loop, :save; then the file runs the same under gradcli and PyTorch."""
+    path = tmp_path / "session.py"
+    keys = [line + "\r" for line in SESSION[:5]] + [":vars\r"]
+    keys += ["for i in range(2):\r", "x.grad = x.grad * 2\r", "\r"]  # the body is auto-indented
+    keys += ["print(x.grad)\r", "print(y.grad_fn)\r", f":save {path}\r", "\x04"]
+    code, out, err = session(*keys)
+    assert code == 0
+    lines = echoed(out)
+    assert lines[0] == "tensor(5., grad_fn=<SumBackward0>)"
+    assert lines[4].split()[:2] == ["x", "[1.,"]  # the :vars table
+    assert lines[-3] == "tensor([ 8., 16.])"
+    assert lines[-2].startswith("<SumBackward0 object at 0x")
+    assert lines[-1] == f"saved 7 inputs to {path}"
+    assert err.startswith("NameError: name 'nowhere' is not defined")
+
+    from gradcli.session import run
+
+    gradcli_out = io.StringIO()
+    assert run(path.read_text(), out=gradcli_out, filename=str(path)).ok
+    torch_out = io.StringIO()
+    with contextlib.redirect_stdout(torch_out):  # plain Python: nothing predefined, torch must be imported
+        exec(compile(path.read_text(), str(path), "exec"), {"__name__": "__main__"})  # noqa: S102 - the oracle
+    mask = lambda s: s.split(" object at ")[0]  # noqa: E731 - addresses differ
+    assert mask(gradcli_out.getvalue()) == mask(torch_out.getvalue())
+    assert gradcli_out.getvalue().startswith("tensor([ 8., 16.])\n<SumBackward0 object at ")
+
+    result = subprocess.run([sys.executable, "-m", "gradcli.cli", "eval", "--no-table", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert mask(result.stdout) == mask(gradcli_out.getvalue())
+
+
+# ------------------------------------------------------------------ completion
+def test_completion_offers_tensor_attributes_torch_members_and_names():
+    repl, _, _ = make_repl()
+    feed(repl, LEAF, "x_total = 0")
+    assert repl.completions("x.gr") == (2, ["grad", "grad_fn"])
+    assert repl.completions("y = x.requires_g") == (10, ["requires_grad", "requires_grad_"])
+    assert repl.completions("torch.zer") == (3, ["zeros", "zeros_like"])
+    assert repl.completions("torch.nn.functional.mse") == (3, ["mse_loss"])
+    assert repl.completions("torch.autograd.")[1] == [
+        "Function", "backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"
+    ]
+    assert repl.completions("print(x_") == (2, ["x_total"])
+    assert repl.completions("pri") == (3, ["print"])
+    assert repl.completions("fo") == (2, ["for"])
+    assert repl.completions("import to")[1] == ["torch", "torch.autograd", "torch.nn", "torch.nn.functional"]
+    assert repl.completions(":gr") == (3, [":graph"])
+    assert repl.completions(":graph ") == (0, ["x"])
+
+
+def test_completion_stays_inside_the_sandbox():
+    repl, _, _ = make_repl()
+    feed(repl, LEAF, "s = 'text'", "class Box:", "    size = 2", "    def area(self):", "        return 1")
+    feed(repl, "", "b = Box()", "b.label = 'b'")
+    assert all(not n.startswith("_") for n in repl.completions("x.")[1])
+    assert repl.completions("x._") == (1, [])
+    assert repl.completions("x._data.") == (0, [])  # private: not even resolved
+    assert repl.completions("torch.o") == (1, ["ones", "ones_like", "outer"])  # no torch.os
+    assert repl.completions("s.up") == (2, ["upper"])
+    assert repl.completions("s.ma") == (2, [])  # str.maketrans exists, but scripts cannot reach it
+    assert repl.completions("b.") == (0, ["area", "label", "size"])
+    assert repl.completions("'x.gr") == (0, [])  # inside a string
+    assert repl.completions("y = 1  # x.gr") == (0, [])  # inside a comment
+    for obj in (repl.interp.globals["x"], repl.interp.globals["s"], repl.interp.globals["b"], 3, [1], {}):
+        names = attribute_names(obj)
+        assert names and all(script_hasattr(obj, n) and not n.startswith("_") for n in names)
+
+
+def test_the_prompt_toolkit_completer_yields_the_repls_completions():
+    repl, _, _ = make_repl()
+    feed(repl, LEAF)
+    event = CompleteEvent(completion_requested=True)
+    completions = list(_completer(repl).get_completions(Document("y = x.gr"), event))
+    assert [(c.text, c.start_position) for c in completions] == [("grad", -2), ("grad_fn", -2)]
+
+
+def test_tab_completes_at_the_prompt():
+    # Tab inserts what the two candidates share (requires_grad, requires_grad_); Enter runs it.
+    code, out, err = session(LEAF + "\r", "x.requires_gr\t", "\r", "x.is_le\t", "\r", "\x04", delay=0.3)
+    assert err == ""
+    assert echoed(out) == ["True", "True"]
+
+
+# ------------------------------------------------------------------ the prompt_toolkit front end
+def test_ctrl_c_at_the_prompt_cancels_the_input_and_ctrl_d_leaves():
+    code, out, err = session("x = 1\r", "x = (2,\r", "3\x03", "x\r", "\x04", "never = 1\r")
+    assert code == 0
+    assert echoed(out) == ["1"]
+    assert err == "KeyboardInterrupt\n"
+
+
+def test_auto_indent_and_blank_line_end_a_nested_block():
+    keys = ["total = 0\r", "for i in range(3):\r", "if i > 0:\r", "total = total + i\r", "\r", "total\r"]
+    code, out, err = session(*keys, ":quit\r")
+    assert err == ""
+    assert echoed(out) == ["3"]
+
+
+def test_explicit_indentation_without_auto_indent():
+    keys = ["total = 0\r", "for i in range(3):\r", "    total = total + i\r", "    total = total * 1\r", "\r"]
+    code, out, err = session(*keys, "total\r", "\x04", auto_indent=False)
+    assert err == ""
+    assert echoed(out) == ["3"]
+
+
+def test_history_is_saved_across_sessions(tmp_path):
+    path = tmp_path / "history"
+    session("a = 21\r", "for i in range(1):\r", "a = a * 2\r", "\r", "\x04", history=FileHistory(str(path)))
+    assert "+a = 21" in path.read_text()
+    # Up recalls a block as one entry (Up on its first line goes to the entry before it); as when it was
+    # typed, a blank line ends it.
+    keys = ["\x1b[A", "\x1b[A", "\x1b[A", "\r", "\x1b[A", "\x1b[A", "\r", "\r", "a\r", "\x04"]
+    code, out, err = session(*keys, history=FileHistory(str(path)), delay=0.2)
+    assert err == ""
+    assert echoed(out) == ["42"]
+
+
+def test_history_lives_in_the_users_data_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("GRADCLI_HISTORY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert history_path() == tmp_path / "data" / "gradcli" / "history"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert history_path() == tmp_path / ".local" / "share" / "gradcli" / "history"
+    monkeypatch.setenv("GRADCLI_HISTORY", str(tmp_path / "h"))
+    assert history_path() == tmp_path / "h"
+    monkeypatch.setenv("GRADCLI_HISTORY", "")
+    assert history_path() is None
+
+
+def test_the_default_history_file_is_created(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADCLI_HISTORY", str(tmp_path / "deep" / "dir" / "history"))
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("x = 1\r\x04")
+        run_repl(input=pipe, output=DummyOutput(), out=out, err=io.StringIO())
+    assert "+x = 1" in (tmp_path / "deep" / "dir" / "history").read_text()
+
+
+# ------------------------------------------------------------------ through the CLI
+def test_repl_command_reads_piped_lines_without_a_terminal():
+    lines = "x = torch.ones(2)\nfor i in range(2):\n    x = x * 2\n\nx\n"
+    result = CliRunner().invoke(main, ["repl"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert result.output == "tensor([4., 4.])\n"
+    lines = "torch.get_default_dtype()\n1/0\n"
+    result = CliRunner().invoke(main, ["repl", "--dtype", "float64"], input=lines)
+    assert result.exit_code == 1
+    assert result.output.startswith("torch.float64\nZeroDivisionError: division by zero\n")
