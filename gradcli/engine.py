@@ -17,6 +17,7 @@ import weakref
 
 from .backend import xp
 
+
 # ------------------------------------------------------------------ grad modes
 class _GradState:
     __slots__ = ("enabled",)
@@ -101,7 +102,9 @@ FREED_MESSAGE = (
 
 
 # Nodes PyTorch writes by hand in C++ rather than generating them: name() gives their qualified name.
-_CPP_NODES = {n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices", "CopyBackwards", "NotImplemented")}
+_CPP_NODES = {
+    n: "torch::autograd::" + n for n in ("AccumulateGrad", "CopySlices", "CopyBackwards", "NotImplemented")
+}
 
 
 class Node:
@@ -171,7 +174,8 @@ def edge_to(t):
 def _sum_to(m, g, shape):
     """Undo broadcasting: sum `g` down to `shape` (the one place the engine does this)."""
     lead = len(g.shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    kept = tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    axes = tuple(range(lead)) + kept
     if axes:
         g = m.sum(g, axes, True)
         if lead:
@@ -363,7 +367,9 @@ def _check_outputs(outputs, grad_outputs, *, create_graph):
     roots, grads = [], []
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"backward(): argument 'tensors' must be a tuple of Tensors, not {type(t).__name__}")
+            raise TypeError(
+                f"backward(): argument 'tensors' must be a tuple of Tensors, not {type(t).__name__}"
+            )
         if not t.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
@@ -409,7 +415,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         edges = {edge_to(t): i for i, t in enumerate(inputs)}
-        captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph, targets=edges)
+        captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                                targets=edges)
         for t, g in zip(inputs, captured):
             if g is not None:
                 if t.grad_fn is None:

@@ -112,8 +112,8 @@ class FunctionNode(Node):
             if kind is None:
                 if g is not None:
                     raise RuntimeError(
-                        f"function {self.name()} returned a gradient different than None at position {i + 1}, but "
-                        "the corresponding forward input was not a Variable"
+                        f"function {self.name()} returned a gradient different than None at position "
+                        f"{i + 1}, but the corresponding forward input was not a Variable"
                     )
                 continue
             if g is None:
@@ -173,7 +173,8 @@ class Function:
     @staticmethod
     def backward(ctx, *grad_outputs):
         raise NotImplementedError(
-            "You must implement either the backward or the vjp method for your custom autograd.Function to use it "
+            "You must implement either the backward or the vjp method for your custom autograd.Function to "
+            "use it "
             "with backward mode AD."
         )
 

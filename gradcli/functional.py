@@ -12,11 +12,12 @@ from types import SimpleNamespace
 
 from . import dtypes, limits, ops
 from .backend import xp
-from .engine import GRAD, _sequence, edge_to
+from .engine import GRAD, edge_to
 from .ops import ROWS, _dim, _dims, binary, inplace, unary
 from .tensor import Device, Size, Tensor
 
 _NUMBER = (int, float, bool)
+_BOOL = xp.dtype(bool)
 
 
 def _need_tensor(name, x, pos=1, arg="input"):
@@ -44,8 +45,8 @@ def _check_sub(input, other):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
                            "Use the `^` or `logical_xor()` operator instead.")
     if a or b:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def sub(input, other, *, alpha=1):
@@ -112,7 +113,9 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         ops._no_bool("pow", input._data, exponent._data)
         return binary(ROWS["pow_tensor"], input, exponent)
     if not isinstance(exponent, _NUMBER):
-        raise TypeError(f"pow() received an invalid combination of arguments - got (Tensor, {type(exponent).__name__})")
+        raise TypeError(
+            f"pow() received an invalid combination of arguments - got (Tensor, {type(exponent).__name__})"
+        )
     return unary(ROWS["pow"], input, {"exponent": exponent})
 
 
@@ -125,7 +128,7 @@ def _unary_fn(key, name):
 
     def fn(input):
         if type(input) is not Tensor:
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+            _need_tensor(name, input)
         if input._data.dtype.kind != "f":
             input = to(input, dtypes.defaults.float)
         return unary(row, input)
@@ -211,13 +214,16 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         return tuple(_nograd(i) for i in xp.nonzero(cond._data))
     if cond._data.dtype.kind != "b":
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype.name.capitalize()}")
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{cond.dtype.name.capitalize()}")
     if type(input) is not Tensor and type(other) is not Tensor:
         input = tensor(input)
     if type(input) is not Tensor:
-        input = full_like(other, input) if isinstance(input, float) and other.dtype.is_floating_point else tensor(input)
+        float_like = isinstance(input, float) and other.dtype.is_floating_point
+        input = full_like(other, input) if float_like else tensor(input)
     if type(other) is not Tensor:
-        other = tensor(other, dtype=input.dtype if input.dtype.is_floating_point and isinstance(other, float) else None)
+        float_like = input.dtype.is_floating_point and isinstance(other, float)
+        other = tensor(other, dtype=input.dtype if float_like else None)
     # PyTorch broadcasts condition with input first, then with other (its message names them in that order)
     ops.check_broadcast(ops.check_broadcast(cond._data.shape, input._data.shape), other._data.shape)
     return binary(ROWS["where"], input, other, {"condition": cond._data})
@@ -297,7 +303,8 @@ def _max_min(which, input, dim=None, keepdim=False, *, other=None):
         return unary(ROWS[which], input)
     d = _dim(dim, input._data.ndim)
     data = input._data
-    arg = (data.argmax if which == "max" else data.argmin)(axis=d, keepdims=keepdim) if data.ndim else xp.asarray(0)
+    pick = data.argmax if which == "max" else data.argmin
+    arg = pick(axis=d, keepdims=keepdim) if data.ndim else xp.asarray(0)
     params = {"dim": d, "keepdim": keepdim, "indices": arg, "shape": data.shape}
     values = unary(ROWS[which + "_dim"], input, params)
     return _ReturnType(which, values, _nograd(xp.asarray(arg, dtype=xp.int64)))
@@ -434,7 +441,8 @@ def outer(input, vec2):
 def _tensor_list(name, tensors):
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
-            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not {type(tensors).__name__}"
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            f"{type(tensors).__name__}"
         )
     for i, t in enumerate(tensors):
         if type(t) is not Tensor:
@@ -499,7 +507,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.legacy[:-6]}")
     if weight is not None and weight._data.dtype != input._data.dtype:
-        raise RuntimeError(f"expected scalar type {input.dtype.legacy[:-6]} but found {weight.dtype.legacy[:-6]}")
+        raise RuntimeError(
+            f"expected scalar type {input.dtype.legacy[:-6]} but found {weight.dtype.legacy[:-6]}"
+        )
     x = input._data
     params = {
         "target": target._data,
@@ -550,8 +560,8 @@ def _shape_args(name, shape):
 
 
 def reshape(input, *shape):
-    """A view where the strides allow one (ViewBackward0, or ReshapeAliasBackward0 for a non-contiguous input),
-    else a copy: clone, then _unsafe_view, as PyTorch records it."""
+    """A view where the strides allow one (ViewBackward0, or ReshapeAliasBackward0 for a non-contiguous
+    input), else a copy: clone, then _unsafe_view, as PyTorch records it."""
     shape = _shape_args("reshape", shape)
     data = input._data
     params = {"shape": shape, "in_shape": data.shape}
@@ -689,7 +699,8 @@ def _convert_index(index):
             out.append(i)
         else:
             raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                "indices "
                 f"(got {type(i).__name__})"
             )
     return out, advanced
@@ -752,23 +763,27 @@ def _check_masks(index, shape):
     def used(item):  # how many dimensions of the tensor an index item consumes
         if item is None or item is Ellipsis:
             return 0
-        return item.ndim if getattr(item, "dtype", None) == bool else 1
+        return item.ndim if getattr(item, "dtype", None) == _BOOL else 1
 
     d = 0
     for pos, item in enumerate(index):
         if item is Ellipsis:
             d = len(shape) - builtin_sum(used(i) for i in index[pos + 1:])
             continue
-        if getattr(item, "dtype", None) == bool and item.ndim:
+        if getattr(item, "dtype", None) == _BOOL and item.ndim:
             for k, n in enumerate(item.shape):
                 if d + k < len(shape) and shape[d + k] != n:
                     raise IndexError(
-                        f"The shape of the mask [{', '.join(map(str, item.shape))}] at index {k} does not match the "
-                        f"shape of the indexed tensor [{', '.join(map(str, shape))}] at index {d + k}"
+                        f"The shape of the mask [{', '.join(map(str, item.shape))}] at index {k} does not "
+                        f"match the shape of the indexed tensor [{', '.join(map(str, shape))}] at index "
+                        f"{d + k}"
                     )
             d += item.ndim
         else:
             d += used(item)
+
+
+_LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def setitem(x, index, value):
@@ -780,9 +795,9 @@ def setitem(x, index, value):
     if GRAD.enabled and x._rg and x.grad_fn is None:
         # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v writes into x itself
         view = "" if advanced else "a view of "
-        raise RuntimeError(f"{view}a leaf Variable that requires grad is being used in an in-place operation.")
+        raise RuntimeError(f"{view}{_LEAF_IN_PLACE}")
     if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     va = value._data if type(value) is Tensor else value
     needs_grad = GRAD.enabled and (x._rg or grad_value)
     edges = (edge_to(x), edge_to(value) if type(value) is Tensor else (None, 0)) if needs_grad else None
@@ -975,7 +990,8 @@ def _finish(array, requires_grad):
 
 
 def _infer(data, shape, depth, flat):
-    """Walk nested lists, checking they are rectangular; returns the widest kind seen (0 bool, 1 int, 2 float)."""
+    """Walk nested lists, checking they are rectangular; returns the widest kind seen (0 bool, 1 int,
+    2 float)."""
     if type(data) is Tensor:
         if depth == len(shape):
             shape.extend(data._data.shape)
@@ -1169,7 +1185,8 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     _check_device(device)
-    return _finish(_sized("randn", size, dtype, lambda s, d: RANDOM.gen.standard_normal(s).astype(d)), requires_grad)
+    normal = lambda s, d: RANDOM.gen.standard_normal(s).astype(d)
+    return _finish(_sized("randn", size, dtype, normal), requires_grad)
 
 
 def rand_like(input, *, dtype=None, requires_grad=False):
@@ -1184,7 +1201,8 @@ def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False):
     if size is None:
         low, high, size = 0, low, high
     dtype = _resolve_dtype(dtype) or dtypes.int64
-    return _finish(_sized("randint", tuple(size), dtype, lambda s, d: RANDOM.gen.integers(low, high, s).astype(d)),
+    integers = lambda s, d: RANDOM.gen.integers(low, high, s).astype(d)
+    return _finish(_sized("randint", tuple(size), dtype, integers),
                    requires_grad)
 
 
@@ -1237,7 +1255,8 @@ def _fill_(self, value):
     if type(value) is Tensor:
         if value._data.ndim:
             raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with {value._data.ndim} dimensions."
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value._data.ndim} dimensions."
             )
         return inplace(ROWS["fill_tensor"], self, value, any_cast=True)
     return inplace(ROWS["fill_"], self, None, {"value": value})
@@ -1295,7 +1314,8 @@ def install_tensor_methods(cls):
         "__matmul__": _binop(matmul), "__rmatmul__": _binop(matmul, swap=True),
         "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
         "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-        "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else _nograd(~self._data),
+        "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else
+        _nograd(~self._data),
         "__and__": lambda self, o: _nograd(self._data & (o._data if type(o) is Tensor else o)),
         "__or__": lambda self, o: _nograd(self._data | (o._data if type(o) is Tensor else o)),
         "__xor__": lambda self, o: _nograd(self._data ^ (o._data if type(o) is Tensor else o)),
@@ -1307,14 +1327,17 @@ def install_tensor_methods(cls):
         # methods
         "add": lambda self, other, *, alpha=1: add(self, other, alpha=alpha),
         "sub": lambda self, other, *, alpha=1: sub(self, other, alpha=alpha),
-        "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log, "sin": sin, "cos": cos, "tan": tan,
-        "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "sqrt": sqrt, "abs": abs, "clamp": clamp, "clip": clamp,
+        "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log, "sin": sin, "cos": cos,
+        "tan": tan, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "sqrt": sqrt, "abs": abs, "clamp": clamp,
+        "clip": clamp,
         "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum, "minimum": minimum,
         "sum": sum, "mean": mean, "max": _max_method("max"), "min": _max_method("min"),
-        "argmax": argmax, "argmin": argmin, "prod": prod, "var": var, "std": std, "norm": norm, "cumsum": cumsum,
+        "argmax": argmax, "argmin": argmin, "prod": prod, "var": var, "std": std, "norm": norm,
+        "cumsum": cumsum,
         "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
         "softmax": softmax, "log_softmax": log_softmax,
-        "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t, "permute": permute,
+        "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
+        "permute": permute,
         "unsqueeze": unsqueeze, "squeeze": squeeze, "expand": expand, "clone": clone, "unbind": unbind,
         "view_as": lambda self, other: view(self, *other.shape),
         "reshape_as": lambda self, other: reshape(self, *other.shape),
@@ -1322,7 +1345,8 @@ def install_tensor_methods(cls):
         "contiguous": lambda self: self if self._data.flags["C_CONTIGUOUS"] else clone(self),
         "to": _method_to, "type_as": _type_as, "cpu": lambda self: self,
         "cuda": lambda self, device=None: to(self, "cuda"),
-        "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal, "square": square,
+        "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal,
+        "square": square,
         "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
         "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "equal": equal, "allclose": allclose,
         "any": any, "all": all,
@@ -1341,7 +1365,8 @@ def install_tensor_methods(cls):
     }
     for name, fn in methods.items():
         setattr(cls, name, fn)
-    cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))) if self._data.ndim > 1 else self)
+    cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))) if self._data.ndim > 1
+                     else self)
     cls.mT = property(lambda self: transpose(self, -2, -1))
 
 
@@ -1366,7 +1391,8 @@ def _t_index_grad(g, shape, index, row):
 def _t_getitem(x, index):
     """x[index] for an index already in backend form (the saved index of a node), as a differentiable op."""
     row = "slice" if ops._is_basic(index) else "index"
-    if row == "slice" and builtin_any(isinstance(i, int) for i in (index if isinstance(index, tuple) else (index,))):
+    items = index if isinstance(index, tuple) else (index,)
+    if row == "slice" and builtin_any(isinstance(i, int) for i in items):
         row = "select"
     return unary(ROWS[row], x, {"index": index, "in_shape": x._data.shape})
 
@@ -1378,7 +1404,8 @@ def _t_prod(x, axes, keepdims):
 ops.TENSOR_MATH = SimpleNamespace(
     exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor,
     where=_t_where,
-    equal=lambda a, b: _nograd(xp.equal(a._data if type(a) is Tensor else a, b._data if type(b) is Tensor else b)),
+    equal=lambda a, b: _nograd(xp.equal(a._data if type(a) is Tensor else a,
+                                        b._data if type(b) is Tensor else b)),
     logical_and=lambda a, b: _nograd(xp.logical_and(a._data if type(a) is Tensor else a,
                                                     b._data if type(b) is Tensor else b)),
     count=lambda mask: int(xp.count_nonzero(mask._data if type(mask) is Tensor else mask)),

@@ -17,9 +17,9 @@ chain of `exp` then `* 3.0` keeps only the exp outputs alive.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Callable
 
 from . import dtypes, limits
 from .backend import xp
@@ -130,7 +130,8 @@ def _modified_message(t, version, expected, node, result=None):
         origin = f", which is output 0 of {_short(node.name())},"
     else:
         shape, legacy = t._data.shape, t.dtype.legacy
-        origin = f", which is output {t.output_nr} of {_short(t.grad_fn.name())}," if t.grad_fn is not None else ""
+        fn = t.grad_fn
+        origin = f", which is output {t.output_nr} of {_short(fn.name())}," if fn is not None else ""
     shape = ", ".join(str(n) for n in shape)
     return (
         "one of the variables needed for gradient computation has been modified by an inplace operation: "
@@ -186,8 +187,8 @@ def _record(op, result, inputs, params, inplace_old=None):
     node.checks = None
     save = op.save
     if save:
-        # checks is flat: (version counter, version at save time, saved tensor or None for the result) for each
-        # saved tensor. The result itself is never held: result -> grad_fn -> node -> result would be a
+        # checks is flat: (version counter, version at save time, saved tensor or None for the result) for
+        # each saved tensor. The result itself is never held: result -> grad_fn -> node -> result would be a
         # reference cycle, and cycles make the garbage collector crawl over long graphs.
         checks = []
         a_rg = type(inputs[0]) is Tensor and inputs[0]._rg
@@ -293,15 +294,15 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
             raise RuntimeError(
                 "a view of a leaf Variable that requires grad is being used in an in-place operation."
             )
-        raise RuntimeError("gradcli does not support in-place changes to a view of a tensor that requires grad")
+        raise RuntimeError(
+            "gradcli does not support in-place changes to a view of a tensor that requires grad"
+        )
     xa = x._data
     if y is None:
         out = op.forward(xa, **params) if params else op.forward(xa)
-        arrays = (xa,)
     else:
         xa2, ya = _operand_arrays(x, y)
         out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
-        arrays = (xa, ya)
     out = asarray(out)
     if out.shape != xa.shape:
         raise RuntimeError(
@@ -310,7 +311,8 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
         )
     if out.dtype != xa.dtype and not any_cast and not xp.can_cast(out.dtype, xa.dtype, "same_kind"):
         raise RuntimeError(
-            f"result type {_type_name(out.dtype)} can't be cast to the desired output type {_type_name(xa.dtype)}"
+            f"result type {_type_name(out.dtype)} can't be cast to the desired output type "
+            f"{_type_name(xa.dtype)}"
         )
     old = None
     if needs_grad and op.save and "a" in op.save.lower():
@@ -459,10 +461,9 @@ def _sum_fwd(x, dim=None, keepdim=False):
 
 def _mean_fwd(x, dim=None, keepdim=False):
     if x.dtype.kind != "f":
-        names = {"i": "Long", "b": "Bool", "u": "Byte"}
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
-            f"dtype. Got: {names.get(x.dtype.kind, str(x.dtype))}"
+            f"dtype. Got: {_type_name(x.dtype)}"
         )
     return x.mean(axis=_dims(dim, x.ndim) if dim is not None else None, keepdims=keepdim)
 
@@ -485,8 +486,10 @@ def _select_along(m, g, shape, dim, indices, keepdim):
 
 
 # The C type names PyTorch's mm uses in its dtype message.
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_C_NAMES = {
+    "float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+    "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+}
 
 
 def _scalar_name(array):
@@ -496,17 +499,19 @@ def _scalar_name(array):
 def _check_mm(a, b):
     if a.dtype != b.dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
         )
     if a.dtype == bool:
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if a.ndim != 2:
-        raise RuntimeError(f"self must be a matrix")
+        raise RuntimeError("self must be a matrix")
     if b.ndim != 2:
-        raise RuntimeError(f"mat2 must be a matrix")
+        raise RuntimeError("mat2 must be a matrix")
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})"
+            f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+            f"{b.shape[0]}x{b.shape[1]})"
         )
     return a @ b
 
@@ -514,7 +519,8 @@ def _check_mm(a, b):
 def _check_mv(a, v):
     if a.dtype != v.dtype:
         raise RuntimeError(
-            f"addmv input tensors must have the same dtype, but got {_scalar_name(v)}, {_scalar_name(a)}, and "
+            "addmv input tensors must have the same dtype, but got "
+            f"{_scalar_name(v)}, {_scalar_name(a)}, and "
             f"{_scalar_name(v)}"
         )
     if a.dtype == bool:
@@ -529,7 +535,8 @@ def _check_mv(a, v):
 def _check_dot(u, v):
     if u.dtype != v.dtype:
         raise RuntimeError(
-            f"dot : expected both vectors to have same dtype, but found {_scalar_name(u)} and {_scalar_name(v)}"
+            "dot : expected both vectors to have same dtype, but found "
+            f"{_scalar_name(u)} and {_scalar_name(v)}"
         )
     if u.dtype == bool:
         raise NotImplementedError("\"dot\" not implemented for 'Bool'")
@@ -537,7 +544,8 @@ def _check_dot(u, v):
         raise RuntimeError(f"1D tensors expected, but got {u.ndim}D and {v.ndim}D tensors")
     if u.shape[0] != v.shape[0]:
         raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{u.shape[0]}] and src [{v.shape[0]}] to have the same "
+            f"inconsistent tensor size, expected tensor [{u.shape[0]}] and src [{v.shape[0]}] to have the "
+            "same "
             f"number of elements, but got {u.shape[0]} and {v.shape[0]} elements respectively"
         )
     return xp.dot(u, v)
@@ -550,7 +558,8 @@ def _check_bmm(a, b):
         raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
     if b.shape[:2] != (a.shape[0], a.shape[2]):
         raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[2]}] but "
+            "Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{a.shape[0]}, {a.shape[2]}] but "
             f"got: [{b.shape[0]}, {b.shape[1]}]."
         )
     return xp.matmul(a, b)
@@ -688,7 +697,8 @@ def _view_fwd(x, shape, **_):
             known *= n
     size = x.size
     if (free is None and known != size) or (free is not None and (known == 0 or size % known)):
-        raise RuntimeError(f"shape '[{', '.join(str(n) for n in shape)}]' is invalid for input of size {size}")
+        asked = ", ".join(str(n) for n in shape)
+        raise RuntimeError(f"shape '[{asked}]' is invalid for input of size {size}")
     return x.reshape(shape)
 
 
@@ -708,7 +718,8 @@ def _permute_fwd(x, dims):
     if len(dims) != x.ndim:
         raise RuntimeError(
             "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
-            f"desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to len(dims) = {len(dims)}"
+            f"desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to len(dims) = "
+            f"{len(dims)}"
         )
     dims = tuple(_dim(d, x.ndim) for d in dims)
     if len(set(dims)) != len(dims):
@@ -733,7 +744,8 @@ def _expand_fwd(x, shape):
         if target[i] == -1:
             if d < 0:
                 raise RuntimeError(
-                    f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}"
+                    "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
+                    f"{i}"
                 )
             target[i] = size
         elif size != target[i] and size != 1:
@@ -774,7 +786,7 @@ def _pow_scalar_fwd(x, exponent):
 
 def _no_bool(kernel, a, b):
     """PyTorch has no bool kernel for pow, remainder, floor_divide: two bool operands are an error."""
-    if getattr(a, "dtype", None) == bool and getattr(b, "dtype", None) == bool:
+    if getattr(a, "dtype", None) == _BOOL and getattr(b, "dtype", None) == _BOOL:
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
@@ -847,7 +859,8 @@ def _minmax_pair_bwd(wins):
         ties = a == b
         half = g / 2
         zero = 0 * g
-        return m.where(ties, half, m.where(wins(a, b), g, zero)), m.where(ties, half, m.where(wins(b, a), g, zero))
+        return (m.where(ties, half, m.where(wins(a, b), g, zero)),
+                m.where(ties, half, m.where(wins(b, a), g, zero)))
 
     return backward
 
@@ -863,7 +876,8 @@ def _stack_fwd(arrays, dim=0, **_):
     for i, a in enumerate(arrays):
         if a.shape != first:
             raise RuntimeError(
-                f"stack expects each tensor to be equal size, but got [{', '.join(map(str, first))}] at entry 0 "
+                "stack expects each tensor to be equal size, but got "
+                f"[{', '.join(map(str, first))}] at entry 0 "
                 f"and [{', '.join(map(str, a.shape))}] at entry {i}"
             )
     return xp.stack(arrays, axis=_dim(dim, arrays[0].ndim + 1))
@@ -885,7 +899,8 @@ def _cat_fwd(arrays, dim=0, **_):
         for k, (n1, n2) in enumerate(zip(first, a.shape)):
             if k != d and n1 != n2:
                 raise RuntimeError(
-                    f"Sizes of tensors must match except in dimension {d}. Expected size {n1} but got size {n2} "
+                    f"Sizes of tensors must match except in dimension {d}. Expected size {n1} but got size "
+                    f"{n2} "
                     f"for tensor number {i} in the list."
                 )
     total = sum(a.size for a in arrays)
@@ -893,7 +908,7 @@ def _cat_fwd(arrays, dim=0, **_):
     return xp.concatenate(arrays, axis=d)
 
 
-_F32, _F64 = xp.dtype("float32"), xp.dtype("float64")
+_F32, _F64, _BOOL = xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
 
 
 def _rounded_once(ufunc, scalar_fn):
@@ -934,7 +949,7 @@ def _keep_int(fn):
 
 
 def _sigmoid_fwd(a):
-    with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a: the result is 0, as it should
+    with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a, and the result is 0
         return 1 / (1 + xp.exp(-a))
 
 
@@ -972,8 +987,9 @@ def _prod_fwd(x, dims=None, keepdim=False, **_):
 
 
 def _prod_bwd(m, g, a, b, r, p):
-    """d prod / d x_i is the product of the other entries: r / x_i where the slice has no zero; at the one zero
-    of a slice, the product of its nonzero entries; 0 elsewhere (two zeros or more kill every gradient)."""
+    """d prod / d x_i is the product of the other entries: r / x_i where the slice has no zero; at the one
+    zero of a slice, the product of its nonzero entries; 0 elsewhere (two zeros or more kill every
+    gradient)."""
     shape, dims, keepdim = p["shape"], p["dims"], p["keepdim"]
     g = _expand_reduced(m, g, shape, dims, keepdim)
     zero = m.data(a) == 0
@@ -987,9 +1003,9 @@ def _prod_bwd(m, g, a, b, r, p):
 
 
 def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
-    with xp.errstate(divide="ignore", invalid="ignore"):
-        return x.var(axis=dims, ddof=correction, keepdims=keepdim) if _count(x.shape, dims) > correction else \
-            xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
+    if _count(x.shape, dims) <= correction:  # no degrees of freedom left: nan, as PyTorch gives
+        return xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
+    return x.var(axis=dims, ddof=correction, keepdims=keepdim)
 
 
 def _count(shape, dims):
@@ -1081,6 +1097,35 @@ def _split_bwd(m, g, p, stacked):
 
 
 # --------------------------------------------------------------- the table
+def _filled_from(a, b):
+    return xp.broadcast_to(b, a.shape)
+
+
+def _to_input_shape(m, g, a, b, r, p):
+    """The backward of every reshaping view: the gradient takes the input's shape back."""
+    return (m.reshape(g, p["in_shape"]),)
+
+
+def _scatter_along(m, g, a, b, r, p):
+    """max/min with a dim: the gradient goes to the picked index of each slice."""
+    return (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)
+
+
+def _indexed_back(row):
+    """select/slice/index: the gradient written into zeros of the input's shape (as the row named, a
+    differentiable op when create_graph=True)."""
+    return lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], row),)
+
+
+def _index_into(m, g, a, b, r, p):
+    return (m.getitem(g, p["index"]),)
+
+
+def _reduced(fn):
+    """max(dim)/min(dim) forward (a 0-d tensor is its own max)."""
+    return lambda a, dim, keepdim, **_: fn(a, axis=dim, keepdims=keepdim) if a.ndim else a.copy()
+
+
 def _nz(x):
     """True if x was saved, else None, so `_nz(x) and formula` skips a gradient nobody asked for (a row saves
     an input only when the *other* input's gradient needs it)."""
@@ -1095,17 +1140,19 @@ ROWS: dict[str, Op] = {
               lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g)),
     "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
-    "mul": Op("MulBackward0", lambda a, b: a * b, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a),
-              save="BA"),
+    "mul": Op("MulBackward0", lambda a, b: a * b,
+              lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
     "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
               save="Ab"),
-    "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b", scalar_arg=True),
+    "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
+                     scalar_arg=True),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
                      lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
     "pow": Op("PowBackward0", _pow_scalar_fwd, _pow_scalar_bwd, save="a"),
     "pow_tensor": Op("PowBackward1", lambda a, b: a**b,
-                     lambda m, g, a, b, r, p: (_nz(b) and g * b * a ** (b - 1), _nz(a) and _pow_exp_grad(m, g, a, b, r)),
+                     lambda m, g, a, b, r, p: (_nz(b) and g * b * a ** (b - 1),
+                                               _nz(a) and _pow_exp_grad(m, g, a, b, r)),
                      save="BAr"),
     "rpow": Op("PowBackward2", lambda a, b: b**a, lambda m, g, a, b, r, p: (_pow_exp_grad(m, g, b, a, r),),
                save="br", scalar_arg=True),
@@ -1144,7 +1191,8 @@ ROWS: dict[str, Op] = {
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
     "minimum": Op("MinimumBackward0", xp.minimum, _minmax_pair_bwd(xp.less), save="ab"),
     "where": Op("WhereBackward0", _where_fwd,
-                lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0 * g), m.where(p["condition"], 0 * g, g))),
+                lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0 * g),
+                                          m.where(p["condition"], 0 * g, g))),
     # reductions
     "sum": Op("SumBackward0", _sum_fwd, lambda m, g, a, b, r, p: (m.broadcast_to(g, p["shape"]),)),
     "sum_dim": Op("SumBackward1", _sum_fwd,
@@ -1152,8 +1200,8 @@ ROWS: dict[str, Op] = {
     "mean": Op("MeanBackward0", _mean_fwd,
                lambda m, g, a, b, r, p: (m.broadcast_to(g / _numel(p["shape"]), p["shape"]),)),
     "mean_dim": Op("MeanBackward1", _mean_fwd,
-                   lambda m, g, a, b, r, p: (_expand_reduced(m, g / _mean_count(p["shape"], p["dims"]), p["shape"],
-                                                             p["dims"], p["keepdim"]),)),
+                   lambda m, g, a, b, r, p: (_expand_reduced(m, g / _mean_count(p["shape"], p["dims"]),
+                                                             p["shape"], p["dims"], p["keepdim"]),)),
     "prod": Op("ProdBackward0", _prod_fwd, _prod_bwd, save="ar"),
     "prod_dim": Op("ProdBackward1", _prod_fwd, _prod_bwd, save="ar"),
     "var": Op("VarBackward0", _var_fwd, _var_bwd, save="a"),
@@ -1163,18 +1211,17 @@ ROWS: dict[str, Op] = {
                  lambda m, g, a, b, r, p: (m.sum(g, (p["dim"],), True) - m.cumsum(g, p["dim"]) + g,)),
     "max": Op("MaxBackward1", lambda a: a.max(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "min": Op("MinBackward1", lambda a: a.min(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
-    "max_dim": Op("MaxBackward0", lambda a, dim, keepdim, **_: a.max(axis=dim, keepdims=keepdim) if a.ndim else a.copy(),
-                  lambda m, g, a, b, r, p: (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)),
-    "min_dim": Op("MinBackward0", lambda a, dim, keepdim, **_: a.min(axis=dim, keepdims=keepdim) if a.ndim else a.copy(),
-                  lambda m, g, a, b, r, p: (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)),
+    "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along),
+    "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along),
     # linear algebra
-    "mm": Op("MmBackward0", _check_mm, lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g),
-             save="BA", elementwise=False),
+    "mm": Op("MmBackward0", _check_mm,
+             lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
+             elementwise=False),
     "mv": Op("MvBackward0", _check_mv,
              lambda m, g, a, b, r, p: (_nz(b) and m.outer(g, b), _nz(a) and m.mT(a) @ g), save="BA",
              elementwise=False),
-    "dot": Op("DotBackward0", _check_dot, lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA",
-              elementwise=False),
+    "dot": Op("DotBackward0", _check_dot,
+              lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", elementwise=False),
     "bmm": Op("BmmBackward0", _check_bmm,
               lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
               elementwise=False),
@@ -1190,50 +1237,41 @@ ROWS: dict[str, Op] = {
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd),
     # shape and views
-    "view": Op("ViewBackward0", _view_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),), view=True),
-    "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
-                        view=True),
+    "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
+    "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, _to_input_shape, view=True),
     # reshape's copy (after a clone) and matmul's folding: a reshape whose result is not a view
     "unsafe_view": Op("UnsafeViewBackward0", lambda a, shape, **_: _view_fwd(a, shape).copy(),
-                      lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),)),
+                      _to_input_shape),
     "alias": Op("AliasBackward0", lambda a: a[...], lambda m, g, a, b, r, p: (g,), view=True),
     "transpose": Op("TransposeBackward0", _transpose_fwd,
                     lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]),), view=True),
     "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.mT(g) if len(g.shape) == 2 else g,), view=True),
     "permute": Op("PermuteBackward0", _permute_fwd,
                   lambda m, g, a, b, r, p: (m.permute(g, _inverse(p["dims"], len(g.shape))),), view=True),
-    "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
-                    view=True),
-    "squeeze": Op("SqueezeBackward0", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
-                  view=True),
-    "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
-                      view=True),
-    "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
-                       view=True),
+    "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd, _to_input_shape, view=True),
+    "squeeze": Op("SqueezeBackward0", _squeeze_fwd, _to_input_shape, view=True),
+    "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, _to_input_shape, view=True),
+    "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, _to_input_shape, view=True),
     # matmul of a vector and a matrix squeezes its result in place: PyTorch's node for `squeeze_(dim)`
-    "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]),),
-                     view=True),
+    "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, _to_input_shape, view=True),
     "expand": Op("ExpandBackward0", _expand_fwd, lambda m, g, a, b, r, p: (g,), view=True),
-    "select": Op("SelectBackward0", lambda a, index, **_: a[index],
-                 lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], "select_grad"),), view=True),
-    "slice": Op("SliceBackward0", lambda a, index, **_: a[index],
-                lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], "slice_grad"),), view=True),
-    "index": Op("IndexBackward0", lambda a, index, **_: a[index],
-                lambda m, g, a, b, r, p: (m.index_grad(g, p["in_shape"], p["index"], "index_grad"),)),
+    "select": Op("SelectBackward0", lambda a, index, **_: a[index], _indexed_back("select_grad"), view=True),
+    "slice": Op("SliceBackward0", lambda a, index, **_: a[index], _indexed_back("slice_grad"), view=True),
+    "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad")),
     # the backward of indexing, as a differentiable op (create_graph=True)
-    "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd,
-                      lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
-    "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
-    "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, lambda m, g, a, b, r, p: (m.getitem(g, p["index"]),)),
+    "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
+    "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, _index_into),
+    "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
     # copies and conversions
     "clone": Op("CloneBackward0", lambda a: a.copy(), lambda m, g, a, b, r, p: (g,)),
     "to_dtype": Op("ToCopyBackward0", lambda a, dtype: a.astype(dtype), lambda m, g, a, b, r, p: (g,)),
-    "copy_": Op("CopyBackwards", lambda a, b: xp.broadcast_to(b, a.shape), lambda m, g, a, b, r, p: (0 * g, g)),
+    # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
+    "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (0 * g, g)),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (0 * g,)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value), lambda m, g, a, b, r, p: (0 * g,)),
-    "fill_tensor": Op("FillBackward3", lambda a, b: xp.broadcast_to(b, a.shape), lambda m, g, a, b, r, p: (0 * g, g)),
+    "fill_tensor": Op("FillBackward3", _filled_from, lambda m, g, a, b, r, p: (0 * g, g)),
 }
 
 
@@ -1260,6 +1298,9 @@ def _array_index_grad(g, shape, index, row):
     return _index_grad_fwd(g, shape, index)
 
 
+# TENSOR_MATH, the same names as differentiable tensor ops, is filled in by functional (which builds on
+# this module).
+TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor,
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,

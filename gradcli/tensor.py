@@ -10,7 +10,6 @@ import weakref
 
 from . import dtypes
 from .backend import namespace_of, to_host, xp
-from .engine import GRAD
 
 
 class Size(tuple):
@@ -57,14 +56,17 @@ class Device:
         kind, _, num = str(spec).partition(":")
         if kind not in ("cpu", "cuda"):
             raise RuntimeError(
-                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
-                f"lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {spec}"
+                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, "
+                "xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device "
+                f"string: {spec}"
             )
         self.type = kind
         self.index = int(num) if num else index
 
     def __repr__(self):
-        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
         return self.type if self.index is None else f"{self.type}:{self.index}"
@@ -80,6 +82,11 @@ class Device:
 
 CPU = Device("cpu")
 
+_NON_LEAF_FLAG = (
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a "
+    "subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+)
+
 
 class Tensor:
     __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "__weakref__")
@@ -87,16 +94,15 @@ class Tensor:
     # What a script may read and write; the interpreter refuses everything else.
     SCRIPT_ATTRS = frozenset(
         """
-        data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names
-        backward detach detach_ requires_grad_ retain_grad retains_grad zero_ fill_ item tolist numel size dim
-        t reshape view view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone unbind
-        contiguous is_contiguous double float half long int bool to cpu cuda type_as numpy
-        add sub mul div neg pow exp log sin cos tanh sigmoid relu sqrt abs clamp clamp_min clamp_max
-        maximum minimum sum mean max min argmax argmin matmul mm mv dot softmax log_softmax
-        add_ sub_ mul_ div_ clamp_ copy_ neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm
-        is_floating_point element_size nelement new_tensor new_zeros new_ones zeros_like ones_like
-        eq ne lt le gt ge equal allclose any all floor ceil round rsqrt prod cumsum abs_ tan
-        register_hook output_nr
+        data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names backward detach detach_
+        requires_grad_ retain_grad retains_grad zero_ fill_ item tolist numel size dim t reshape view
+        view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone unbind
+        contiguous is_contiguous double float half long int bool to cpu cuda type_as numpy add sub mul div
+        neg pow exp log sin cos tanh sigmoid relu sqrt abs clamp clamp_min clamp_max maximum minimum sum
+        mean max min argmax argmin matmul mm mv dot softmax log_softmax add_ sub_ mul_ div_ clamp_ copy_
+        neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm is_floating_point element_size
+        nelement new_tensor new_zeros new_ones zeros_like ones_like eq ne lt le gt ge equal allclose any all
+        floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr
         """.split()
     )
     SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})
@@ -128,10 +134,7 @@ class Tensor:
             raise TypeError("requires_grad must be a bool")
         if self.grad_fn is not None:
             if not flag:
-                raise RuntimeError(
-                    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
-                    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
-                )
+                raise RuntimeError(_NON_LEAF_FLAG)
             return
         if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
@@ -139,10 +142,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         if self.grad_fn is not None and not requires_grad:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
-                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
-            )
+            raise RuntimeError(_NON_LEAF_FLAG)
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if self.grad_fn is None:

@@ -24,13 +24,13 @@ class ScriptModule:
 
 
 _TORCH_FUNCTIONS = """
-    tensor as_tensor zeros ones empty full zeros_like ones_like full_like arange linspace eye rand randn rand_like
-    randn_like randint randperm manual_seed
-    add sub mul div true_divide divide neg negative pow square exp log sin cos tan tanh sigmoid relu sqrt rsqrt abs
-    clamp clip clamp_min clamp_max maximum minimum where sum mean max min argmax argmin prod var std norm cumsum
-    matmul mm mv dot outer stack cat concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t
-    permute unsqueeze squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round
-    reciprocal logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder
+    tensor as_tensor zeros ones empty full zeros_like ones_like full_like arange linspace eye rand randn
+    rand_like randn_like randint randperm manual_seed add sub mul div true_divide divide neg negative pow
+    square exp log sin cos tan tanh sigmoid relu sqrt rsqrt abs clamp clip clamp_min clamp_max maximum
+    minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv dot outer stack cat
+    concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze
+    squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
+    logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder
 """.split()
 
 _NN_FUNCTIONAL = "relu sigmoid tanh softmax log_softmax mse_loss nll_loss cross_entropy".split()
@@ -87,8 +87,8 @@ def build_modules() -> dict[str, ScriptModule]:
         "math",
         {
             name: getattr(_math, name)
-            for name in "pi e inf nan tau sqrt exp log log2 log10 sin cos tan tanh atan atan2 floor ceil fabs "
-            "isclose isnan isinf isfinite".split()
+            for name in "pi e inf nan tau sqrt exp log log2 log10 sin cos tan tanh atan atan2 floor ceil "
+            "fabs isclose isnan isinf isfinite".split()
         },
     )
     # numpy is accepted so tutorial preambles run; scripts compute with torch, not numpy arrays.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_engine_ops import CASES, G, cotangent, make_arrays, ours_tensor
 
 EPS = 1e-6
@@ -136,7 +135,8 @@ def _hessian(x):
 def test_hessian_matches_torch_autograd_functional(torch):
     values = [0.3, -1.2, 0.7, 1.5]
     got = _hessian(G.tensor(values, dtype=G.float64, requires_grad=True))
-    want = torch.autograd.functional.hessian(lambda x: _f(torch, x), torch.tensor(values, dtype=torch.float64))
+    x = torch.tensor(values, dtype=torch.float64)
+    want = torch.autograd.functional.hessian(lambda v: _f(torch, v), x)
     np.testing.assert_allclose(np.asarray(got._data), want.numpy(), rtol=1e-10, atol=1e-12)
 
 

@@ -7,7 +7,6 @@ and both exceptions are compared (type name and str()).
 from __future__ import annotations
 
 import pytest
-
 from test_engine_ops import G
 
 
@@ -246,7 +245,8 @@ MISUSE = {
     "nll_loss_target_out_of_bounds": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0, 3])),
     "nll_loss_batch_mismatch": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0, 1, 2])),
     "nll_loss_float_target": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0.0, 1.0])),
-    "cross_entropy_target_out_of_bounds": lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor([5, 0])),
+    "cross_entropy_target_out_of_bounds":
+        lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor([5, 0])),
     # dims and indices
     "dim_out_of_range_sum": lambda t: t.ones(2, 3).sum(2),
     "dim_out_of_range_negative": lambda t: t.ones(2, 3).sum(-3),

@@ -4,7 +4,6 @@ character (values, dtype suffix, requires_grad=True only on leaves, the grad_fn 
 from __future__ import annotations
 
 import pytest
-
 from test_engine_ops import G
 
 
@@ -95,7 +94,8 @@ REPRS = {
     "no_grad": _no_grad,
     "custom_function": _custom,
     "softmax": lambda t: _leaf(t, [1.0, 2.0, 3.0]).softmax(0),
-    "cross_entropy": lambda t: t.nn.functional.cross_entropy(_leaf(t, [[1.0, 2.0], [0.5, 0.1]]), t.tensor([1, 0])),
+    "cross_entropy":
+        lambda t: t.nn.functional.cross_entropy(_leaf(t, [[1.0, 2.0], [0.5, 0.1]]), t.tensor([1, 0])),
     "mse_loss": lambda t: t.nn.functional.mse_loss(_leaf(t, [1.0, 2.0]), t.tensor([0.0, 0.0])),
     "stack": lambda t: t.stack([_leaf(t, [1.0, 2.0]), t.tensor([3.0, 4.0])]),
     "unbind": lambda t: list(_leaf(t, [[1.0, 2.0], [3.0, 4.0]])),
