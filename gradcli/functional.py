@@ -1425,6 +1425,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
     stack=lambda xs, dim: stack(xs, dim),
+    zeros=lambda g: _nograd(xp.zeros_like(g._data)),
     data=lambda x: x._data if type(x) is Tensor else x,
     const=_nograd,
     np_dtype=lambda x: x._data.dtype,

@@ -46,26 +46,27 @@ class Op:
 class OpNode(Node):
     """The node of a built-in op. One subclass per row, named after its grad_fn."""
 
-    __slots__ = ("a", "b", "r", "p", "_meta", "_like", "checks", "freed", "n_outputs")
+    __slots__ = ("a", "b", "r", "p", "_meta", "_shape", "_dtype", "checks")
     op: Op = None
+    n_outputs = 1
 
     @property
     def meta(self):
         """(shape, dtype) of the input behind each entry of next_functions. Stored only when some input
-        differs from the result (`_meta`); otherwise every input is like the result (`_like`)."""
+        differs from the result (`_meta`); otherwise every input has the result's `_shape` and `_dtype`."""
         if self._meta is not None:
             return self._meta
-        return (self._like,) * (len(self._next) // 2)
+        return ((self._shape, self._dtype),) * (len(self._next) // 2)
 
     @meta.setter
     def meta(self, value):
         self._meta = value
 
     def apply(self, grads, create_graph):
-        if self.freed:
-            raise RuntimeError(FREED_MESSAGE)
         checks = self.checks
         if checks is not None:
+            if checks is _FREED:
+                raise RuntimeError(FREED_MESSAGE)
             for i in range(0, len(checks), 3):
                 counter, expected, t = checks[i : i + 3]
                 if counter[0] != expected:
@@ -90,9 +91,14 @@ class OpNode(Node):
         return _fit(m, outs, self._meta)
 
     def release(self):
+        """After a backward pass without retain_graph: drop the saved values (and the tensors the version
+        checks hold), and refuse to run again."""
         if self.op.save:
             self.a = self.b = self.r = None
-            self.freed = True
+            self.checks = _FREED
+
+
+_FREED = ()  # `checks` of a node whose saved values a backward pass has released
 
 
 def _saved_output(array, node):
@@ -153,14 +159,19 @@ def _wrap(out):
     return Tensor._make(out)
 
 
-def _record(op, result, inputs, params, inplace_old=None):
-    """Attach a node for `op` to `result`, saving what the row's derivative needs."""
+def _new_node(op, params):
     node = op.node()
     node.seq = next(_sequence)
     node.retained = None
-    node.freed = False
-    node.n_outputs = 1
     node.p = params
+    node.a = node.b = node.r = None
+    node.checks = None
+    return node
+
+
+def _record(op, result, inputs, params, inplace_old=None):
+    """Attach a node for `op` to `result`, saving what the row's derivative needs."""
+    node = _new_node(op, params)
     edged = inputs
     if op.scalar_arg:
         edged = inputs[:1]
@@ -168,23 +179,24 @@ def _record(op, result, inputs, params, inplace_old=None):
         edged = tuple(x for x in inputs if type(x) is Tensor and x._rg)
     # meta: each input's (shape, dtype), for _fit to sum and cast gradients; None (nothing to fit, and fewer
     # objects for the garbage collector to track) when all inputs already match the result.
+    # (_shape and _dtype are two slots rather than one tuple: a tuple holding the shape tuple would stay
+    # tracked by the garbage collector for the node's whole life.)
     out = result._data
-    like = node._like = (out.shape, out.dtype)
+    shape = node._shape = out.shape
+    dtype = node._dtype = out.dtype
     if len(edged) == 1:  # (unrolled: this runs for every op recorded)
         x = edged[0]
         xa = x._data
         node._next = edge_to(x)
-        node._meta = None if xa.shape == like[0] and xa.dtype == like[1] else ((xa.shape, xa.dtype),)
+        node._meta = None if xa.shape == shape and xa.dtype == dtype else ((xa.shape, xa.dtype),)
     else:
         node._next = tuple([part for x in edged for part in (edge_to(x) if type(x) is Tensor else _NO_EDGE)])
         same = True
         for x in edged:
-            if type(x) is Tensor and (x._data.shape != like[0] or x._data.dtype != like[1]):
+            if type(x) is Tensor and (x._data.shape != shape or x._data.dtype != dtype):
                 same = False
         node._meta = None if same else tuple(
             [(x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in edged])
-    node.a = node.b = node.r = None
-    node.checks = None
     save = op.save
     if save:
         # checks is flat: (version counter, version at save time, saved tensor or None for the result) for
@@ -361,7 +373,7 @@ class MultiOutputNode(OpNode):
     """A node with several outputs (unbind): its row's backward gets the list of their gradients, with
     zeros for outputs no gradient reached."""
 
-    __slots__ = ()
+    __slots__ = ("n_outputs",)
 
     def apply(self, grads, create_graph):
         m = TENSOR_MATH if create_graph else ARRAY_MATH
@@ -380,17 +392,10 @@ def unbind(x, dim):
         o._version = x._version
         o._base = base
     if GRAD.enabled and x._rg:
-        op = ROWS["unbind"]
-        node = op.node()
-        node.seq = next(_sequence)
-        node.retained = None
-        node.freed = False
+        node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
         node.n_outputs = len(outs)
-        node.p = {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]}
-        node.next_functions = (edge_to(x),)
-        node.meta = ((xa.shape, xa.dtype),)
-        node.a = node.b = node.r = None
-        node.checks = None
+        node._next = edge_to(x)
+        node._meta = ((xa.shape, xa.dtype),)
         for i, o in enumerate(outs):
             o.grad_fn, o.output_nr, o._rg = node, i, True
     return tuple(outs)
@@ -405,16 +410,9 @@ def many(op, xs, params):
     out = op.forward(arrays, **params)
     res = _wrap(out)
     if GRAD.enabled and any(x._rg for x in xs):
-        node = op.node()
-        node.seq = next(_sequence)
-        node.retained = None
-        node.freed = False
-        node.n_outputs = 1
-        node.p = params
-        node.a = node.b = node.r = None
-        node.checks = None
-        node.next_functions = tuple(edge_to(x) for x in xs)
-        node.meta = tuple((a.shape, a.dtype) for a in arrays)
+        node = _new_node(op, params)
+        node.next_functions = [edge_to(x) for x in xs]
+        node._meta = tuple((a.shape, a.dtype) for a in arrays)
         res.grad_fn = node
         res._rg = True
     return res
@@ -471,7 +469,7 @@ def _mean_fwd(x, dim=None, keepdim=False):
 def _evenly(m, g, a, r):
     """max()/min() over everything: ties share the gradient equally, as in PyTorch."""
     mask = m.equal(a, r)
-    return (m.where(mask, g / m.count(mask), 0 * g),)
+    return (m.where(mask, g / m.count(mask), 0),)
 
 
 def _select_along(m, g, shape, dim, indices, keepdim):
@@ -482,7 +480,7 @@ def _select_along(m, g, shape, dim, indices, keepdim):
         g = m.expand_dims(g, dim)
         indices = xp.expand_dims(indices, dim)
     onehot = xp.arange(shape[dim]).reshape([-1 if i == dim else 1 for i in range(len(shape))]) == indices
-    return m.where(onehot, g, 0 * g)
+    return m.where(onehot, g, 0)
 
 
 # The C type names PyTorch's mm uses in its dtype message.
@@ -762,17 +760,17 @@ def _pow_exp_grad(m, g, base, exponent, r):
     if isinstance(base, (int, float)):
         if base > 0:
             return g * r * math.log(base)
-        return m.where(m.data(exponent) >= 0, 0 * g, g * r * (float("-inf") if base == 0 else float("nan")))
+        return m.where(m.data(exponent) >= 0, 0, g * r * (float("-inf") if base == 0 else float("nan")))
     zero = m.data(base) == 0
     if not zero.any():
         return g * r * m.log(base)
-    return m.where(zero & (m.data(exponent) >= 0), 0 * g, g * r * m.log(base))
+    return m.where(zero & (m.data(exponent) >= 0), 0, g * r * m.log(base))
 
 
 def _pow_scalar_bwd(m, g, a, b, r, p):
     e = p["exponent"]
     if e == 0:
-        return (0 * g,)
+        return (m.zeros(g),)
     return (g * e * a ** (e - 1),)
 
 
@@ -848,7 +846,7 @@ def _clamp_bwd(m, g, a, b, r, p):
         keep &= x >= lo
     if hi is not None:
         keep &= x <= hi
-    return (m.where(keep, g, 0 * g),)
+    return (m.where(keep, g, 0),)
 
 
 def _minmax_pair_bwd(wins):
@@ -858,7 +856,7 @@ def _minmax_pair_bwd(wins):
         a, b = m.data(a), m.data(b)
         ties = a == b
         half = g / 2
-        zero = 0 * g
+        zero = 0
         return (m.where(ties, half, m.where(wins(a, b), g, zero)),
                 m.where(ties, half, m.where(wins(b, a), g, zero)))
 
@@ -916,19 +914,18 @@ def _rounded_once(ufunc, scalar_fn):
 
     numpy's float32 exp, log, tanh, ... are often 1 ulp off the correctly rounded value (its exp in 4 of 10
     cases), which shows in printed digits. Computing in float64 and rounding to float32 matches PyTorch far
-    more often. A 0-d tensor goes through Python's math module, which is faster than the ufunc itself.
+    more often. A 1-element tensor goes through Python's math module, which is faster than the ufunc.
     """
 
     def forward(a):
         if a.dtype != _F32:
             return ufunc(a)
-        if a.ndim == 0:
+        if a.size == 1:
             try:
-                return xp.array(scalar_fn(a.item()), _F32)
+                return xp.array(scalar_fn(a.item()), _F32).reshape(a.shape)
             except (ValueError, OverflowError):  # outside the domain: numpy's nan/inf instead of an error
                 pass
-        with xp.errstate(all="ignore"):
-            return ufunc(a, dtype=_F64).astype(_F32)
+        return ufunc(a, dtype=_F64).astype(_F32)
 
     return forward
 
@@ -965,7 +962,7 @@ def _clamp_tensor_bwd(m, g, a, b, r, p):
     the gradient goes to max."""
     x = m.data(a)
     lo, hi = p["min"], p["max"]
-    zero = 0 * g
+    zero = 0
     if lo is not None and hi is not None:
         inside = (x >= lo) & (x <= hi)
         to_lo = (x < lo) & (lo < hi)
@@ -998,7 +995,7 @@ def _prod_bwd(m, g, a, b, r, p):
     count = zero.sum(axis=dims, keepdims=True)
     safe = m.where(zero, 1, a)
     nonzero_prod = m.broadcast_to(m.prod(safe, dims, True), shape)
-    others = m.where(count == 0, nonzero_prod / safe, m.where(zero & (count == 1), nonzero_prod, 0 * g))
+    others = m.where(count == 0, nonzero_prod / safe, m.where(zero & (count == 1), nonzero_prod, 0))
     return (g * others,)
 
 
@@ -1061,19 +1058,19 @@ def _norm_bwd(m, g, a, b, r, p):
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
     g = _expand_reduced(m, g, a.shape, all_dims, keepdim)
     if ord == 0:
-        return (0 * g,)
+        return (m.zeros(g),)
     if ord == 1:
         return (g * m.sign(a),)
     r = _expand_reduced(m, r, a.shape, all_dims, keepdim)
     if ord == math.inf:
         hit = m.data(abs(a)) == m.data(r)
         ties = m.const(hit.sum(axis=all_dims, keepdims=True))
-        return (m.where(hit, g * m.sign(a) / ties, 0 * g),)
+        return (m.where(hit, g * m.sign(a) / ties, 0),)
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
     if ord == 2:
-        return (m.where(zero, 0 * g, g * a / safe),)
-    return (m.where(zero, 0 * g, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
+        return (m.where(zero, 0, g * a / safe),)
+    return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
 def _cumsum_fwd(x, dim):
@@ -1173,17 +1170,17 @@ ROWS: dict[str, Op] = {
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (g * (1 - r * r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (g * r * (1 - r),), save="r"),
     "relu": Op("ReluBackward0", lambda a: xp.maximum(a, 0).astype(a.dtype, copy=False),
-               lambda m, g, a, b, r, p: (m.where(m.data(r) > 0, g, 0 * g),), save="r"),
+               lambda m, g, a, b, r, p: (m.where(m.data(r) > 0, g, 0),), save="r"),
     "sqrt": Op("SqrtBackward0", xp.sqrt, lambda m, g, a, b, r, p: (g / (2 * r),), save="r"),
     "rsqrt": Op("RsqrtBackward0", lambda a: 1 / xp.sqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * r * r * r,),
                 save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
-    "sign": Op("SignBackward0", xp.sign, lambda m, g, a, b, r, p: (0 * g,)),
-    "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (0 * g,)),
-    "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (0 * g,)),
-    "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (0 * g,)),
+    "sign": Op("SignBackward0", xp.sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "round_decimals": Op("RoundBackward1", lambda a, decimals: xp.round(a, decimals),
-                         lambda m, g, a, b, r, p: (0 * g,)),
+                         lambda m, g, a, b, r, p: (m.zeros(g),)),
     "clamp": Op("ClampBackward1", _clamp_fwd, _clamp_bwd, save="a"),
     "clamp_tensor": Op("ClampBackward0", _clamp_fwd, _clamp_tensor_bwd, save="a"),
     "clamp_min": Op("ClampMinBackward0", _clamp_fwd, _clamp_bwd, save="a"),
@@ -1191,8 +1188,8 @@ ROWS: dict[str, Op] = {
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
     "minimum": Op("MinimumBackward0", xp.minimum, _minmax_pair_bwd(xp.less), save="ab"),
     "where": Op("WhereBackward0", _where_fwd,
-                lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0 * g),
-                                          m.where(p["condition"], 0 * g, g))),
+                lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0),
+                                          m.where(p["condition"], 0, g))),
     # reductions
     "sum": Op("SumBackward0", _sum_fwd, lambda m, g, a, b, r, p: (m.broadcast_to(g, p["shape"]),)),
     "sum_dim": Op("SumBackward1", _sum_fwd,
@@ -1268,17 +1265,18 @@ ROWS: dict[str, Op] = {
     "clone": Op("CloneBackward0", lambda a: a.copy(), lambda m, g, a, b, r, p: (g,)),
     "to_dtype": Op("ToCopyBackward0", lambda a, dtype: a.astype(dtype), lambda m, g, a, b, r, p: (g,)),
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
-    "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (0 * g, g)),
-    "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (0 * g,)),
-    "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value), lambda m, g, a, b, r, p: (0 * g,)),
-    "fill_tensor": Op("FillBackward3", _filled_from, lambda m, g, a, b, r, p: (0 * g, g)),
+    "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
+    "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),
+                lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "fill_tensor": Op("FillBackward3", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
 }
 
 
 def _zero_at(m, g, index):
     mask = xp.ones(g.shape, dtype=bool)
     mask[index] = False
-    return m.where(mask, g, 0 * g)
+    return m.where(mask, g, 0)
 
 
 def _inverse(dims, n):
@@ -1321,6 +1319,7 @@ ARRAY_MATH = SimpleNamespace(
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
     cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
     stack=lambda xs, dim: xp.stack(xs, axis=dim),
+    zeros=xp.zeros_like,  # a zero gradient: zeros, not 0 * g (which is nan where g is inf or nan)
     data=lambda x: x,  # the raw values, for masks and counts that carry no gradient
     const=lambda x: x,  # a constant array, as the namespace's value type
     np_dtype=lambda x: x.dtype,

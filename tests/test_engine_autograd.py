@@ -130,6 +130,18 @@ def grad_explicit_gradient(t, log):
     log.append(x.grad)
 
 
+@scenario
+def zero_gradients_stay_zero_for_inf_and_nan(t, log):
+    """Where no gradient flows (relu below 0, sign, clamp outside, where's other branch) the result is 0, even
+    for an incoming inf or nan (0 * inf would be nan)."""
+    g = t.tensor([float("inf"), float("nan")])
+    for fn in (lambda x: x.relu(), lambda x: x.sign(), lambda x: x.clamp(0.0, 1.0), lambda x: x.floor(),
+               lambda x: t.where(x > 0, x, 0.0), lambda x: t.maximum(x, t.zeros(2)), lambda x: x.abs()):
+        x = t.tensor([-1.0, 2.0], requires_grad=True)
+        fn(x).backward(g)
+        log.append(x.grad)
+
+
 # ------------------------------------------------------------------ retain_graph
 @scenario
 def backward_twice_fails(t, log):
