@@ -155,6 +155,80 @@ class AccumulateGrad(Node):
         self.retained = None
 
 
+class OutputHooks:
+    """What runs on the gradient of one output of a node before the node itself (kept in `node.retained`,
+    keyed by output_nr): the tensor's register_hook hooks in registration order, then retain_grad's copy
+    into `.grad` (PyTorch runs retain_grad last). A leaf's hooks sit on its AccumulateGrad node."""
+
+    __slots__ = ("fns", "retain")
+
+    def __init__(self):
+        self.fns = {}  # handle id -> hook
+        self.retain = None  # weakref to the tensor whose .grad keeps this gradient
+
+    @staticmethod
+    def of(node, nr):
+        table = node.retained
+        if table is None:
+            table = node.retained = {}
+        hooks = table.get(nr)
+        if hooks is None:
+            hooks = table[nr] = OutputHooks()
+        return hooks
+
+
+class RemovableHandle:
+    """What register_hook returns: `handle.remove()` takes the hook off again."""
+
+    SCRIPT_ATTRS = frozenset({"remove", "id"})
+    _ids = itertools.count()
+
+    def __init__(self, table):
+        self._table = table
+        self.id = next(self._ids)
+
+    def remove(self):
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    def __repr__(self):
+        return f"<torch.utils.hooks.RemovableHandle object at {id(self):#x}>"
+
+
+class _Pinned:
+    """Stands in for the weak reference a leaf keeps to its AccumulateGrad node once hooks live there, so
+    the node (and the hooks) last as long as the leaf."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+    def __call__(self):
+        return self.node
+
+
+def register_hook(t, hook):
+    """Tensor.register_hook: `hook(grad)` runs on the gradient of t, and may return a replacement."""
+    if not t._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t.grad_fn is not None:
+        node, nr = t.grad_fn, t.output_nr
+    else:
+        node, nr = edge_to(t)
+        t._acc = _Pinned(node)
+    table = OutputHooks.of(node, nr).fns
+    handle = RemovableHandle(table)
+    table[handle.id] = hook
+    return handle
+
+
 def edge_to(t):
     """(node, output_nr) that the gradient for tensor `t` must flow into, or (None, 0)."""
     fn = t.grad_fn
@@ -227,9 +301,6 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     roots: list of (node, output_nr). With `targets` (a dict edge -> slot index) the gradients arriving at
     those edges are captured and returned instead of being accumulated into leaves (autograd.grad).
     """
-    from . import ops  # the math namespaces live with the op table
-
-    m = ops.TENSOR_MATH if create_graph else ops.ARRAY_MATH
     root_nodes = [n for n, _ in roots]
     deps, _ = _collect(root_nodes)
     needed = None
@@ -254,13 +325,13 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
         while ready:
             node = heapq.heappop(ready)[2]
             grads_in = buffers.pop(node)
+            if node.retained is not None:  # tensor hooks and retain_grad, before anything sees the gradient
+                _run_hooks(node, grads_in, create_graph)
             if targets is not None:
                 for nr, g in enumerate(grads_in):
                     slot = targets.get((node, nr))
                     if slot is not None and g is not None:
                         captured[slot] = g
-            if node.retained is not None:
-                _fill_retained(node, grads_in, m)
             run = needed is None or node in needed
             if run and isinstance(node, AccumulateGrad):
                 run = targets is None
@@ -317,21 +388,35 @@ def _num_outputs(node):
     return getattr(node, "n_outputs", 1)
 
 
-def _fill_retained(node, grads_in, m):
+def _run_hooks(node, grads_in, create_graph):
     from .tensor import Tensor
 
-    for nr, ref in node.retained.items():
-        t = ref()
+    for nr, hooks in list(node.retained.items()):
         g = grads_in[nr] if nr < len(grads_in) else None
-        if t is None or g is None:
+        if g is None:
+            continue
+        if hooks.fns:
+            t = g if isinstance(g, Tensor) else Tensor._make(g)
+            for hook in list(hooks.fns.values()):
+                out = hook(t)
+                if out is not None:
+                    if not isinstance(out, Tensor):
+                        raise TypeError(f"expected Tensor or None (got {type(out).__name__})")
+                    if out._data.shape != t._data.shape:
+                        raise RuntimeError(
+                            f"hook '{getattr(hook, '__name__', 'hook')}' has changed the size of value"
+                        )
+                    t = out
+            g = grads_in[nr] = t if create_graph else t._data
+        ref = hooks.retain
+        target = ref() if ref is not None else None
+        if target is None:
             continue
         g = g if isinstance(g, Tensor) else Tensor._make(g)
-        if t.grad is None:
-            t.grad = g.detach() if g.grad_fn is None else g
-            if t.grad is g and g.grad_fn is None:
-                t.grad = Tensor._make(g._data.copy())
+        if target.grad is None:  # a copy: the gradient array flows on, and may be shared
+            target.grad = g if g.grad_fn is not None else Tensor._make(g._data.copy())
         else:
-            t.grad = t.grad + g
+            target.grad = target.grad + g
 
 
 def _accumulate(leaf, g, create_graph):

@@ -179,15 +179,17 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None:
             return
-        node = self.grad_fn
-        if node.retained is None:
-            node.retained = {}
-        node.retained[self.output_nr] = weakref.ref(self)
+        from .engine import OutputHooks
+
+        OutputHooks.of(self.grad_fn, self.output_nr).retain = weakref.ref(self)
 
     @property
     def retains_grad(self):
         node = self.grad_fn
-        return node is not None and node.retained is not None and self.output_nr in node.retained
+        if node is None or node.retained is None:
+            return False
+        hooks = node.retained.get(self.output_nr)
+        return hooks is not None and hooks.retain is not None
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .engine import backward
@@ -195,7 +197,9 @@ class Tensor:
         backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):
-        raise RuntimeError("gradcli does not support tensor hooks yet")
+        from .engine import register_hook
+
+        return register_hook(self, hook)
 
     # -------------------------------------------------------- metadata
     @property

@@ -367,6 +367,80 @@ def backward_with_non_leaf_input(t, log):
     log += [h.grad, a.grad]
 
 
+# ------------------------------------------------------------------ hooks
+@scenario
+def hooks_see_and_replace_gradients(t, log):
+    x = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: log.append(("h sees", g.clone())))
+    x.register_hook(lambda g: g * 10)
+    (h**2).sum().backward()
+    log.append(x.grad)
+
+
+@scenario
+def hooks_run_in_order_and_retain_grad_last(t, log):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    h.register_hook(lambda g: g + 1)
+    h.register_hook(lambda g: log.append(("second sees", g)) or g * 2)
+    h.sum().backward()
+    log += [h.grad, x.grad]
+
+
+@scenario
+def hook_handle_remove(t, log):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    handle = x.register_hook(lambda g: g * 100)
+    (x * 1).sum().backward()
+    log.append(x.grad)
+    handle.remove()
+    x.grad = None
+    (x * 1).sum().backward()
+    log.append(x.grad)
+
+
+@scenario
+def hook_on_leaf_survives_graphs(t, log):
+    w = t.tensor([0.5, 4.0], requires_grad=True)
+    w.register_hook(lambda g: g.clamp(max=1.0))
+    (w**2).sum().backward()
+    log.append(w.grad)
+    (w**3).sum().backward()
+    log.append(w.grad)
+
+
+@scenario
+def hook_changes_autograd_grad(t, log):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    h.register_hook(lambda g: g * 0.5)
+    log.append(t.autograd.grad(h.sum(), x))
+
+
+@scenario
+def hook_with_create_graph(t, log):
+    x = t.tensor(2.0, requires_grad=True)
+    x.register_hook(lambda g: g * 3)
+    (g,) = t.autograd.grad(x**3, x, create_graph=True)
+    log.append(g)
+    (x**2).backward()
+    log.append(x.grad)
+
+
+@scenario
+def hook_without_grad_refused(t, log):
+    t.tensor([1.0]).register_hook(lambda g: g)
+
+
+@scenario
+def hook_changing_the_size_refused(t, log):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g.sum())
+    (x * 2).sum().backward()
+
+
 # ------------------------------------------------------------------ grad modes
 @scenario
 def no_grad_context(t, log):
