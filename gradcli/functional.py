@@ -800,6 +800,7 @@ def setitem(x, index, value):
         raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     va = value._data if type(value) is Tensor else value
     needs_grad = GRAD.enabled and (x._rg or grad_value)
+    through_view = needs_grad and x._base is not None
     edges = (edge_to(x), edge_to(value) if type(value) is Tensor else (None, 0)) if needs_grad else None
     try:
         x._data[idx] = va
@@ -808,9 +809,11 @@ def setitem(x, index, value):
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
     x._version[0] += 1
-    if needs_grad:
-        row = ROWS["setitem"]
-        ops._record(row, x, (x, value), {"index": idx, "shape": x._data.shape})
+    params = {"index": idx, "shape": x._data.shape}
+    if through_view:  # y = x[1:3]; y[0] = v changes x's memory: x's history is rebased
+        ops.rebase_view(x, ops.recorded_apart(ROWS["setitem"], x, (x, value), params))
+    elif needs_grad:
+        ops._record(ROWS["setitem"], x, (x, value), params)
         x.grad_fn.next_functions = edges
         x.output_nr = 0
 

@@ -297,17 +297,15 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
 
     any_cast: the result is converted to x's dtype whatever it is (copy_, fill_), instead of PyTorch's
     same-kind rule for arithmetic (an int tensor cannot take `+= 0.5`)."""
-    needs_grad = GRAD.enabled and (x._rg or (type(y) is Tensor and y._rg))
+    y_rg = type(y) is Tensor and y._rg
+    needs_grad = GRAD.enabled and (x._rg or y_rg)
     if GRAD.enabled and x._rg and x.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    if GRAD.enabled and x._base is not None and x._base._rg:
-        base = x._base
-        if base.grad_fn is None:
-            raise RuntimeError(
-                "a view of a leaf Variable that requires grad is being used in an in-place operation."
-            )
+    base = x._base
+    through_view = GRAD.enabled and base is not None and (base._rg or y_rg)
+    if through_view and base._rg and base.grad_fn is None:
         raise RuntimeError(
-            "gradcli does not support in-place changes to a view of a tensor that requires grad"
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
     xa = x._data
     if y is None:
@@ -334,11 +332,93 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     edges_first = tuple(edge_to(i) if type(i) is Tensor else _NO_EDGE for i in inputs) if needs_grad else None
     xp.copyto(xa, out, casting="unsafe")
     x._version[0] += 1
-    if needs_grad:
+    if through_view:
+        rebase_view(x, recorded_apart(op, x, inputs, params, old))
+    elif needs_grad:
         _record(op, x, inputs, params, inplace_old=old)
         x.grad_fn.next_functions = edges_first
         x.output_nr = 0
     return x
+
+
+# --------------------------------------------------------------- in-place changes through a view
+def recorded_apart(op, x, inputs, params, old=None):
+    """The node of an in-place op on x, recorded onto a stand-in that shares x's memory and version counter,
+    so x's own history is left for rebase_view to replace."""
+    stand_in = Tensor._make(x._data)
+    stand_in._version = x._version
+    _record(op, stand_in, inputs, params, inplace_old=old)
+    return stand_in.grad_fn
+
+
+def rebase_view(x, fn):
+    """An in-place change `fn` to a view x: as in PyTorch, the base's history becomes a CopySlices node (which
+    runs fn on the view's part of the base's gradient), and the view becomes an AsStridedBackward0 of it."""
+    base = x._base
+    if not base._data.flags["C_CONTIGUOUS"]:
+        raise RuntimeError("gradcli does not support in-place changes to a view of a non-contiguous tensor "
+                           "that requires grad")
+    index = _flat_index(x._data, base._data)
+    copy = CopySlices()
+    copy.seq = next(_sequence)
+    copy.retained = None
+    copy._next = edge_to(base) + fn._next[2:]  # the base's old history, then fn's other inputs
+    copy.fn, copy.index, copy.base_shape = fn, index, base._data.shape
+    base.grad_fn, base.output_nr, base._rg = copy, 0, True
+    view = AsStridedBackward0()
+    view.seq = next(_sequence)
+    view.retained = None
+    view._next = (copy, 0)
+    view.index, view.base_shape = index, base._data.shape
+    x.grad_fn, x.output_nr, x._rg = view, 0, True
+
+
+def _flat_index(view, base):
+    """For each element of `view`, its position in the flattened (C-contiguous) `base` it is a view of."""
+    itemsize = base.itemsize
+    offset = (_address(view) - _address(base)) // itemsize
+    positions = xp.arange(base.size)
+    strides = tuple(s // itemsize * positions.itemsize for s in view.strides)
+    return xp.lib.stride_tricks.as_strided(positions[offset:], view.shape, strides).copy()
+
+
+def _address(array):
+    interface = getattr(array, "__array_interface__", None)
+    return interface["data"][0] if interface is not None else array.data.ptr  # (numpy, cupy)
+
+
+_NO_VIEW_DOUBLE_BACKWARD = "gradcli does not support create_graph=True through an in-place change to a view"
+
+
+class CopySlices(Node):
+    """The base's node after an in-place change to one of its views."""
+
+    __slots__ = ("fn", "index", "base_shape")
+
+    def apply(self, grads, create_graph):
+        if create_graph:
+            raise RuntimeError(_NO_VIEW_DOUBLE_BACKWARD)
+        result = xp.array(grads[0], order="C", copy=True).reshape(-1)
+        outs = self.fn.apply([result[self.index]], False)
+        result[self.index] = 0 if outs[0] is None else outs[0]
+        return [result.reshape(self.base_shape), *outs[1:]]
+
+    def release(self):
+        self.fn.release()
+
+
+class AsStridedBackward0(Node):
+    """A view's node after an in-place change through it: its gradient lands in its part of the base."""
+
+    __slots__ = ("index", "base_shape")
+
+    def apply(self, grads, create_graph):
+        if create_graph:
+            raise RuntimeError(_NO_VIEW_DOUBLE_BACKWARD)
+        g = grads[0]
+        out = xp.zeros(_numel(self.base_shape), dtype=g.dtype)
+        xp.add.at(out, self.index, g)
+        return [out.reshape(self.base_shape)]
 
 
 def _type_name(np_dtype):

@@ -367,6 +367,80 @@ def backward_with_non_leaf_input(t, log):
     log += [h.grad, a.grad]
 
 
+# ------------------------------------------------------------------ in-place changes through views
+@scenario
+def inplace_through_slice(t, log):
+    x = t.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x.clone()
+    v = y[1:3]
+    v.mul_(10)
+    log += [y, v, graph(y.grad_fn), graph(v.grad_fn)]
+    y.sum().backward()
+    log.append(x.grad)
+
+
+@scenario
+def inplace_through_view_of_view(t, log):
+    x = t.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    z = x * 1
+    row = z.view(2, 2)[0]
+    row.zero_()
+    log += [z, row]
+    (z * t.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    log.append(x.grad)
+
+
+@scenario
+def inplace_through_transpose_with_tensor(t, log):
+    x = t.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = t.tensor([[0.5, -1.0], [2.0, 3.0]], requires_grad=True)
+    y = x * 2
+    y.t().mul_(w)
+    log.append(graph(y.grad_fn))
+    (y * y).sum().backward()
+    log += [x.grad, w.grad]
+
+
+@scenario
+def setitem_through_view(t, log):
+    x = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = t.tensor(5.0, requires_grad=True)
+    y = x * 3
+    v = y[1:]
+    v[0] = w * 2
+    log += [y, v, graph(y.grad_fn)]
+    (y * y).sum().backward()
+    log += [x.grad, w.grad]
+
+
+@scenario
+def inplace_view_of_constant_base(t, log):
+    w = t.tensor([1.0, 2.0], requires_grad=True)
+    z = t.zeros(4)
+    z[1:3].add_(w * w)
+    log += [z, graph(z.grad_fn)]
+    (z * t.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    log.append(w.grad)
+
+
+@scenario
+def inplace_view_invalidates_saved_result(t, log):
+    x = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.exp()
+    y[0:2].mul_(2)
+    y.sum().backward()
+
+
+@scenario
+def inplace_view_saved_by_later_op(t, log):
+    x = t.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = y[1:]
+    v.exp_()
+    (y * y).sum().backward()
+    log.append(x.grad)
+
+
 # ------------------------------------------------------------------ hooks
 @scenario
 def hooks_see_and_replace_gradients(t, log):
