@@ -68,6 +68,7 @@ _UNFINISHED_AT_END = (
 _DOTTED_TAIL = re.compile(r"(?<![\w.)\]}'\"])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")
 _NAME_TAIL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)$")
 _IMPORT_TAIL = re.compile(r"^\s*(?:import|from)\s+([\w.]*)$")
+_FROM_IMPORT_TAIL = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+(?:[\w\s,]*,\s*)?(\w*)$")
 # Keywords that gradscript refuses; never offered.
 _NOT_GRADSCRIPT = frozenset({"global", "nonlocal", "async", "await", "yield"})
 
@@ -167,11 +168,14 @@ class Repl:
     def execute(self, text: str) -> None:
         """Run one complete input: a meta-command or gradscript. Never raises for the user's mistakes, nor
         for Ctrl-C: the session goes on with its state as the interruption left it."""
-        source = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
-        if not source.strip():
-            return
         try:
+            lines = text.split("\n")
+            while lines and not lines[-1].strip():  # the blank line that ended a block
+                lines.pop()
+            source = "\n".join(lines)
             command = source.strip()
+            if not command:
+                return
             if command.startswith(":"):
                 self.meta(command)
             elif command in _LEAVE_WORDS:
@@ -188,6 +192,10 @@ class Repl:
             is_expression, value = self.interp.run_interactive(source)
         except ScriptError as exc:
             self._script_error(exc)
+            return False
+        except MemoryError:  # met outside the engine's own checks: this input is lost, the session is not
+            self.failures += 1
+            self._error("MemoryError: out of memory")
             return False
         except Exception as exc:  # a bug in gradcli: say so, but keep the session
             self.failures += 1
@@ -361,6 +369,12 @@ class Repl:
         if m:
             word = m.group(1)
             return len(word), sorted(n for n in self.interp.modules if n.startswith(word))
+        m = _FROM_IMPORT_TAIL.match(line)
+        if m:
+            module, word = m.group(1), m.group(2)
+            names = set(self.interp.modules[module].members) if module in self.interp.modules else set()
+            names.update(n[len(module) + 1:] for n in self.interp.modules if n.startswith(module + "."))
+            return len(word), sorted(n for n in names if n.startswith(word) and not n.startswith("_"))
         m = _DOTTED_TAIL.search(line)
         if m:
             word = m.group(2)
@@ -622,14 +636,12 @@ def run_repl(*, default_dtype: str = "float32", run_limits: Limits = DEFAULT, in
     repl.out.flush()
     while not repl.done:
         try:
-            text = session.prompt()
-        except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the input, stay
+            repl.execute(session.prompt())
+        except KeyboardInterrupt:  # Ctrl-C at the prompt (or between two inputs): drop the input, stay
             repl.err.write("KeyboardInterrupt\n")
             repl.err.flush()
-            continue
         except EOFError:  # Ctrl-D on an empty input
             break
-        repl.execute(text)
     return 0
 
 

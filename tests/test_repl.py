@@ -27,6 +27,16 @@ from gradcli.repl import Repl, _completer, attribute_names, history_path, needs_
 LEAF = "x = torch.tensor([1.0, 2.0], requires_grad=True)"
 
 
+@pytest.fixture(autouse=True)
+def engine_defaults():
+    """A session changes the engine's global state (default dtype, grad mode): restore it for the tests
+    that follow."""
+    yield
+    from gradcli.session import configure
+
+    configure()
+
+
 def make_repl():
     out, err = io.StringIO(), io.StringIO()
     return Repl(out=out, err=err), out, err
@@ -134,9 +144,9 @@ def test_an_error_prints_as_in_eval_and_the_state_survives():
 
 def test_a_syntax_error_is_reported_and_the_session_goes_on():
     repl, out, err = make_repl()
-    feed(repl, "x = )", "x = 1", "x")
+    feed(repl, "x = )", "x = 1", "x", "s = '''a  ", "b'''", "s")
     assert err.getvalue().startswith("SyntaxError: unmatched ')'\n  --> <stdin>:1:5")
-    assert out.getvalue() == "1\n"
+    assert out.getvalue() == "1\n'a  \\nb'\n"  # trailing spaces inside a string are kept
 
 
 def test_a_multi_line_for_loop_runs_when_the_blank_line_ends_it():
@@ -350,6 +360,9 @@ def test_completion_offers_tensor_attributes_torch_members_and_names():
     assert repl.completions("pri") == (3, ["print"])
     assert repl.completions("fo") == (2, ["for"])
     assert repl.completions("import to")[1] == ["torch", "torch.autograd", "torch.nn", "torch.nn.functional"]
+    assert repl.completions("from torch import ze") == (2, ["zeros", "zeros_like"])
+    assert repl.completions("from torch.nn import ") == (0, ["functional"])
+    assert repl.completions("from math import pi, sq") == (2, ["sqrt"])
     assert repl.completions(":gr") == (3, [":graph"])
     assert repl.completions(":graph ") == (0, ["x"])
 
