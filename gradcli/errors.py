@@ -6,6 +6,7 @@ Only the CLI turns these into text and exit codes (see `ScriptError.render`).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Control characters other than tab: a message must never smuggle terminal escapes
 # (ANSI colour, bidi overrides, cursor moves) from a hostile script onto the user's screen.
@@ -15,6 +16,43 @@ _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 def printable(text: str) -> str:
     """`text` with control and bidi characters shown as escapes."""
     return _UNSAFE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+_SHOWN = 160  # the most columns of a source line an error shows (a 1 MB line is cut around the caret)
+_BEFORE = 60  # columns kept before the caret when a line is cut
+
+
+def _columns(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK) characters take two, combining marks none."""
+    n = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        n += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+    return n
+
+
+def _display(text: str) -> str:
+    return printable(text.expandtabs(4))
+
+
+def source_excerpt(source_line: str, column: int, end_column: int | None = None) -> tuple[str, str]:
+    """(the line as shown, the caret line under it), for 1-based columns of the raw line: tabs
+    expanded, control characters escaped, wide characters counted twice, a long line cut around the spot."""
+    line = source_line.rstrip("\r\n")
+    col = min(max(1, column or 1), len(line) + 1)
+    end = max(col + 1, min(end_column or col + 1, len(line) + 1))
+    head = _display(line[: col - 1])
+    mark = _display(line[: end - 1])[len(head):]  # empty at the end of the line: the caret goes after it
+    tail = _display(line)[len(head) + len(mark):]
+    if len(head) + len(mark) + len(tail) > _SHOWN:
+        if len(head) > _BEFORE:
+            head = "..." + head[len(head) - _BEFORE + 3:]
+        mark = mark[: max(1, _SHOWN - len(head) - 3)]
+        room = _SHOWN - len(head) - len(mark)
+        if len(tail) > room:
+            tail = tail[: max(0, room - 3)] + "..."
+    return head + mark + tail, " " * _columns(head) + "^" * max(1, _columns(mark))
 
 
 class ScriptError(Exception):
@@ -62,13 +100,9 @@ class ScriptError(Exception):
             return head
         lines = [head, f"  --> {printable(self.filename)}:{self.line}:{self.column}"]
         if self.source_line is not None:
-            src = printable(self.source_line.rstrip("\r\n").expandtabs(4))
-            col = max(1, self.column or 1)
-            width = 1
-            if self.end_column and self.end_column > col:
-                width = min(self.end_column - col, max(1, len(src) - col + 1))
-            lines.append(f"   | {src}")
-            lines.append(f"   | {' ' * (col - 1)}{'^' * width}")
+            shown, caret = source_excerpt(self.source_line, self.column, self.end_column)
+            lines.append(f"   | {shown}")
+            lines.append(f"   | {caret}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -91,3 +125,9 @@ class LimitError(ScriptError):
     """The program went past one of gradcli's resource limits (size, depth, steps, time, memory)."""
 
     kind = "LimitError"
+
+
+class OutputClosed(BaseException):
+    """The program's standard output can no longer be written (`gradcli eval x.grad | head -1`: the reader
+    left). A BaseException like KeyboardInterrupt, so no `except` in a script catches it: the run stops and
+    the CLI ends quietly. The OSError is the cause."""
