@@ -19,6 +19,7 @@ computed. Step, time and call-depth limits are counted as the program runs.
 from __future__ import annotations
 
 import builtins as _py
+import gc
 import math
 import operator
 import re
@@ -30,7 +31,7 @@ from itertools import islice
 
 from . import limits as limits_module
 from . import syntax as S
-from .errors import LimitError, ScriptError, ScriptRuntimeError, ScriptSyntaxError
+from .errors import LimitError, OutputClosed, ScriptError, ScriptRuntimeError, ScriptSyntaxError
 from .limits import DEFAULT, Limits
 from .torchlib import ScriptModule, build_modules
 
@@ -79,7 +80,10 @@ def _message(exc: BaseException) -> str:
         return "<exception str() failed>"
 
 
-def _runtime_error(exc: BaseException) -> ScriptRuntimeError:
+def _runtime_error(exc: BaseException) -> ScriptError:
+    if isinstance(exc, MemoryError):
+        # Out of memory is a limit, like the step budget: the script cannot catch it and go on.
+        return limits_module.memory_error(exc)
     err = ScriptRuntimeError(_message(exc), kind=_kind(exc))
     err.exception = exc  # what a script's `except ... as e` binds
     err.__cause__ = exc
@@ -574,8 +578,11 @@ def _make_builtins(interp: Interpreter) -> dict:
                 parts.append(str(a))
         finally:  # like Python, what was printed before a failing str() stays printed
             text = sep.join(parts)
-            out.write(text + end if len(parts) == len(args) else text + (sep if parts else ""))
-            out.flush()
+            try:
+                out.write(text + end if len(parts) == len(args) else text + (sep if parts else ""))
+                out.flush()
+            except OSError as exc:  # a closed pipe is not the script's error, and no `except` may catch it
+                raise OutputClosed(str(exc)) from exc
 
     def pow(base, exp, mod=None):  # noqa: A001
         if mod is None:
@@ -636,10 +643,16 @@ def _make_builtins(interp: Interpreter) -> dict:
 
 
 # ----------------------------------------------------------------- run state
+_CHUNK = 1000  # the most steps between two looks at the limits
+_CLOCK_EVERY = 0.01  # seconds of work between two looks at the clock, aimed at by sizing the chunks
+
+
 class _RunState:
     """Counters of one run: steps (counted down in chunks), wall time, script call depth."""
 
-    __slots__ = ("ticks", "chunk", "done", "max_steps", "max_seconds", "deadline", "depth", "handling")
+    __slots__ = (
+        "ticks", "chunk", "done", "max_steps", "max_seconds", "deadline", "last", "depth", "handling",
+    )
 
     def __init__(self):
         self.reset(DEFAULT)
@@ -647,10 +660,11 @@ class _RunState:
     def reset(self, lim: Limits) -> None:
         self.done = 0
         self.max_steps = lim.max_steps
-        self.chunk = max(0, min(1000, lim.max_steps))
+        self.chunk = max(0, min(1, lim.max_steps))  # grows to _CHUNK while the steps are quick
         self.ticks = self.chunk
         self.max_seconds = lim.max_seconds
-        self.deadline = time.monotonic() + lim.max_seconds if lim.max_seconds else 0.0
+        self.last = time.monotonic()
+        self.deadline = self.last + lim.max_seconds if lim.max_seconds else 0.0
         self.depth = 0  # the weights of the script calls running now (see Interpreter._call_unit)
         self.handling = []  # ScriptRuntimeErrors being handled by `except` blocks, innermost last
 
@@ -661,11 +675,21 @@ class _RunState:
             self.ticks = 0  # every further step lands here again
             self.done -= self.chunk
             raise LimitError(f"the program ran more than {self.max_steps:,} steps (--max-steps)")
-        if self.deadline and time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if self.deadline and now > self.deadline:
             self.ticks = 0
             self.done -= self.chunk
             raise LimitError(f"the program ran longer than {self.max_seconds:g} s (--timeout)")
-        self.chunk = min(1000, self.max_steps - self.done)
+        # A step can be one tensor op on 10^8 elements: a fixed chunk of 1,000 such steps would look at
+        # the clock once a minute. Shrink the chunk when steps are slow, grow it back when they are fast.
+        spent = now - self.last
+        self.last = now
+        size = self.chunk
+        if spent > _CLOCK_EVERY:
+            size = max(1, int(size * _CLOCK_EVERY / spent))
+        elif spent < _CLOCK_EVERY / 4:
+            size = min(_CHUNK, 2 * size)
+        self.chunk = min(size, self.max_steps - self.done)
         self.ticks = self.chunk - 1
 
 
@@ -2529,9 +2553,18 @@ class Interpreter:
         if old_digits == 0 or old_digits > _INT_DIGITS:
             sys.set_int_max_str_digits(_INT_DIGITS)
         try:
-            module = parse(source, filename=self.filename, limits=self.limits)
-            block, last = _Compiler(self, source).module(module, interactive=interactive)
-            self._state.reset(self.limits)
+            self._state.reset(self.limits)  # --timeout counts from here: a slow parse is part of the run
+            # Parsing and lowering allocate a few objects per character and free almost none of them, so
+            # the cyclic collector would walk the growing heap again and again: quadratic time on a 1 MB
+            # script (16 s instead of 4 s). What they allocate is bounded by --max-source-bytes.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                module = parse(source, filename=self.filename, limits=self.limits)
+                block, last = _Compiler(self, source).module(module, interactive=interactive)
+            finally:
+                if collecting:
+                    gc.enable()
             block(self.globals)
             if last is not None:
                 return True, last(self.globals)

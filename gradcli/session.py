@@ -30,22 +30,27 @@ def configure(*, default_dtype: str = "float32", run_limits: limits.Limits = lim
     limits.active = run_limits
 
 
+def check_source_size(size: int, *, filename: str, run_limits: limits.Limits, at_least: bool = False) -> None:
+    """Refuse a program of `size` bytes over --max-source-bytes (`at_least`: only its start was read)."""
+    if size > run_limits.max_source_bytes:
+        many = "more than" if at_least else f"{size:,} bytes,"
+        limit = f"{run_limits.max_source_bytes:,} bytes (--max-source-bytes)"
+        raise limits.LimitError(f"the program is {many} over the limit of {limit}", filename=filename)
+
+
 def decode_source(raw: bytes, *, filename: str, run_limits: limits.Limits) -> str:
-    """Bytes of a script -> text, refusing oversize or non-UTF-8 input before anything parses it."""
-    if len(raw) > run_limits.max_source_bytes:
-        raise limits.LimitError(
-            f"the program is {len(raw):,} bytes, over the limit of {run_limits.max_source_bytes:,} "
-            "(--max-source-bytes)",
-            filename=filename,
-        )
+    """Bytes of a script -> text, refusing oversize or non-UTF-8 input before anything parses it.
+    `raw` may be the first max_source_bytes + 1 bytes of something longer (standard input)."""
+    check_source_size(len(raw), filename=filename, run_limits=run_limits,
+                      at_least=len(raw) == run_limits.max_source_bytes + 1)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ScriptSyntaxError(
-            f"(unicode error) 'utf-8' codec can't decode byte 0x{raw[exc.start]:02x} in position {exc.start}: "
-            f"{exc.reason}",
+            f"(unicode error) 'utf-8' codec can't decode byte 0x{raw[exc.start]:02x} in position "
+            f"{exc.start}: {exc.reason}",
             line=line,
             column=column,
             filename=filename,
@@ -60,7 +65,11 @@ def new_interpreter(*, out, filename: str, run_limits: limits.Limits):
 
 def run(source: str, *, out, filename: str = "<script>", default_dtype: str = "float32",
         run_limits: limits.Limits = limits.DEFAULT) -> RunResult:
-    """Run a whole program. Script errors are returned in the result, never raised."""
+    """Run a whole program. Script errors are returned in the result, never raised.
+
+    Ctrl-C is raised on (KeyboardInterrupt, with the variables so far as its `result`), and so is
+    `OutputClosed` when `out` can no longer be written: neither is the script's error.
+    """
     configure(default_dtype=default_dtype, run_limits=run_limits)
     interp = new_interpreter(out=out, filename=filename, run_limits=run_limits)
     start = time.perf_counter()
@@ -69,8 +78,13 @@ def run(source: str, *, out, filename: str = "<script>", default_dtype: str = "f
         interp.run(source)
     except ScriptError as exc:
         error = exc
-        if exc.filename in (None, "<script>"):
-            exc.filename = filename
+    except MemoryError as exc:  # met outside any script operation (the interpreter's own bookkeeping)
+        error = limits.memory_error(exc, run_limits)
+    except KeyboardInterrupt as exc:
+        exc.result = RunResult(variables=user_variables(interp), seconds=time.perf_counter() - start)
+        raise
+    if error is not None and error.filename in (None, "<script>"):
+        error.filename = filename
     return RunResult(variables=user_variables(interp), error=error, seconds=time.perf_counter() - start)
 
 
