@@ -6,19 +6,41 @@ The only module that knows click, and the only place that turns errors into text
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import io
 import os
 import sys
+import threading
+import typing
 
 import click
 
 from . import __version__
-from .errors import ScriptError
-from .limits import DEFAULT, Limits
+from .errors import LimitError, OutputClosed, ScriptError, printable
+from .limits import DEFAULT, Limits, address_space_limit, format_bytes, parse_bytes
 
 EXIT_SCRIPT_ERROR = 1
 EXIT_INTERRUPTED = 130
+
+
+class _Size(click.ParamType):
+    """A size in bytes: 4G, 512M, 1.5G or a number of bytes (0 allowed only where it means no limit)."""
+
+    name = "SIZE"
+
+    def __init__(self, zero_ok: bool = False):
+        self.zero_ok = zero_ok
+
+    def convert(self, value, param, ctx):
+        try:
+            size = value if isinstance(value, int) else parse_bytes(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if size == 0 and not self.zero_ok:
+            self.fail("must be more than 0", param, ctx)
+        return size
 
 
 def limit_options(fn):
@@ -28,10 +50,22 @@ def limit_options(fn):
                      help="Most loop iterations plus function calls a script may make."),
         click.option("--timeout", "max_seconds", type=click.FloatRange(0), default=DEFAULT.max_seconds,
                      show_default=True, help="Wall-clock seconds a script may run (0: no limit)."),
-        click.option("--max-depth", type=click.IntRange(10, 10_000), default=DEFAULT.max_depth, show_default=True,
-                     help="Deepest nesting of expressions and blocks."),
-        click.option("--max-elements", type=click.IntRange(1), default=DEFAULT.max_elements, show_default=True,
-                     help="Most elements in one tensor."),
+        click.option("--max-depth", type=click.IntRange(10, 10_000), default=DEFAULT.max_depth,
+                     show_default=True, help="Deepest nesting of expressions and blocks."),
+        click.option("--max-elements", type=click.IntRange(1), default=DEFAULT.max_elements,
+                     show_default=True, help="Most elements in one tensor."),
+        click.option("--max-tensor-bytes", "max_bytes", type=_Size(),
+                     default=format_bytes(DEFAULT.max_bytes).replace(" ", ""), show_default=True,
+                     help="Largest tensor, in bytes (e.g. 512M)."),
+        click.option("--max-call-depth", type=click.IntRange(1, 10_000), default=DEFAULT.max_call_depth,
+                     show_default=True, help="Deepest nesting of script function calls (recursion)."),
+        click.option("--max-int-bits", type=click.IntRange(64), default=DEFAULT.max_int_bits,
+                     show_default=True, help="Largest integer an operation may make, in bits."),
+        click.option("--max-sequence", type=click.IntRange(1), default=DEFAULT.max_sequence,
+                     show_default=True, help="Longest str, list or tuple an operation may make."),
+        click.option("--max-memory", type=_Size(zero_ok=True), default=format_bytes(DEFAULT.max_memory).replace(" ", ""),
+                     show_default=True, help="Most memory a script may take on top of gradcli's own, e.g. "
+                     "512M or 8G (0: no limit; enforced on Linux, not with --device cuda)."),
         click.option("--max-source-bytes", type=click.IntRange(1), default=DEFAULT.max_source_bytes,
                      show_default=True, help="Largest program accepted, in bytes."),
         click.option("--dtype", "default_dtype", type=click.Choice(["float32", "float64"]), default="float32",
@@ -52,6 +86,11 @@ def _limits(kw) -> Limits:
         max_depth=kw.pop("max_depth"),
         max_elements=kw.pop("max_elements"),
         max_source_bytes=kw.pop("max_source_bytes"),
+        max_memory=kw.pop("max_memory"),
+        max_bytes=kw.pop("max_bytes"),
+        max_call_depth=kw.pop("max_call_depth"),
+        max_int_bits=kw.pop("max_int_bits"),
+        max_sequence=kw.pop("max_sequence"),
     )
 
 
@@ -68,21 +107,19 @@ def _use_device(device):
 
 def _read_source(path: str, run_limits: Limits) -> tuple[str, str]:
     """(text, display name) of the program at `path` ('-' is standard input)."""
-    from .session import decode_source
+    from .session import check_source_size, decode_source
 
     if path == "-":
         raw = sys.stdin.buffer.read(run_limits.max_source_bytes + 1)
         name = "<stdin>"
     else:
         try:
-            size = os.path.getsize(path)
-            if size > run_limits.max_source_bytes:
-                raw = b"\0" * size  # decode_source reports the size; nothing is read
-            else:
-                with open(path, "rb") as fh:
-                    raw = fh.read(run_limits.max_source_bytes + 1)
+            # a file over the limit is refused by its size alone: nothing of it is read
+            check_source_size(os.path.getsize(path), filename=path, run_limits=run_limits)
+            with open(path, "rb") as fh:
+                raw = fh.read(run_limits.max_source_bytes + 1)  # +1: a file that grew is still caught
         except OSError as exc:
-            raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+            raise click.ClickException(f"cannot read {printable(path)}: {exc.strerror}") from None
         name = path
     return decode_source(raw, filename=name, run_limits=run_limits), name
 
@@ -95,19 +132,145 @@ def _report(error: ScriptError, debug: bool) -> None:
     click.echo(error.render(), err=True)
 
 
-def _quiet_broken_pipe(fn):
-    """`gradcli eval x.grad | head -1` must end quietly, not with a BrokenPipeError traceback."""
+def _flush_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+
+
+def _interrupted() -> typing.NoReturn:
+    """Ctrl-C: what was printed stays printed, then exit 130 (as a shell reports SIGINT)."""
+    _flush_stdout()
+    with contextlib.suppress(OSError, ValueError):
+        click.echo("KeyboardInterrupt", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _output_closed(exc: BaseException) -> typing.NoReturn:
+    """Standard output went away. A reader that left (`gradcli eval x.grad | head -1`) is no error to
+    report: end quietly. Anything else (a full disk) is said once on stderr."""
+    cause = exc.__cause__ if isinstance(exc, OutputClosed) else exc
+    if not isinstance(cause, BrokenPipeError):
+        with contextlib.suppress(OSError, ValueError):
+            click.echo(f"gradcli: cannot write the output: {printable(str(cause))}", err=True)
+    with contextlib.suppress(OSError, ValueError):
+        # Python flushes stdout once more at exit: let that write go nowhere instead of failing again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_SCRIPT_ERROR)
+
+
+def _guarded(fn):
+    """Whatever a script does, a command ends with a message and an exit code, never a traceback:
+    Ctrl-C gives 130, a closed stdout ends quietly, and a bug in gradcli itself is reported as one
+    (with its traceback under --debug)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        debug = kwargs.get("debug", False)
         try:
             return fn(*args, **kwargs)
-        except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        except KeyboardInterrupt:
+            _interrupted()
+        except (OutputClosed, BrokenPipeError) as exc:
+            _output_closed(exc)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                _output_closed(exc)
+            _internal_error(exc, debug)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except MemoryError as exc:
+            from .limits import memory_error
+
+            _flush_stdout()
+            click.echo(memory_error(exc).render(), err=True)
             sys.exit(EXIT_SCRIPT_ERROR)
+        except Exception as exc:
+            _internal_error(exc, debug)
 
     return wrapper
+
+
+def _internal_error(exc: BaseException, debug: bool) -> typing.NoReturn:
+    _flush_stdout()
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    message = printable(f"{type(exc).__name__}: {exc}")
+    click.echo(f"gradcli: internal error: {message}\n(a bug in gradcli, not in the script; --debug shows "
+               "where)", err=True)
+    sys.exit(EXIT_SCRIPT_ERROR)
+
+
+def _owns_the_process() -> bool:
+    """True when gradcli runs as its own command, not inside another program (click's CliRunner, a test
+    runner calling main()): only then may it cap the process's memory or end it from a watchdog."""
+    try:
+        sys.stdout.fileno()
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+class _Watchdog:
+    """The last resort behind --timeout. The interpreter looks at the clock between steps, so a single
+    operation that never returns to it (one huge matmul) could outlast any timeout: if the run is still
+    going `grace` seconds after the deadline, this thread keeps what was printed, says why, and ends
+    the process with exit 1."""
+
+    def __init__(self, seconds: float, *, as_json: bool = False, output: io.StringIO | None = None):
+        self.seconds = seconds
+        self.grace = 1.0 + seconds / 10
+        self.as_json = as_json
+        self.output = output
+        self.done = threading.Event()
+
+    def __enter__(self):
+        if self.seconds:
+            threading.Thread(target=self._watch, name="gradcli-watchdog", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.done.set()
+        return False
+
+    def _watch(self):
+        if self.done.wait(self.seconds + self.grace):
+            return
+        error = LimitError(f"the program ran longer than {self.seconds:g} s (--timeout), and was stopped "
+                           "inside one operation that did not return in time")
+        if self.as_json:
+            from .render import result_to_json
+            from .session import RunResult
+
+            text = result_to_json(RunResult(variables={}, error=error), output=self.output.getvalue()) + "\n"
+            _write_fd(1, text)
+        else:
+            # stdout's lock may be held by the stuck main thread: flush from a helper that may block
+            flusher = threading.Thread(target=_flush_stdout, daemon=True)
+            flusher.start()
+            flusher.join(0.5)
+        _write_fd(2, error.render() + "\n")
+        os._exit(EXIT_SCRIPT_ERROR)
+
+
+def _write_fd(fd: int, text: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, text.encode("utf-8", "replace"))
+
+
+@contextlib.contextmanager
+def _process_limits(run_limits: Limits, device, *, as_json: bool = False, output=None):
+    """The limits only a whole process can enforce: an address-space cap for --max-memory (not under
+    CUDA, which maps far more than it uses) and the --timeout watchdog."""
+    if not _owns_the_process():
+        yield
+        return
+    budget = 0 if device == "cuda" else run_limits.max_memory
+    with address_space_limit(budget), _Watchdog(run_limits.max_seconds, as_json=as_json, output=output):
+        yield
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,22 +291,26 @@ def main(ctx):
 
 @main.command("eval")
 @click.argument("path", default="-", metavar="FILE")
-@click.option("--no-table", is_flag=True, help="Print only the program's own output (exactly what PyTorch prints).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--no-table", is_flag=True,
+              help="Print only the program's own output (exactly what PyTorch prints).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
               help="text: output then tables; json: one JSON document with output, variables and error.")
 @click.option("--vars", "var_names", metavar="NAMES", help="Comma-separated variables to show in the table.")
-@click.option("--graph", "graph_name", metavar="NAME", help="Also draw the backward graph ending at variable NAME.")
-@click.option("--color/--no-color", default=None, help="Colour the tables (default: when stdout is a terminal; "
-              "NO_COLOR turns it off).")
+@click.option("--graph", "graph_name", metavar="NAME",
+              help="Also draw the backward graph ending at variable NAME.")
+@click.option("--color/--no-color", default=None,
+              help="Colour the tables (default: when stdout is a terminal; NO_COLOR turns it off).")
 @limit_options
-@_quiet_broken_pipe
+@_guarded
 def eval_command(path, no_table, output_format, var_names, graph_name, color, **kw):
     """Run the program in FILE ('-' or nothing: standard input) and show its tensors."""
     from .session import run
 
     debug = kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
-    _use_device(kw.pop("device"))
+    device = kw.pop("device")
+    _use_device(device)
     run_limits = _limits(kw)
     as_json = output_format == "json"
     try:
@@ -159,13 +326,21 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
         sys.exit(EXIT_SCRIPT_ERROR)
 
     out = io.StringIO() if as_json else sys.stdout
-    try:
-        result = run(source, out=out, filename=name, default_dtype=default_dtype, run_limits=run_limits)
-    except KeyboardInterrupt:
-        sys.stdout.flush()
-        click.echo("KeyboardInterrupt", err=True)
-        sys.exit(EXIT_INTERRUPTED)
     names = [n.strip() for n in var_names.split(",") if n.strip()] if var_names else None
+    try:
+        with _process_limits(run_limits, device, as_json=as_json, output=out):
+            result = run(source, out=out, filename=name, default_dtype=default_dtype, run_limits=run_limits)
+    except KeyboardInterrupt as exc:
+        if not as_json:
+            raise
+        # one JSON document whatever happens: the output so far, the tensors so far, the interruption
+        from .render import result_to_json
+        from .session import RunResult
+
+        partial = getattr(exc, "result", None) or RunResult(variables={})
+        partial.error = ScriptError("", kind="KeyboardInterrupt")
+        click.echo(result_to_json(partial, output=out.getvalue(), names=names))
+        sys.exit(EXIT_INTERRUPTED)
 
     if as_json:
         from .render import result_to_json
@@ -191,8 +366,10 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
 @click.argument("path", metavar="FILE")
 @click.argument("name")
 @click.option("--format", "output_format", type=click.Choice(["text", "dot", "mermaid"]), default="text",
-              show_default=True, help="text: a tree in the terminal; dot: Graphviz; mermaid: Markdown diagrams.")
+              show_default=True,
+              help="text: a tree in the terminal; dot: Graphviz; mermaid: Markdown diagrams.")
 @limit_options
+@_guarded
 def graph(path, name, output_format, **kw):
     """Run FILE and export the backward graph that ends at variable NAME."""
     from .render import export_graph
@@ -200,14 +377,17 @@ def graph(path, name, output_format, **kw):
 
     debug = kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
-    _use_device(kw.pop("device"))
+    device = kw.pop("device")
+    _use_device(device)
     run_limits = _limits(kw)
     try:
         source, display = _read_source(path, run_limits)
     except ScriptError as exc:
         _report(exc, debug)
         sys.exit(EXIT_SCRIPT_ERROR)
-    result = run(source, out=io.StringIO(), filename=display, default_dtype=default_dtype, run_limits=run_limits)
+    with _process_limits(run_limits, device):
+        result = run(source, out=io.StringIO(), filename=display, default_dtype=default_dtype,
+                     run_limits=run_limits)
     if result.error is not None:
         _report(result.error, debug)
         sys.exit(EXIT_SCRIPT_ERROR)

@@ -14,6 +14,11 @@ attribute read or write goes through `script_getattr`/`script_setattr` (allow-li
 starting with `_`), imports come only from the `modules` table, builtins only from `_make_builtins`, and
 values that could explode (huge ints, repeated sequences, wide format fields) are refused before they are
 computed. Step, time and call-depth limits are counted as the program runs.
+
+A limit (LimitError, out of memory included), Ctrl-C (KeyboardInterrupt) and a closed stdout (OutputClosed)
+end the whole program at once: no `except` in the script sees them, and `finally` blocks do not run for
+them (a `finally` could otherwise loop again past the limit). Only the script's own errors unwind through
+`except` and `finally` as in Python.
 """
 
 from __future__ import annotations
