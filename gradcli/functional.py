@@ -70,11 +70,13 @@ def mul(input, other):
 
 
 def div(input, other, *, rounding_mode=None):
-    if rounding_mode == "floor":
-        return floor_divide(input, other)
-    if rounding_mode == "trunc":
-        q = div(input, other)
-        return _nograd(xp.trunc(q._data))
+    if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise RuntimeError(
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                f"'{rounding_mode}'"
+            )
+        return binary(ROWS["div_rounding"], _as_tensor(input), other, {"rounding_mode": rounding_mode})
     if type(input) is not Tensor:
         return mul(reciprocal(other), input)
     return binary(ROWS["div"], input, other)
@@ -531,9 +533,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _need_tensor("cross_entropy", input)
     class_dim = 0 if input._data.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
+    classes = input._data.shape[class_dim]
     if type(target) is Tensor and target._data.dtype.kind == "f":
         # Class probabilities instead of class indices: -(logp * target) summed, then averaged over the batch
         # by a division by a number (PyTorch's DivBackward1).
+        if label_smoothing:
+            target = add(mul(target, 1 - label_smoothing), label_smoothing / classes)
         picked = mul(logp, target)
         if reduction == "none":
             return neg(sum(picked, class_dim))
@@ -541,7 +546,26 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "sum":
             return loss
         return binary(ROWS["div_scalar"], loss, input._data.shape[0] if input._data.ndim > 1 else 1)
-    return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return loss
+    return _label_smoothing(loss, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim)
+
+
+def _label_smoothing(loss, logp, target, weight, ignore_index, reduction, eps, class_dim):
+    """PyTorch's cross_entropy_loss_label_smoothing, step by step (its graph too):
+    (1 - eps) * nll + eps / C * (the mean of -logp over classes, masked where the target is ignored)."""
+    if weight is not None:
+        raise RuntimeError("gradcli: cross_entropy with both weight and label_smoothing is not supported")
+    ignored = target._data == ignore_index
+    smooth = neg(sum(logp, class_dim))
+    ops.inplace(ROWS["masked_fill_"], smooth, None, {"mask": ignored, "value": 0.0})
+    if reduction == "mean":
+        smooth = div(sum(smooth), _nograd(xp.asarray((~ignored).sum())))
+    elif reduction == "sum":
+        smooth = sum(smooth)
+    classes = logp._data.shape[class_dim]
+    return add(binary(ROWS["mul_scalar"], loss, 1 - eps), binary(ROWS["mul_scalar"], smooth, eps / classes))
 
 
 # ------------------------------------------------------------------ shapes and views

@@ -876,6 +876,16 @@ def _floor_divide(a, b):
     return xp.floor_divide(a, b)
 
 
+def _rounded_divide(a, b, mode):
+    """div(rounding_mode=...): floor as floor_divide; trunc rounds toward zero (integers stay integers)."""
+    if mode == "floor":
+        return _floor_divide(a, b)
+    if xp.asarray(a).dtype.kind in "biu" and xp.asarray(b).dtype.kind in "biu":
+        q = _floor_divide(a, b)
+        return q + ((xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0)))
+    return xp.trunc(_true_divide(a, b))
+
+
 def _remainder(a, b):
     _no_bool("remainder_cpu", a, b)
     a_kind, b_kind = xp.asarray(a).dtype.kind, xp.asarray(b).dtype.kind
@@ -1221,6 +1231,10 @@ ROWS: dict[str, Op] = {
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
     "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
               save="Ab"),
+    "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
+                       lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
+    "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",
+                     scalar_arg=True),
     "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
                      scalar_arg=True),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
@@ -1346,6 +1360,8 @@ ROWS: dict[str, Op] = {
     "to_dtype": Op("ToCopyBackward0", lambda a, dtype: a.astype(dtype), lambda m, g, a, b, r, p: (g,)),
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
     "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
+    "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: xp.where(mask, value, a),
+                       lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),)),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),
                 lambda m, g, a, b, r, p: (m.zeros(g),)),

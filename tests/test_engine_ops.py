@@ -203,6 +203,8 @@ CASES: dict[str, Case] = {
     "div_scalar": case(lambda t, x: x / 4, f(3), rows="div"),
     "div_const": case(lambda t, x, y: t.div(x, y), f(2, 3), Arg((3,), "const"), rows="div"),
     "div_by_grad": case(lambda t, x, y: t.true_divide(x, y), c(2, 3), p(3), rows="div"),
+    "div_floor": case(lambda t, x: t.div(x, 0.7, rounding_mode="floor"), f(3), rows="div_rounding"),
+    "div_trunc": case(lambda t, x, y: x.div(y, rounding_mode="trunc"), f(3), p(3), rows="div_rounding"),
     "divide": case(lambda t, x, y: t.divide(x, y), f(2), p(2), rows="div"),
     "rdiv_scalar": case(lambda t, x: 2 / x, p(3), rows="reciprocal mul"),
     "reciprocal": case(lambda t, x: x.reciprocal(), p(2, 2), rows="reciprocal"),
@@ -399,6 +401,15 @@ CASES: dict[str, Case] = {
                           rows="nll_loss log_softmax"),
     "cross_entropy_sum": case(lambda t, x: F(t).cross_entropy(x, t.tensor([0, 2]), reduction="sum"),
                               f(2, 4), rows="nll_loss log_softmax"),
+    "cross_entropy_smoothing": case(
+        lambda t, x: F(t).cross_entropy(x, t.tensor([0, 2, 1]), label_smoothing=0.1), f(3, 4),
+        rows="nll_loss log_softmax mul_scalar masked_fill_ neg sum_dim"),
+    "cross_entropy_smoothing_ignore": case(
+        lambda t, x: F(t).cross_entropy(x, t.tensor([0, 2, 1]), ignore_index=2, label_smoothing=0.2,
+                                        reduction="sum"), f(3, 4), rows="nll_loss mul_scalar masked_fill_"),
+    "cross_entropy_probs_smoothing": case(
+        lambda t, x, y: F(t).cross_entropy(x, y.softmax(1), label_smoothing=0.1), f(3, 4), c(3, 4),
+        rows="log_softmax div_scalar"),
     "cross_entropy_probs": case(lambda t, x, y: F(t).cross_entropy(x, y.softmax(1)), f(3, 4), c(3, 4),
                                 rows="log_softmax div_scalar"),
     # shapes and views
