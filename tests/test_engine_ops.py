@@ -327,6 +327,10 @@ CASES: dict[str, Case] = {
     "prod": case(lambda t, x: x.prod(), f(2, 3), rows="prod"),
     "t.prod": case(lambda t, x: t.prod(x), f(4), rows="prod"),
     "prod_dim": case(lambda t, x: x.prod(1), f(2, 3), rows="prod_dim"),
+    "prod_one_zero": case(lambda t, x: (x * t.tensor([1.0, 0.0, 1.0, 1.0], dtype=x.dtype)).prod(), f(4),
+                          rows="prod"),
+    "prod_dim_zeros": case(lambda t, x: (x * t.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], dtype=x.dtype))
+                           .prod(1), f(2, 3), rows="prod_dim"),
     "prod_dim_keepdim": case(lambda t, x: t.prod(x, 0, keepdim=True), f(2, 3), rows="prod_dim"),
     "var": case(lambda t, x: x.var(), f(2, 3), rows="var"),
     "var_dim": case(lambda t, x: t.var(x, 1), f(2, 3), rows="var"),
