@@ -45,7 +45,7 @@ class Arg:
 
     kind: "float" (requires grad, values in [-2, -0.2] u [0.2, 2], away from the kinks at 0),
     "pos" (requires grad, in [0.5, 2]), "unit" (requires grad, in [-0.9, 0.9]),
-    "const" (float, no grad), "int" (int64 in [-3, 3]), "bool".
+    "const" (float, no grad), "posconst" (in [0.5, 2], no grad), "int" (int64 in [-3, 3]), "bool".
     """
 
     shape: tuple
@@ -83,7 +83,7 @@ def make_arrays(name, args):
     for a in args:
         if a.kind in ("float", "const"):
             v = rng.uniform(0.2, 2.0, a.shape) * rng.choice([-1.0, 1.0], a.shape)
-        elif a.kind == "pos":
+        elif a.kind in ("pos", "posconst"):
             v = rng.uniform(0.5, 2.0, a.shape)
         elif a.kind == "unit":
             v = rng.uniform(-0.9, 0.9, a.shape)
@@ -221,6 +221,9 @@ CASES: dict[str, Case] = {
     "square_method": case(lambda t, x: x.square(), f(3), rows="pow"),
     "pow_tensor": case(lambda t, x, y: x**y, p(3, 1), f(1, 4), rows="pow_tensor"),
     "pow_tensor_0d": case(lambda t, x, y: t.pow(x, y), p(3), f(), rows="pow_tensor"),
+    "pow_const_exponent": case(lambda t, x, y: x**y, p(3), c(3), rows="pow_tensor"),
+    "pow_const_base": case(lambda t, x, y: x**y, Arg((3,), "posconst"), f(3), rows="pow_tensor"),
+    "pow_zero_base": case(lambda t, x, y: (x * 0.0) ** y, c(3), p(3), rows="pow_tensor", smooth=False),
     "rpow": case(lambda t, x: 2**x, f(3), rows="rpow"),
     "rpow_float": case(lambda t, x: t.pow(1.5, x), f(3), rows="rpow"),
     "floor_divide": case(lambda t, x: x // 0.7, f(3), rows="floor_divide",
@@ -292,6 +295,9 @@ CASES: dict[str, Case] = {
     "maximum": case(lambda t, x, y: t.maximum(x, y), f(3, 1), f(1, 4), rows="maximum", smooth=False),
     "maximum_method": case(lambda t, x, y: x.maximum(y), f(3), c(3), rows="maximum", smooth=False),
     "max_binary": case(lambda t, x, y: t.max(x, y), f(3), f(3), rows="maximum", smooth=False),
+    "maximum_ties": case(lambda t, x: t.maximum(x, x * 1.0), f(3), rows="maximum", smooth=False),
+    "clamp_tensor_crossed": case(lambda t, x, hi: t.clamp(x, hi + 1.0, hi), f(2, 3), f(3),
+                                 rows="clamp_tensor", smooth=False),
     "minimum": case(lambda t, x, y: t.minimum(x, y), f(3, 1), f(1, 4), rows="minimum", smooth=False),
     "min_binary": case(lambda t, x, y: x.min(y), f(3), f(3), rows="minimum", smooth=False),
     "where": case(lambda t, x, y: t.where(x > 0, x, y), f(3, 1), f(1, 4), rows="where"),
@@ -342,6 +348,10 @@ CASES: dict[str, Case] = {
     "norm_dim": case(lambda t, x: x.norm(dim=1), f(2, 3), rows="norm"),
     "norm_p1": case(lambda t, x: x.norm(p=1), f(2, 3), rows="norm", smooth=False),
     "norm_p3": case(lambda t, x: x.norm(3, 1, True), f(2, 3), rows="norm", smooth=False),
+    "norm_of_zeros": case(lambda t, x: (x * 0.0).norm() + x.sum(), f(3), rows="norm", smooth=False),
+    "norm_inf": case(lambda t, x: x.norm(float("inf")), f(2, 3), rows="norm", smooth=False),
+    "norm_inf_ties": case(lambda t, x: (x.abs() * 0.0 + 1.0).norm(float("inf"), 1) * x.sum(), f(2, 3),
+                          rows="norm", smooth=False),
     "cumsum": case(lambda t, x: x.cumsum(1), f(2, 3), rows="cumsum"),
     "t.cumsum": case(lambda t, x: t.cumsum(x, dim=0), f(3, 2), rows="cumsum"),
     # linear algebra
