@@ -1,0 +1,512 @@
+"""Issue 6: whatever a script contains, gradcli answers with a clear error or a result, never a Python
+traceback, a crash, a hang, or access to anything outside the language.
+
+Each hostile input goes through the command line, as a user would meet it: click's CliRunner for the
+messages, and a real subprocess where exit codes, signals, pipes or process limits matter. The expected
+outcome is a gradcli error with line and column, exit 1, no traceback, within a second. The twelve groups
+follow the issue; tests/test_fuzz.py throws generated and mutated programs at the same paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from gradcli import cli
+from gradcli.cli import main
+
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "GRADCLI_DEVICE": None}
+LOCATION = re.compile(r"^  --> (?P<file>.+):(?P<line>\d+):(?P<column>\d+)$", re.MULTILINE)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm():
+    """Load the parser tables and the engine once, so the timings below measure the script alone."""
+    CliRunner().invoke(main, ["eval", "--no-table", "-"], input=b"x = torch.ones(1) + 1\n", env=ENV)
+
+
+def gradcli(source, *flags: str):
+    """(result, seconds) of `gradcli eval --no-table [flags] -` with `source` (str or bytes) on stdin."""
+    data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
+    start = time.perf_counter()
+    result = CliRunner().invoke(main, ["eval", "--no-table", *flags, "-"], input=data, env=ENV)
+    return result, time.perf_counter() - start
+
+
+def refused(source, kind: str, message: str, *flags: str, line: int | None = None, seconds: float = 1.0):
+    """Run `source` and check the issue's bar: `kind: ...message...`, located, exit 1, no traceback, fast."""
+    result, elapsed = gradcli(source, *flags)
+    err = result.stderr
+    assert result.exit_code == 1, (result.exit_code, result.output, err, result.exception)
+    assert "Traceback" not in err and "Traceback" not in result.stdout
+    assert err.startswith(f"{kind}: "), err
+    assert message in err.splitlines()[0], err
+    where = LOCATION.search(err)
+    assert where is not None, f"no line and column in:\n{err}"
+    if line is not None:
+        assert int(where["line"]) == line, err
+    assert not CONTROL.search(err), f"raw control characters reach the terminal: {err!r}"
+    assert elapsed < seconds, f"took {elapsed:.2f} s"
+    return result
+
+
+def runs(source, *flags: str) -> str:
+    result, elapsed = gradcli(source, *flags)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert elapsed < 1.0
+    return result.stdout
+
+
+# ------------------------------------------------------------------ 1. introspection chains
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("().__class__.__bases__[0].__subclasses__()", "SyntaxError", "attribute names starting with '_'"),
+        ("x = torch.ones(1)\nx.__dict__", "SyntaxError", "attribute names starting with '_'"),
+        ("torch.__builtins__", "SyntaxError", "attribute names starting with '_'"),
+        ("x = torch.ones(1)\nx._data", "SyntaxError", "attribute names starting with '_'"),
+        ("print.__globals__", "SyntaxError", "attribute names starting with '_'"),
+        ("__builtins__", "SyntaxError", "names starting with '__' are not allowed"),
+        ("f'{x.__class__}'", "SyntaxError", "attribute names starting with '_'"),
+        ("x = torch.ones(1, requires_grad=True) * 2\nx.grad_fn._saved_self", "SyntaxError", "with '_'"),
+        ("torch.Tensor.add.__self__", "SyntaxError", "attribute names starting with '_'"),
+        ("print(hasattr(1, '__class__'))\nx.y", "NameError", "name 'x' is not defined"),
+    ],
+)
+def test_introspection_is_refused(source, kind, message):
+    refused(source, kind, message)
+
+
+def test_hasattr_cannot_probe_private_names():
+    source = "print(hasattr((), '__class__'), hasattr(torch.ones(1), '_data'), hasattr([], 'append'))"
+    assert runs(source) == "False False True\n"
+
+
+# ------------------------------------------------------------------ 2. modules through attributes
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("torch.os", "AttributeError", "module 'torch' has no attribute 'os'"),
+        ("import numpy as np\nnp.ctypeslib", "AttributeError", "module 'numpy' has no attribute 'ctypeslib'"),
+        ("import numpy as np\nnp.array([1])", "AttributeError", "module 'numpy' has no attribute 'array'"),
+        ("x = torch.ones(2)\nx.numpy().ctypes", "RuntimeError", "cannot leave the tensor world"),
+        ("import math\nmath.sys", "AttributeError", "module 'math' has no attribute 'sys'"),
+        ("torch.autograd.sys", "AttributeError", "module 'torch.autograd' has no attribute 'sys'"),
+        ("torch.nn.functional.torch", "AttributeError", "has no attribute 'torch'"),
+        ("import numpy.ctypeslib", "ModuleNotFoundError", "No module named 'numpy.ctypeslib'"),
+        ("from torch import os", "ImportError", "cannot import name 'os' from 'torch'"),
+        ("import importlib", "ModuleNotFoundError", "No module named 'importlib'"),
+        ("torch.Tensor.mro", "AttributeError", "type object 'Tensor' has no attribute 'mro'"),
+        ("torch.ones(1).storage()", "AttributeError", "'Tensor' object has no attribute 'storage'"),
+        ("torch.ones(1).grad_fn.next_functions", "AttributeError", "'NoneType' object has no attribute"),
+        ("torch.tensor.x = 1", "AttributeError", "'function' object has no attribute 'x'"),
+        ("torch.ones = print", "AttributeError", "cannot set attributes of module 'torch'"),
+    ],
+)
+def test_modules_and_tensors_expose_only_their_allow_lists(source, kind, message):
+    refused(source, kind, message)
+
+
+# ------------------------------------------------------------------ 3. format strings
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("x = torch.ones(1)\n'{0.__class__}'.format(x)", "AttributeError", "'format' is not available"),
+        ("'{x.grad_fn}'.format_map({'x': 1})", "AttributeError", "'format_map' is not available"),
+        ("'%s' % print", "TypeError", "gradcli formats only numbers, strings and tensors with %"),
+        ("'%(a)s' % {'a': torch}", "TypeError", "not 'ScriptModule'"),
+        ("'%s %s' % (1, print)", "TypeError", "not 'function'"),
+        ("f'{print:{\"{0.__class__}\"}}'", "TypeError", "unsupported format string passed to function"),
+        ("f'{1:>{10**10}}'", "LimitError", "--max-sequence"),
+        ("'%*d' % (10**10, 1)", "LimitError", "--max-sequence"),
+    ],
+)
+def test_format_strings_reach_no_attributes(source, kind, message):
+    refused(source, kind, message.replace("gradcli formats", "gradscript formats"))
+
+
+def test_reprs_of_internals_give_nothing_away():
+    # !r and %s on internals print a repr, as Python would: a name and an address, no way in
+    out = runs("x = torch.ones(1, requires_grad=True) * 2\n"
+               "print(f'{x!r} {x.grad_fn!r} {torch!r}', '%s' % (x,), '%r' % [1])")
+    assert re.fullmatch(r"tensor\(\[2\.\], grad_fn=<MulBackward0>\) <MulBackward0 object at 0x[0-9a-f]+> "
+                        r"<module 'torch'> tensor\(\[2\.\], grad_fn=<MulBackward0>\) \[1\]\n", out), out
+
+
+# ------------------------------------------------------------------ 4. frames
+CAUGHT = "try:\n    1/0\nexcept Exception as e:\n    "
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("def g():\n    yield 1\n", "SyntaxError", "'yield' is not supported"),
+        ("g = (x for x in [1])", "SyntaxError", "generator expressions are not supported"),
+        ("async def f():\n    pass\n", "SyntaxError", "'async' is not supported"),
+        ("f = lambda: (yield)", "SyntaxError", "'yield' is not supported"),
+        (CAUGHT + "e.__traceback__.tb_frame", "SyntaxError", "starting with '_'"),
+        (CAUGHT + "e.with_traceback(None)", "AttributeError", "not available"),
+        (CAUGHT + "e.tb_frame", "AttributeError", "has no attribute 'tb_frame'"),
+        ("f = lambda: 0\nf.f_back", "AttributeError", "'function' object has no attribute 'f_back'"),
+        ("iter([1]).gi_frame", "NameError", "name 'iter' is not defined"),
+        ("map(abs, [1]).gi_frame", "AttributeError", "'map' object has no attribute 'gi_frame'"),
+        ("[].append.__self__", "SyntaxError", "starting with '_'"),
+    ],
+)
+def test_no_frames_generators_or_tracebacks(source, kind, message):
+    refused(source, kind, message)
+
+
+# ------------------------------------------------------------------ 5. escapes and exit codes
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("import os", "ModuleNotFoundError", "No module named 'os'"),
+        ("import subprocess", "ModuleNotFoundError", "No module named 'subprocess'"),
+        ("from os import system", "ModuleNotFoundError", "No module named 'os'"),
+        ("__import__('os')", "SyntaxError", "names starting with '__' are not allowed"),
+        ("eval('1')", "NameError", "name 'eval' is not defined"),
+        ("exec('1')", "NameError", "name 'exec' is not defined"),
+        ("open('/etc/passwd')", "NameError", "name 'open' is not defined"),
+        ("compile('1', '', 'eval')", "NameError", "name 'compile' is not defined"),
+        ("getattr(1, 'real')", "NameError", "name 'getattr' is not defined"),
+        ("globals()", "NameError", "name 'globals' is not defined"),
+        ("vars()", "NameError", "name 'vars' is not defined"),
+        ("type(1)", "NameError", "name 'type' is not defined"),
+        ("exit()", "NameError", "name 'exit' is not defined"),
+        ("quit(3)", "NameError", "name 'quit' is not defined"),
+        ("raise SystemExit", "NameError", "name 'SystemExit' is not defined"),
+        ("raise KeyboardInterrupt", "NameError", "name 'KeyboardInterrupt' is not defined"),
+        ("class E(BaseException):\n    pass", "NameError", "name 'BaseException' is not defined"),
+        ("class Exit(Exception):\n    code = 3\nraise Exit(3)", "Exit", "3"),
+    ],
+)
+def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, message):
+    refused(source, kind, message)
+
+
+# ------------------------------------------------------------------ 6. integer and string bombs
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("9**9**9", "LimitError", "--max-int-bits"),
+        ("10**10**10", "LimitError", "--max-int-bits"),
+        ("1 << 10**9", "LimitError", "--max-int-bits"),
+        ("(((9**64)**64)**64)**64", "LimitError", "--max-int-bits"),
+        ("x = 7\nfor i in range(100):\n    x = x * x", "LimitError", "--max-int-bits"),
+        ("x = " + "9" * 5000, "SyntaxError", "integer literal too large"),
+        ("int('9' * 5000)", "ValueError", "Exceeds the limit (4300 digits)"),
+        ("'a' * 10**10", "LimitError", "--max-sequence"),
+        ("[0] * 10**9", "LimitError", "--max-sequence"),
+        ("s = 'ab'\nwhile True:\n    s += s", "LimitError", "--max-sequence"),
+        ("'x'.zfill(10**10)", "LimitError", "--max-sequence"),
+    ],
+)
+def test_int_and_string_bombs_are_sized_before_computing(source, kind, message):
+    refused(source, kind, message)
+
+
+def test_int_bits_flag():
+    refused("2 ** 100", "LimitError", "over the limit of 64 bits (--max-int-bits)", "--max-int-bits", "64")
+    refused("'ab' * 60", "LimitError", "--max-sequence", "--max-sequence", "100")
+
+
+# ------------------------------------------------------------------ 7. tensor bombs
+@pytest.mark.parametrize(
+    ("source", "kind", "message", "flags"),
+    [
+        ("torch.zeros(10**12)", "LimitError", "1,000,000,000,000 elements", ()),
+        ("torch.ones(100000, 100000)", "LimitError", "10,000,000,000 elements", ()),
+        ("x = torch.ones(1000)\nwhile True:\n    x = torch.cat([x, x])", "LimitError", "--max-elements",
+         ("--max-elements", "1000000")),
+        ("torch.ones(1000, 1000)", "LimitError", "--max-elements", ("--max-elements", "999999")),
+        ("torch.ones(1000, 1000, dtype=torch.float64)", "LimitError", "(--max-tensor-bytes)",
+         ("--max-tensor-bytes", "1M")),
+        ("torch.zeros(-1)", "RuntimeError", "zeros: Dimension size must be non-negative.", ()),
+        ("torch.zeros(2**63)", "TypeError", "Overflow when unpacking long long", ()),
+    ],
+)
+def test_tensor_bombs_are_sized_before_allocating(source, kind, message, flags):
+    refused(source, kind, message, *flags)
+
+
+# ------------------------------------------------------------------ 8. time
+@pytest.mark.parametrize(
+    ("source", "flags", "message"),
+    [
+        ("while True:\n    pass", ("--max-steps", "100000"), "ran more than 100,000 steps (--max-steps)"),
+        ("for i in range(10**12):\n    pass", ("--max-steps", "100000"), "(--max-steps)"),
+        ("while True:\n    pass", ("--timeout", "0.3"), "ran longer than 0.3 s (--timeout)"),
+        ("for i in range(10**12):\n    pass", ("--timeout", "0.3"), "(--timeout)"),
+        # each step is slow: the clock is read often enough anyway
+        ("x = torch.ones(10**6)\nfor i in range(10**6):\n    x = x * 1.0", ("--timeout", "0.3"), "--timeout"),
+        # exponential recursion that never gets deep
+        ("def f(n):\n    return n and f(n - 1) + f(n - 1)\nf(99)", ("--timeout", "0.3"), "--timeout"),
+    ],
+)
+def test_step_budget_and_wall_clock(source, flags, message):
+    refused(source, "LimitError", message, *flags)
+
+
+# ------------------------------------------------------------------ 9. depth
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(" * 100_000 + "1" + ")" * 100_000,
+        "-" * 100_000 + "1",
+        "+".join(["1"] * 100_000),
+        "x = " + "[" * 100_000 + "]" * 100_000,
+        "".join(" " * i + "if x:\n" for i in range(300)) + " " * 300 + "pass\n",
+        "x = " + "lambda: " * 100_000 + "1",
+    ],
+    ids=["parentheses", "unary minus", "sum", "brackets", "blocks", "lambdas"],
+)
+def test_deep_nesting_gets_a_depth_limit(source):
+    refused(source, "LimitError", "(limit 200, --max-depth)", line=1 if "if x" not in source else None)
+
+
+def test_recursion_is_the_scripts_recursion_error():
+    source = "def f(n):\n    return f(n + 1)\nf(0)"
+    refused(source, "RecursionError", "maximum recursion depth exceeded", line=2)
+    refused(source, "RecursionError", "maximum recursion depth exceeded", "--max-call-depth", "10", line=2)
+    # data nested deeper than Python's own recursion limit, then printed (repr recurses in C)
+    source = "x = []\nfor i in range(100000):\n    x = [x]\nprint(x)"
+    refused(source, "RecursionError", "maximum recursion depth exceeded")
+
+
+# ------------------------------------------------------------------ 10. size
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"x = '" + b"a" * 10_000_000 + b"'\n",
+        b"x = 1\n" * 1_000_000,
+        b"(" * 50_000_000,
+    ],
+    ids=["10 MB line", "a million statements", "50 MB of brackets"],
+)
+def test_source_size_is_checked_before_lexing(source):
+    result, elapsed = gradcli(source)
+    assert result.exit_code == 1 and elapsed < 1.0
+    assert result.stderr.startswith("LimitError: the program is more than")
+    assert "(--max-source-bytes)" in result.stderr
+
+
+def test_an_oversize_file_is_refused_by_its_size_alone(tmp_path):
+    path = tmp_path / "big.grad"
+    with open(path, "wb") as fh:
+        fh.truncate(10**12)  # a sparse terabyte: reading or copying it would take forever
+    start = time.perf_counter()
+    result = CliRunner().invoke(main, ["eval", str(path)], env=ENV)
+    assert time.perf_counter() - start < 1.0
+    assert result.exit_code == 1
+    assert result.stderr.startswith("LimitError: the program is 1,000,000,000,000 bytes, over the limit of")
+
+
+# ------------------------------------------------------------------ 11. text
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        (b"x = 1\0\n", "SyntaxError", "source code cannot contain null bytes"),
+        (b"x = '\xff'\n", "SyntaxError", "'utf-8' codec can't decode byte 0xff in position 5"),
+        (b"x = 1\ny = '\xed\xa0\x80'\n", "SyntaxError", "'utf-8' codec can't decode byte 0xed"),
+        ("x\u202e = 1".encode(), "SyntaxError", "invalid non-printable character U+202E"),
+        ("x = 1 \u2066+ 2".encode(), "SyntaxError", "invalid non-printable character U+2066"),
+        (b"x\x1b[31m = 1", "SyntaxError", "invalid non-printable character U+001B"),
+        (b"print('ok')\r\x1b[2J", "SyntaxError", "invalid non-printable character U+001B"),
+        (b"x = '\x1b[2J' + 1", "TypeError", 'can only concatenate str (not "int") to str'),
+        (b"raise ValueError('\x1b[2J\x07 \\x1b]0;title\\x07 \\u202e')", "ValueError", "\\x1b[2J\\x07"),
+        (b"d = {}\nd['\\x1b[31m']", "KeyError", "'\\x1b[31m'"),
+    ],
+)
+def test_text_problems_are_clean_errors_that_escape_control_characters(source, kind, message):
+    refused(source, kind, message)
+
+
+def test_text_python_accepts_runs():
+    assert runs(b"\xef\xbb\xbfprint('bom')") == "bom\n"  # a UTF-8 BOM, as Python allows
+    assert runs(b"x = 1\ry = 2\rprint(x + y)") == "3\n"  # lone CRs are line breaks, as in Python
+    assert runs(b"x = 1\r\nprint(x)\r\n") == "1\n"
+    # inside a string a control character is data (as in Python): printed as the script asked
+    assert runs(b"s = '\x1b[1m'\nprint(len(s), len('\xe2\x80\xae'))") == "4 1\n"
+
+
+# ------------------------------------------------------------------ 12. numerics (PyTorch's behaviour)
+NUMERICS = [
+    ("print(torch.tensor([1, 2]) // 0)", "RuntimeError: ZeroDivisionError"),
+    ("print(torch.tensor([1, 2]) % 0)", "RuntimeError: ZeroDivisionError"),
+    ("print(torch.tensor(5) // torch.tensor(0))", "RuntimeError: ZeroDivisionError"),
+    ("print(torch.tensor([1., 0.]) / 0)", "tensor([inf, nan])"),
+    ("print(torch.tensor([1, 2]) / 0)", "tensor([inf, inf])"),
+    ("print(torch.tensor([1., 2.]) // 0)", "tensor([inf, inf])"),
+    ("print(torch.log(torch.tensor(-1.)))", "tensor(nan)"),
+    ("print(torch.sqrt(torch.tensor([-1., 4.])))", "tensor([nan, 2.])"),
+    ("print(torch.tensor([2**62]) * 4)", "tensor([0])"),  # int64 wraps around, as in PyTorch
+    ("print(torch.tensor([10]) ** 100)", "tensor([0])"),
+    ("print(torch.tensor([-2**63]) // -1)", "tensor([-9223372036854775808])"),
+    ("print(torch.exp(torch.tensor([1000.])))", "tensor([inf])"),
+    ("print(1 / 0)", "ZeroDivisionError: division by zero"),
+    ("print(1 // 0)", "ZeroDivisionError: integer division or modulo by zero"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), NUMERICS)
+def test_numerics_follow_pytorch(source, expected):
+    result, _ = gradcli(source)
+    if expected.endswith(")"):
+        assert (result.exit_code, result.stdout) == (0, expected + "\n"), result.stderr
+    else:
+        assert result.exit_code == 1 and result.stderr.splitlines()[0] == expected
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("source", "expected"), NUMERICS)
+def test_numerics_expectations_are_pytorchs(torch, source, expected):
+    from oracle import run_with_torch
+
+    out, error = run_with_torch(torch, source)
+    got = f"{type(error).__name__}: {error}" if error is not None else out.rstrip("\n")
+    assert got == expected
+
+
+# ------------------------------------------------------------------ the command line around the script
+def test_an_internal_error_is_reported_as_one_without_a_traceback(monkeypatch):
+    def broken(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr("gradcli.session.run", broken)
+    result, _ = gradcli("x = 1")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("gradcli: internal error: IndexError: list index out of range\n")
+    assert "Traceback" not in result.stderr
+    result, _ = gradcli("x = 1", "--debug")
+    assert "Traceback" in result.stderr and "internal error" in result.stderr
+
+
+def test_process_limits_are_left_alone_inside_another_program():
+    # CliRunner stands for any host that calls main() in its own process: no rlimit, no watchdog thread
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    threads = {t.name for t in __import__("threading").enumerate()}
+    result, _ = gradcli("print(1)", "--max-memory", "64M", "--timeout", "5")
+    assert result.exit_code == 0
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert "gradcli-watchdog" not in threads | {t.name for t in __import__("threading").enumerate()}
+    with CliRunner().isolation():
+        assert not cli._owns_the_process()
+
+
+def test_size_flags_take_units():
+    result = CliRunner().invoke(main, ["eval", "--max-memory", "lots", "-"], input=b"", env=ENV)
+    assert result.exit_code == 2 and "'lots' is not a size" in result.stderr
+    result = CliRunner().invoke(main, ["eval", "--max-tensor-bytes", "0", "-"], input=b"", env=ENV)
+    assert result.exit_code == 2 and "must be more than 0" in result.stderr
+
+
+# ------------------------------------------------------------------ through a real process
+def spawn(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "PYTHONUNBUFFERED": "0"}
+    env.pop("GRADCLI_DEVICE", None)
+    return subprocess.Popen([sys.executable, "-m", "gradcli.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["eval"], ["eval", "--no-table"], ["eval", "--format", "json"], ["graph", "{path}", "x"]],
+    ids=["eval", "no-table", "json", "graph"],
+)
+def test_ctrl_c_exits_130_and_keeps_what_was_printed(tmp_path, command):
+    path = tmp_path / "loop.grad"
+    path.write_text("print('before', flush=True)\nx = torch.ones(2)\nwhile True:\n    y = 1\n")
+    args = [a.replace("{path}", str(path)) for a in command]
+    if "{path}" not in command:
+        args.append(str(path))
+    child = spawn(*args, "--timeout", "60")
+    try:
+        if command[0] == "eval" and "json" not in command:
+            assert child.stdout.readline() == b"before\n"  # the loop is running now
+        else:
+            time.sleep(1.5)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=10)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert b"Traceback" not in err
+    if "json" in command:
+        doc = json.loads(out)
+        assert doc["output"] == "before\n"
+        assert doc["error"] == {"type": "KeyboardInterrupt", "message": "", "line": None, "column": None}
+        assert doc["variables"]["x"]["value"] == [1.0, 1.0]
+    else:
+        assert err == b"KeyboardInterrupt\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "for i in range(100000):\n    print(i)\n",  # the script's own print meets the closed pipe
+        "print(0)\n" + "".join(f"t{i} = torch.ones(3)\n" for i in range(1500)),  # the table meets it
+    ],
+    ids=["print", "table"],
+)
+def test_a_closed_stdout_ends_quietly(tmp_path, source):
+    path = tmp_path / "many.grad"
+    path.write_text(source)
+    child = spawn("eval", str(path))
+    assert child.stdout.readline() == b"0\n"
+    child.stdout.close()  # as `| head -1` does
+    err = child.stderr.read()
+    child.wait(timeout=30)
+    assert err == b"", err.decode()
+    assert child.returncode == 1
+
+
+def test_max_memory_caps_many_allocations(tmp_path):
+    path = tmp_path / "hog.grad"
+    path.write_text("print('start')\nxs = []\nwhile True:\n    xs.append([0] * 10**7)\n")
+    child = spawn("eval", "--max-memory", "400M", str(path))
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 1
+    assert out.startswith(b"start\n")
+    assert err.startswith(b"LimitError: the program needs more memory than the limit of 400 MiB (--max-memo")
+    assert b"hog.grad:4:15" in err and b"Traceback" not in err
+
+
+def test_max_memory_catches_tensors_numpy_would_allocate_lazily(tmp_path):
+    path = tmp_path / "tensors.grad"
+    path.write_text("xs = []\nfor i in range(100):\n    xs.append(torch.zeros(10**7))\n")
+    child = spawn("eval", "--max-memory", "300M", str(path))
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 1, err
+    assert b"(--max-memory)" in err and b"tensors.grad:3:15" in err
+
+
+def test_the_engine_and_parser_run_under_a_small_memory_cap():
+    # numpy, lark and the renderers are imported and used inside the cap
+    child = spawn("eval", "--max-memory", "32M", "examples/scalar_gradients.grad",
+                  cwd=os.path.join(os.path.dirname(__file__), ".."))
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err.decode()
+    assert b"tensor([5.])" in out and b"MulBackward0" in out
+
+
+def test_watchdog_stops_one_operation_that_outlasts_the_timeout(tmp_path):
+    path = tmp_path / "matmul.grad"
+    path.write_text("print('before')\na = torch.ones(10000, 10000)\nb = a @ a @ a @ a\n")
+    start = time.perf_counter()
+    child = spawn("eval", "--timeout", "0.2", str(path))
+    out, err = child.communicate(timeout=60)
+    assert time.perf_counter() - start < 10
+    assert child.returncode == 1
+    assert out == b"before\n"
+    assert err.startswith(b"LimitError: the program ran longer than 0.2 s (--timeout)"), err
