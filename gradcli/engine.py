@@ -464,15 +464,11 @@ def _check_outputs(outputs, grad_outputs, *, create_graph):
                 raise RuntimeError(
                     f"grad can be computed only for real floating point outputs but got {t.dtype}"
                 )
-            g = Tensor._make(t._data.dtype.type(1) + 0 * t._data) if create_graph else None
-            arr = t._data.copy()
-            arr[...] = 1
-            g = Tensor._make(arr) if create_graph else arr
+            ones = xp.ones(t._data.shape, dtype=t._data.dtype)
+            g = Tensor._make(ones) if create_graph else ones
         else:
             if not isinstance(g, Tensor):
-                raise TypeError(
-                    f"gradient must be a Tensor, not {type(g).__name__}"
-                ) if g is not None else None
+                raise TypeError(f"gradient must be a Tensor, not {type(g).__name__}")
             if tuple(g.shape) != tuple(t.shape):
                 raise RuntimeError(
                     f'Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a '

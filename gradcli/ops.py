@@ -11,7 +11,15 @@ and p the op's non-tensor parameters. Broadcasting is undone by the engine, not 
 
 What a row saves (`save`): letters "a", "b" (the inputs) and "r" (the result). An upper-case letter saves
 that input only if the *other* input requires grad (mul needs b only to differentiate a), which is how a
-chain of `exp` then `* 3.0` keeps only the exp outputs alive.
+chain of `exp` then `* 3.0` keeps only the exp outputs alive. The saved tensors' version counters are checked
+before a backward runs, for PyTorch's "modified by an inplace operation" error.
+
+Besides arithmetic, `m` offers what formulas need on both paths: `m.where`, `m.sum`, `m.reshape`, ...;
+`m.data(x)` is the raw array (for masks and counts that carry no gradient), `m.zeros(g)` a zero gradient.
+
+tests/test_engine_ops.py holds a case for every row (it fails when a row has none): values, dtype, grad_fn
+name and gradients against PyTorch; tests/test_engine_fd.py checks every differentiable row with finite
+differences, to second order.
 """
 
 from __future__ import annotations
