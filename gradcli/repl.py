@@ -161,10 +161,6 @@ class Repl:
             self._lines = []
             self.execute(source)
 
-    def cancel(self) -> None:
-        """Forget the lines of an unfinished input (Ctrl-C at a '...' prompt)."""
-        self._lines = []
-
     def execute(self, text: str) -> None:
         """Run one complete input: a meta-command or gradscript. Never raises for the user's mistakes, nor
         for Ctrl-C: the session goes on with its state as the interruption left it."""
