@@ -117,6 +117,7 @@ class Node:
 
     __slots__ = ("_next", "seq", "retained", "__weakref__")
     SCRIPT_ATTRS = frozenset({"name", "next_functions", "metadata"})
+    n_outputs = 1  # gradients it takes: one per output of the forward op (a slot where there can be more)
 
     @property
     def next_functions(self):
@@ -260,19 +261,22 @@ def _sum_to(m, g, shape):
 
 
 def _collect(roots):
-    """Count, for every node reachable from `roots`, how many graph edges point at it."""
-    deps = {}
-    stack = [n for n in roots if n is not None]
-    seen = set(stack)
+    """Count, for every node reachable from `roots`, how many graph edges point at it (roots start at 0)."""
+    deps = dict.fromkeys(n for n in roots if n is not None)
+    stack = list(deps)
+    for n in stack:
+        deps[n] = 0
     while stack:
-        node = stack.pop()
-        for nxt in node._next[::2]:
+        nf = stack.pop()._next
+        for i in range(0, len(nf), 2):
+            nxt = nf[i]
             if nxt is not None:
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
                     stack.append(nxt)
-    return deps, seen
+    return deps, deps.keys()
 
 
 def _needed(roots, deps, targets):
@@ -314,16 +318,19 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     for (node, nr), g in zip(roots, grads):
         buf = buffers.get(node)
         if buf is None:
-            buf = buffers[node] = [None] * _num_outputs(node)
+            buf = buffers[node] = [None] * node.n_outputs
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     ready = [(-node.seq, id(node), node) for node in buffers if deps.get(node, 0) == 0]
     heapq.heapify(ready)
 
     prev_mode = GRAD.enabled
     GRAD.enabled = create_graph
+    heappush, heappop = heapq.heappush, heapq.heappop
+    # `node` is the next node to run; the heap holds the other ready ones, latest-created first. When a node
+    # frees exactly one successor and nothing else is waiting (a chain), it runs next without the heap.
+    node = heappop(ready)[2] if ready else None
     try:
-        while ready:
-            node = heapq.heappop(ready)[2]
+        while node is not None:
             grads_in = buffers.pop(node)
             if node.retained is not None:  # tensor hooks and retain_grad, before anything sees the gradient
                 _run_hooks(node, grads_in, create_graph)
@@ -334,35 +341,46 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                         captured[slot] = g
             run = needed is None or node in needed
             if run and isinstance(node, AccumulateGrad):
-                run = targets is None
-                if run and grads_in[0] is not None:
+                if targets is None and grads_in[0] is not None:
                     _accumulate(node.variable, grads_in[0], create_graph)
+                node = heappop(ready)[2] if ready else None
                 continue
-            if run and any(g is not None for g in grads_in):
+            if run and (grads_in[0] is not None if len(grads_in) == 1 else any(g is not None for g in grads_in)):
                 outs = node.apply(grads_in, create_graph)
                 if not retain_graph:
                     node.release()
             else:
                 outs = None
             nf = node._next
+            fresh = None
             for i in range(0, len(nf), 2):
                 nxt = nf[i]
                 if nxt is None:
                     continue
-                nr = nf[i + 1]
                 g = outs[i >> 1] if outs is not None else None
                 if g is not None:
+                    nr = nf[i + 1]
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * _num_outputs(nxt)
+                        buf = buffers[nxt] = [None] * nxt.n_outputs
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
                     if nxt in buffers:
-                        heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
+                        if fresh is None and not ready:
+                            fresh = nxt
+                        else:
+                            if fresh:  # held back a moment ago: now it must take its turn by sequence
+                                heappush(ready, (-fresh.seq, id(fresh), fresh))
+                            fresh = False
+                            heappush(ready, (-nxt.seq, id(nxt), nxt))
                     else:
                         _skip(nxt, deps, buffers, ready)
+            if fresh:
+                node = fresh
+            else:
+                node = heappop(ready)[2] if ready else None
     finally:
         GRAD.enabled = prev_mode
     return captured
