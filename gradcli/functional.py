@@ -1178,10 +1178,17 @@ class _Random:
     """gradcli's own random stream: seeded by manual_seed, not PyTorch's sequence (documented)."""
 
     def __init__(self):
-        self.gen = xp.random.default_rng()
+        self._gen = None
+
+    @property
+    def gen(self):
+        # Made on first use: numpy.random costs start-up time most scripts never repay.
+        if self._gen is None:
+            self._gen = xp.random.default_rng()
+        return self._gen
 
     def seed(self, seed):
-        self.gen = xp.random.default_rng(int(seed))
+        self._gen = xp.random.default_rng(int(seed))
 
 
 RANDOM = _Random()
