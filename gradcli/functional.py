@@ -1254,6 +1254,19 @@ def _binop(fn, swap=False):
     return method
 
 
+def _direct(key):
+    """An operator that is exactly `binary(row, self, other)` once other is a number or a tensor (`+` and
+    `*`: add and mul have nothing to check or convert for a tensor on the left), one call shorter."""
+    row = ROWS[key]
+
+    def method(self, other):
+        if type(other) is Tensor or type(other) is float or isinstance(other, _NUMBER):
+            return binary(row, self, other)
+        return NotImplemented
+
+    return method
+
+
 def _inplace_method(key, convert=None):
     row = ROWS[key]
 
@@ -1338,9 +1351,9 @@ def install_tensor_methods(cls):
     }
     methods = {
         # operators
-        "__add__": _binop(add), "__radd__": _binop(add, swap=True),
+        "__add__": _direct("add"), "__radd__": _binop(add, swap=True),
         "__sub__": _binop(sub), "__rsub__": _binop(rsub),
-        "__mul__": _binop(mul), "__rmul__": _binop(mul, swap=True),
+        "__mul__": _direct("mul"), "__rmul__": _binop(mul, swap=True),
         "__truediv__": _binop(div), "__rtruediv__": _binop(div, swap=True),
         "__floordiv__": _binop(floor_divide), "__rfloordiv__": _binop(floor_divide, swap=True),
         "__mod__": _binop(remainder), "__rmod__": _binop(remainder, swap=True),

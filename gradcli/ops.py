@@ -56,6 +56,7 @@ class OpNode(Node):
 
     __slots__ = ("a", "b", "r", "p", "_meta", "_shape", "_dtype", "checks")
     op: Op = None
+    plan = None  # the row's `save` letters as steps (_save_plan)
     n_outputs = 1
 
     @property
@@ -177,9 +178,23 @@ def _new_node(op, params):
     return node
 
 
+def _save_plan(save):
+    """A row's `save` letters as the steps `_record` takes, worked out once when the table is built: (which,
+    needs) per letter, where which is 0 or 1 (an input) or -1 (the result), and needs is the input that must
+    require grad for the letter to count (an upper-case letter: the *other* input), or -1 (always)."""
+    if not save:
+        return None
+    return tuple((-1, -1) if c == "r" else ("ab".index(c.lower()), -1 if c.islower() else "BA".index(c))
+                 for c in save)
+
+
 def _record(op, result, inputs, params, inplace_old=None):
     """Attach a node for `op` to `result`, saving what the row's derivative needs."""
-    node = _new_node(op, params)
+    node = op.node()
+    node.seq = next(_sequence)
+    node.retained = None
+    node.p = params
+    node.a = node.b = node.r = None
     edged = inputs
     if op.scalar_arg:
         edged = inputs[:1]
@@ -192,11 +207,36 @@ def _record(op, result, inputs, params, inplace_old=None):
     out = result._data
     shape = node._shape = out.shape
     dtype = node._dtype = out.dtype
-    if len(edged) == 1:  # (unrolled: this runs for every op recorded)
+    n = len(edged)
+    if n == 1:  # (unrolled: this runs for every op recorded)
         x = edged[0]
         xa = x._data
-        node._next = edge_to(x)
+        fn = x.grad_fn
+        node._next = (fn, x.output_nr) if fn is not None else edge_to(x)
         node._meta = None if xa.shape == shape and xa.dtype == dtype else ((xa.shape, xa.dtype),)
+    elif n == 2:
+        x, y = edged
+        if type(x) is Tensor:
+            fn = x.grad_fn
+            ex = (fn, x.output_nr) if fn is not None else edge_to(x)
+            xa = x._data
+            x_same = xa.shape == shape and xa.dtype == dtype
+        else:
+            ex = _NO_EDGE
+            x_same = True
+        if type(y) is Tensor:
+            fn = y.grad_fn
+            node._next = ex + ((fn, y.output_nr) if fn is not None else edge_to(y))
+            ya = y._data
+            y_same = ya.shape == shape and ya.dtype == dtype
+        else:
+            node._next = ex + _NO_EDGE
+            y_same = True
+        if x_same and y_same:
+            node._meta = None
+        else:
+            node._meta = ((x._data.shape, x._data.dtype) if type(x) is Tensor else None,
+                          (y._data.shape, y._data.dtype) if type(y) is Tensor else None)
     else:
         node._next = tuple([part for x in edged for part in (edge_to(x) if type(x) is Tensor else _NO_EDGE)])
         same = True
@@ -205,35 +245,47 @@ def _record(op, result, inputs, params, inplace_old=None):
                 same = False
         node._meta = None if same else tuple(
             [(x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in edged])
-    save = op.save
-    if save:
+    plan = node.plan
+    if plan is None:
+        node.checks = None
+    elif plan is _SAVE_RESULT:  # the commonest plan (exp, tanh, sigmoid, ...), unrolled
+        version = result._version
+        node.r = out
+        node.checks = (version, version[0], None)
+    else:
         # checks is flat: (version counter, version at save time, saved tensor or None for the result) for
         # each saved tensor. The result itself is never held: result -> grad_fn -> node -> result would be a
         # reference cycle, and cycles make the garbage collector crawl over long graphs.
         checks = []
-        a_rg = type(inputs[0]) is Tensor and inputs[0]._rg
-        b_rg = len(inputs) > 1 and type(inputs[1]) is Tensor and inputs[1]._rg
-        for letter in save:
-            if letter == "r":
-                node.r = result._data
-                checks += (result._version, result._version[0], None)
+        n = len(inputs)
+        for which, needs in plan:
+            if which < 0:
+                version = result._version
+                node.r = out
+                checks += (version, version[0], None)
                 continue
-            i = 0 if letter in "aA" else 1
-            if letter == "A" and not b_rg or letter == "B" and not a_rg or i >= len(inputs):
+            if which >= n:
                 continue
-            x = inputs[i]
-            if i == 0 and inplace_old is not None:
-                x = inplace_old
-            if type(x) is Tensor:
-                checks += (x._version, x._version[0], x)
-            if i == 0:
+            if needs >= 0:
+                other = inputs[needs] if needs < n else None
+                if type(other) is not Tensor or not other._rg:
+                    continue
+            x = inputs[which]
+            if which == 0:
+                if inplace_old is not None:
+                    x = inplace_old
                 node.a = x
             else:
                 node.b = x
+            if type(x) is Tensor:
+                checks += (x._version, x._version[0], x)
         node.checks = tuple(checks) if checks else None
     result.grad_fn = node
     result._rg = True
     return result
+
+
+_SAVE_RESULT = _save_plan("r")
 
 
 def unary(op, x, params=None):
@@ -241,7 +293,7 @@ def unary(op, x, params=None):
     out = op.forward(xa, **params) if params else op.forward(xa)
     if type(out) is not ndarray:
         out = asarray(out)
-    res = Tensor._make(out)
+    res = _make(out)
     if op.view:
         res._version = x._version
         res._base = x._base if x._base is not None else x
@@ -290,11 +342,22 @@ def _as_number(s):
 
 
 def binary(op, x, y, params=None):
-    xa, ya = _operand_arrays(x, y, op.elementwise)
+    if type(x) is Tensor:  # the common cases without _operand_arrays: nothing to convert or check
+        xa = x._data
+        if type(y) is Tensor:
+            ya = y._data
+            if (xa.dtype is not ya.dtype or xa.shape != ya.shape) and op.elementwise:
+                xa, ya = _operand_arrays(x, y, True)
+        elif type(y) is float and xa.dtype.kind == "f":
+            ya = y
+        else:
+            xa, ya = _operand_arrays(x, y, op.elementwise)
+    else:
+        xa, ya = _operand_arrays(x, y, op.elementwise)
     out = op.forward(xa, ya, **params) if params else op.forward(xa, ya)
     if type(out) is not ndarray:
         out = asarray(out)
-    res = Tensor._make(out)
+    res = _make(out)
     if GRAD.enabled and ((type(x) is Tensor and x._rg) or (type(y) is Tensor and y._rg)):
         _record(op, res, (x, y), params)
     return res
@@ -1391,7 +1454,8 @@ def _inverse(dims, n):
 
 for _key, _op in ROWS.items():
     _base_node = MultiOutputNode if _key == "unbind" else OpNode
-    object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {"__slots__": (), "op": _op}))
+    object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,),
+                                         {"__slots__": (), "op": _op, "plan": _save_plan(_op.save)}))
 
 
 # --------------------------------------------------------------- the two math namespaces
@@ -1431,3 +1495,5 @@ ARRAY_MATH = SimpleNamespace(
 # Last: tensor's module loads functional, which reads this table, so `import gradcli.ops` must not start
 # there while the table is half built.
 from .tensor import Tensor  # noqa: E402
+
+_make = Tensor._make
