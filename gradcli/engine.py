@@ -327,11 +327,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     GRAD.enabled = create_graph
     heappush, heappop = heapq.heappush, heapq.heappop
     # `node` is the next node to run; the heap holds the other ready ones, latest-created first. When a node
-    # frees exactly one successor and nothing else is waiting (a chain), it runs next without the heap.
+    # frees exactly one successor and nothing else is waiting (a chain), it runs next without the heap, and
+    # if that successor had no gradient before, they go to it directly (`grads_in`), not via `buffers`.
     node = heappop(ready)[2] if ready else None
+    grads_in = None
     try:
         while node is not None:
-            grads_in = buffers.pop(node)
+            if grads_in is None:
+                grads_in = buffers.pop(node)
             if node.retained is not None:  # tensor hooks and retain_grad, before anything sees the gradient
                 _run_hooks(node, grads_in, create_graph)
             if targets is not None:
@@ -344,8 +347,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 if targets is None and grads_in[0] is not None:
                     _accumulate(node.variable, grads_in[0], create_graph)
                 node = heappop(ready)[2] if ready else None
+                grads_in = None
                 continue
-            if run and (grads_in[0] is not None if len(grads_in) == 1 else any(g is not None for g in grads_in)):
+            if run and (grads_in[0] is not None if len(grads_in) == 1
+                        else any(g is not None for g in grads_in)):
                 outs = node.apply(grads_in, create_graph)
                 if not retain_graph:
                     node.release()
@@ -353,25 +358,36 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 outs = None
             nf = node._next
             fresh = None
+            grads_in = None  # the gradients of `fresh` when they are not in buffers
             for i in range(0, len(nf), 2):
                 nxt = nf[i]
                 if nxt is None:
                     continue
+                buf = buffers.get(nxt)
+                left = deps[nxt] - 1
+                deps[nxt] = left
                 g = outs[i >> 1] if outs is not None else None
                 if g is not None:
                     nr = nf[i + 1]
-                    buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.n_outputs
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                left = deps[nxt] - 1
-                deps[nxt] = left
+                        buf = [None] * nxt.n_outputs
+                        buf[nr] = g
+                        if left == 0 and fresh is None and not ready:
+                            fresh = nxt
+                            grads_in = buf
+                            continue
+                        buffers[nxt] = buf
+                    else:
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
                 if left == 0:
-                    if nxt in buffers:
+                    if buf is not None:
                         if fresh is None and not ready:
                             fresh = nxt
                         else:
                             if fresh:  # held back a moment ago: now it must take its turn by sequence
+                                if grads_in is not None:
+                                    buffers[fresh] = grads_in
+                                    grads_in = None
                                 heappush(ready, (-fresh.seq, id(fresh), fresh))
                             fresh = False
                             heappush(ready, (-nxt.seq, id(nxt), nxt))
@@ -381,6 +397,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 node = fresh
             else:
                 node = heappop(ready)[2] if ready else None
+                grads_in = None
     finally:
         GRAD.enabled = prev_mode
     return captured

@@ -76,33 +76,33 @@ class OpNode(Node):
         if checks is not None:
             if checks is _FREED:
                 raise RuntimeError(FREED_MESSAGE)
-            for i in range(0, len(checks), 3):
-                counter, expected, t = checks[i : i + 3]
-                if counter[0] != expected:
-                    raise RuntimeError(_modified_message(t, counter[0], expected, self))
-        op = self.op
-        if op.backward is None:
-            raise RuntimeError(f"derivative for {op.aten} is not implemented")
-        a, b, r = self.a, self.b, self.r
+            if checks[0][0] != checks[1] or len(checks) > 3:
+                for i in range(0, len(checks), 3):
+                    counter, expected, t = checks[i : i + 3]
+                    if counter[0] != expected:
+                        raise RuntimeError(_modified_message(t, counter[0], expected, self))
+        backward = self.op.backward
+        if backward is None:
+            raise RuntimeError(f"derivative for {self.op.aten} is not implemented")
+        a, b = self.a, self.b
         if create_graph:
-            m = TENSOR_MATH
+            r = self.r
             if r is not None:
                 r = _saved_output(r, self)
-            g = grads[0]
+            outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
         else:
-            m = ARRAY_MATH
             if type(a) is Tensor:
                 a = a._data
             if type(b) is Tensor:
                 b = b._data
-            g = grads[0]
-        outs = op.backward(m, g, a, b, r, self.p)
-        return _fit(m, outs, self._meta)
+            outs = backward(ARRAY_MATH, grads[0], a, b, self.r, self.p)
+        meta = self._meta
+        return outs if meta is None else _fit(TENSOR_MATH if create_graph else ARRAY_MATH, outs, meta)
 
     def release(self):
         """After a backward pass without retain_graph: drop the saved values (and the tensors the version
         checks hold), and refuse to run again."""
-        if self.op.save:
+        if self.plan is not None:
             self.a = self.b = self.r = None
             self.checks = _FREED
 
