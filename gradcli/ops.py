@@ -1068,6 +1068,7 @@ def _cat_fwd(arrays, dim=0, **_):
 
 
 _F32, _F64, _BOOL = xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
+_ROUNDED_BLOCK = 1 << 16  # elements of float64 scratch per step of a large float32 transcendental
 
 
 def _rounded_once(ufunc, scalar_fn):
@@ -1075,18 +1076,31 @@ def _rounded_once(ufunc, scalar_fn):
 
     numpy's float32 exp, log, tanh, ... are often 1 ulp off the correctly rounded value (its exp in 4 of 10
     cases), which shows in printed digits. Computing in float64 and rounding to float32 matches PyTorch far
-    more often. A 1-element tensor goes through Python's math module, which is faster than the ufunc.
+    more often. A 1-element tensor goes through Python's math module, which is faster than the ufunc. A large
+    contiguous one is computed _ROUNDED_BLOCK elements at a time through one small float64 buffer, so the
+    float64 values never take twice the result's memory (the digits are the same as all at once).
     """
 
     def forward(a):
         if a.dtype != _F32:
             return ufunc(a)
-        if a.size == 1:
+        size = a.size
+        if size == 1:
             try:
                 return xp.array(scalar_fn(a.item()), _F32).reshape(a.shape)
             except (ValueError, OverflowError):  # outside the domain: numpy's nan/inf instead of an error
                 pass
-        return ufunc(a, dtype=_F64).astype(_F32)
+        if size <= _ROUNDED_BLOCK or not a.flags.c_contiguous:
+            return ufunc(a, dtype=_F64).astype(_F32)
+        out = xp.empty(a.shape, _F32)
+        src, dst = a.reshape(-1), out.reshape(-1)  # views: both are C-contiguous
+        wide = xp.empty(_ROUNDED_BLOCK, _F64)
+        for start in range(0, size, _ROUNDED_BLOCK):
+            stop = min(start + _ROUNDED_BLOCK, size)
+            part = wide[: stop - start]
+            ufunc(src[start:stop], out=part, dtype=_F64)
+            dst[start:stop] = part
+        return out
 
     return forward
 
