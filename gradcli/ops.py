@@ -383,6 +383,16 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
         out = op.forward(xa, **params) if params else op.forward(xa)
     else:
         xa2, ya = _operand_arrays(x, y)
+        if not needs_grad and not through_view and params is None and xa2 is xa and xa.dtype.kind == "f":
+            # nothing to record (`W -= lr * W.grad` under no_grad): the ufunc writes into x itself, without a
+            # temporary and a copy; the same values (numpy computes overlapping operands as if apart)
+            ufunc = _UFUNC_OF.get(id(op))
+            yt = type(ya)
+            if ufunc is not None and (yt is float or yt is int or yt is ndarray and ya.dtype is xa.dtype
+                                      and ya.shape == xa.shape):
+                ufunc(xa, ya, out=xa)
+                x._version[0] += 1
+                return x
         out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
     out = asarray(out)
     if out.shape != xa.shape:
@@ -1451,6 +1461,10 @@ ROWS: dict[str, Op] = {
                 lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_tensor": Op("FillBackward3", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
 }
+
+
+# rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
+_UFUNC_OF = {id(ROWS["add"]): xp.add, id(ROWS["sub"]): xp.subtract, id(ROWS["mul"]): xp.multiply}
 
 
 def _zero_at(m, g, index):
