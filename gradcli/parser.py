@@ -1,15 +1,18 @@
 """Parse gradscript source text into `gradcli.syntax` nodes.
 
-This is the only module that imports Lark.  The grammar (`grammars/gradscript.lark`) is syntax only;
-Lark compiles it (terminals, LALR(1) tables, and the child filters that drop punctuation, splice
-`_rules` and fill `[optional]` places), and this module adds
+This is the only module that imports Lark, and only to compile the grammar (`grammars/gradscript.lark`,
+syntax only) once: its terminals, its LALR(1) tables and the child filters that drop punctuation,
+splice `_rules` and fill `[optional]` places (`_build_tables`).  The result is plain data (ints,
+strings, tuples, dicts), kept with `marshal` in `gradcli/_cache/` or else a private per-user
+directory, and checked against the grammar text, gradcli's version, Lark's version and the format
+(`_load_tables`); a process that finds it up to date never imports Lark.  This module adds
 
 * `_Lexer`: the grammar's terminals as one regular expression, in Lark's order (faster than Lark's
   own basic lexer, same tokens);
 * `_Layout`, a post-lexer (Lark's `Indenter` interface) that makes Python's INDENT/DEDENT tokens,
   drops line breaks inside brackets, matches brackets, and checks numbers and tokens outside the
   subset;
-* `_drive`, the LALR loop over Lark's tables.  It calls the node builders (`_Builder`, one method per
+* `_drive`, the LALR loop over the tables.  It calls the node builders (`_Builder`, one method per
   rule or `-> alias`) at each reduction, like Lark's `transformer=` option, so the AST is built
   bottom-up without recursion and without a parse tree; each node knows its nesting depth as soon as
   it exists, and deep inputs stop with a `LimitError`, never a `RecursionError`;
@@ -17,13 +20,12 @@ Lark compiles it (terminals, LALR(1) tables, and the child filters that drop pun
   `eval`, `exec`, `compile` or `ast`;
 * error messages in plain words, modelled on Python 3.11's, never Lark's terminal names.
 
-The LALR tables are cached on disk by Lark (`cache=`, checked against a hash of the grammar, options
-and versions), in `gradcli/_cache/` or else a private per-user directory, and the parser is built
-once per process, on the first call.
+The tables are loaded once per process, on the first call.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import re
 import sys
@@ -31,12 +33,7 @@ import threading
 import unicodedata
 from pathlib import Path
 
-import lark
-from lark import Lark, Token
-from lark.indenter import Indenter
-from lark.lexer import PatternStr
-from lark.parsers.lalr_analysis import Shift
-
+from . import __version__
 from . import syntax as S
 from .errors import LimitError, ScriptSyntaxError
 from .limits import DEFAULT, Limits
@@ -109,8 +106,8 @@ def _safe_dir(path: Path) -> bool:
 
 
 def _cache_file() -> str | None:
-    """Where Lark keeps the LALR tables: next to the package, else in the user's cache directory."""
-    name = f"gradscript-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache"
+    """Where the parser tables are kept: next to the package, else in the user's cache directory."""
+    name = f"gradscript-tables-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
     package_dir = _HERE / "_cache"
     try:
         package_dir.mkdir(mode=0o755, exist_ok=True)
@@ -132,26 +129,42 @@ def _cache_file() -> str | None:
 
 
 _LOCK = threading.RLock()
-_LARK: Lark | None = None
 
 
-def _lark() -> Lark:
-    global _LARK
-    if _LARK is None:
-        with _LOCK:
-            if _LARK is None:
-                _LARK = Lark(
-                    grammar_path().read_text(encoding="utf-8"),
-                    parser="lalr",
-                    lexer="basic",
-                    start=["file_input", "eval_input"],
-                    postlex=_Layout(),
-                    transformer=_BUILDER,
-                    maybe_placeholders=True,
-                    propagate_positions=False,
-                    cache=_cache_file() or False,
-                )
-    return _LARK
+class Token(str):
+    """A token: its text (the string itself), its terminal name and its span, as Lark's `Token`."""
+
+    __slots__ = ("type", "value", "start_pos", "line", "column", "end_line", "end_column", "end_pos")
+
+    def __new__(cls, type, value, start_pos=None, line=None, column=None, end_line=None, end_column=None,
+                end_pos=None):  # fmt: skip
+        self = str.__new__(cls, value)
+        self.type = type
+        self.value = value
+        self.start_pos = start_pos
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+        self.end_pos = end_pos
+        return self
+
+    def __reduce__(self):
+        return (Token, (self.type, self.value, self.start_pos, self.line, self.column, self.end_line,
+                        self.end_column, self.end_pos))  # fmt: skip
+
+    def __repr__(self):
+        return f"Token({self.type!r}, {self.value!r})"
+
+
+class _Tree:
+    """What a rule without a builder method reduces to (an inlined `_rule`): its name and children."""
+
+    __slots__ = ("data", "children")
+
+    def __init__(self, data, children):
+        self.data = data
+        self.children = children
 
 
 # ----------------------------------------------------------------------------- parse state
@@ -387,11 +400,12 @@ def _offset_position(tok, index: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- the post-lexer
 
 
-class _Layout(Indenter):
-    """Indentation, brackets and token checks between Lark's lexer and its parser.
+class _Layout:
+    """Indentation, brackets and token checks between the lexer and the parser.
 
-    Unlike Lark's `Indenter`, all the state of one run lives in the parse context, so a parse may
-    start another one (an f-string's expression) while it is itself suspended.
+    Lark's `Indenter` interface (Lark reads `always_accept` when it builds the tables), but all the
+    state of one run lives in the parse context, so a parse may start another one (an f-string's
+    expression) while it is itself suspended.
     """
 
     NL_type = "_NEWLINE"
@@ -1692,22 +1706,15 @@ def _size_message(size: int, limits: Limits, at_least: bool = False) -> str:
 class _Lexer:
     """The grammar's terminals as one regular expression, tried in Lark's order.
 
-    The same tokens as Lark's basic lexer (whose terminal list, priorities and order it reuses), in
-    one `re.match` per token: keywords are looked up in a table after NAME matches.
+    The same tokens as Lark's basic lexer (whose terminal list, priorities and order it reuses, see
+    `_lexer_data`), in one `re.match` per token: keywords are looked up in a table after NAME matches.
     """
 
-    def __init__(self, basic):
-        name = re.compile(basic.terminals_by_name["NAME"].pattern.to_regexp())
-        self.keywords = {}
-        parts = []
-        for term in basic.terminals:  # sorted by Lark: priority, then longest possible match
-            if isinstance(term.pattern, PatternStr) and name.fullmatch(term.pattern.value):
-                self.keywords[term.pattern.value] = term.name
-            else:
-                parts.append(f"(?P<{term.name}>{term.pattern.to_regexp()})")
-        self.match = re.compile("|".join(parts), basic.g_regex_flags).match
-        self.ignore = frozenset(basic.ignore_types)
-        self.multiline = frozenset(basic.newline_types)
+    def __init__(self, pattern, flags, keywords, ignore, multiline):
+        self.match = re.compile(pattern, flags).match
+        self.keywords = dict(keywords)
+        self.ignore = frozenset(ignore)
+        self.multiline = frozenset(multiline)
 
     def lex(self, ctx: _Ctx):
         text = ctx.text
@@ -1746,49 +1753,205 @@ class _Lexer:
             pos = end
 
 
+# What `_build_tables` writes; bump it whenever that changes (the cache of an older format is rebuilt).
+_TABLES_FORMAT = 1
+
+
+def _lexer_data(basic) -> tuple:
+    """Lark's basic lexer as plain data: (pattern, flags, keywords, ignored and multi-line terminals)."""
+    from lark.lexer import PatternStr
+
+    name = re.compile(basic.terminals_by_name["NAME"].pattern.to_regexp())
+    keywords = {}
+    parts = []
+    for term in basic.terminals:  # sorted by Lark: priority, then longest possible match
+        if isinstance(term.pattern, PatternStr) and name.fullmatch(term.pattern.value):
+            keywords[term.pattern.value] = term.name
+        else:
+            parts.append(f"(?P<{term.name}>{term.pattern.to_regexp()})")
+    return ("|".join(parts), int(basic.g_regex_flags), keywords, sorted(basic.ignore_types),
+            sorted(basic.newline_types))  # fmt: skip
+
+
+def _build_tables(grammar: str) -> dict:
+    """Compile the grammar with Lark, once, into the plain data that `_Tables` loads.
+
+    States are numbered; each maps a symbol to the next state (an int: shift or goto) or to a
+    reduction `(size, rule name, callback number)`.  A callback is `(builder name, expand1,
+    children to keep, Nones to append)`, Lark's own child filter (`maybe_create_child_filter`)
+    written out: `(index, splice an inlined _rule, Nones before it)` for each child kept.
+    """
+    from lark import Lark
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, maybe_create_child_filter
+    from lark.parsers.lalr_analysis import Shift
+
+    parser = Lark(
+        grammar,
+        parser="lalr",
+        lexer="basic",
+        start=["file_input", "eval_input"],
+        postlex=_Layout(),
+        maybe_placeholders=True,
+        propagate_positions=False,
+    )
+    frontend = parser.parser
+    table = frontend.parser._parse_table
+    callbacks = []
+    reductions = {}
+    states = {}
+    for state, row in table.states.items():
+        new = {}
+        for symbol, (action, arg) in row.items():
+            if action is Shift:
+                new[symbol] = int(arg)
+                continue
+            key = id(arg)
+            if key not in reductions:
+                rule = arg
+                options = rule.options
+                only = rule.expansion[0] if len(rule.expansion) == 1 else None
+                passthrough = (
+                    options.expand1
+                    and not rule.alias
+                    and only is not None
+                    and not only.is_term
+                    and not only.name.startswith("_")
+                )
+                number = None
+                if not passthrough:
+                    keep = maybe_create_child_filter(
+                        rule.expansion, options.keep_all_tokens, False, options.empty_indices
+                    )
+                    if keep is None:
+                        include, append = None, 0
+                    elif keep.func is ChildFilterLALR_NoPlaceholders:
+                        include, append = tuple((i, bool(x), 0) for i, x in keep.args[0]), 0
+                    else:
+                        include = tuple((i, bool(x), n) for i, x, n in keep.args[0])
+                        append = keep.args[1]
+                    name = rule.alias or options.template_source or rule.origin.name
+                    number = len(callbacks)
+                    callbacks.append((str(name), bool(options.expand1 and not rule.alias), include, append))
+                reductions[key] = (len(rule.expansion), str(rule.origin.name), number)
+            new[symbol] = reductions[key]
+        states[int(state)] = new
+    return {
+        "lexer": _lexer_data(frontend.lexer.lexer),
+        "start_states": {k: int(v) for k, v in table.start_states.items()},
+        "end_states": {k: int(v) for k, v in table.end_states.items()},
+        "states": states,
+        "callbacks": callbacks,
+    }
+
+
+def _lark_version() -> str:
+    """The installed Lark's version, read from its `__init__.py` without importing it."""
+    for entry in sys.path:
+        init = os.path.join(entry or ".", "lark", "__init__.py")
+        try:
+            with open(init, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^__version__\s*(?::[^=\n]*)?=\s*[\"']([^\"']+)[\"']", text, re.M)
+        return m.group(1) if m else "?"
+    return "none"
+
+
+def _load_tables() -> dict:
+    """The tables from the cache file when it was made from this grammar by this gradcli and this
+    Lark; else built with Lark (imported only then) and written to the cache for the next process."""
+    grammar = grammar_path().read_text(encoding="utf-8")
+    key = {"format": _TABLES_FORMAT, "gradcli": __version__, "lark": _lark_version(), "grammar": grammar}
+    path = _cache_file()
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data = marshal.loads(f.read())
+            if type(data) is dict and data.get("key") == key:
+                return data
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    data = _build_tables(grammar)
+    data["key"] = key
+    if path is not None:
+        _write_private(path, marshal.dumps(data))
+    return data
+
+
+def _write_private(path: str, blob: bytes) -> None:
+    """Write `blob` to `path` (mode 0600) through a temporary file, so readers never see half a file."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _make_callback(name: str, expand1: bool, include, append: int):
+    """The function `_drive` calls at a reduction: Lark's child filter, then the builder method."""
+    build = getattr(_BUILDER, name, None)
+    if build is None:  # an inlined `_rule`: its children are spliced into its parent's
+
+        def build(children, name=name):
+            return _Tree(name, children)
+
+    if expand1:  # a `?rule` with one child left is that child
+        inner = build
+
+        def build(children):
+            return children[0] if len(children) == 1 else inner(children)
+
+    if include is None:
+        return build
+    if append == 0 and not any(x or n for _, x, n in include):
+        indices = [i for i, _, _ in include]
+
+        def keep(children):
+            return build([children[i] for i in indices])
+
+        return keep
+
+    def keep(children):
+        out = []
+        for i, splice, nones in include:
+            if nones:
+                out += [None] * nones
+            if splice:
+                if out:
+                    out += children[i].children
+                else:
+                    out = children[i].children
+            else:
+                out.append(children[i])
+        if append:
+            out += [None] * append
+        return build(out)
+
+    return keep
+
+
 class _Tables:
-    """Lark's LALR tables and callbacks, rearranged for `_drive`.
+    """The LALR tables, the lexer, the post-lexer and the reduction callbacks, as `_drive` uses them.
 
     Each state maps a symbol to the next state (an int: shift or goto) or to a reduction
-    `(size, rule name, callback)`.  A `?rule` that just passes its only child through gets no
-    callback: the precedence ladder makes those reductions the most common ones by far.
+    `(size, rule name, callback number)`.  A `?rule` that just passes its only child through gets no
+    callback (None): the precedence ladder makes those reductions the most common ones by far.
     """
 
-    def __init__(self, parser: Lark):
-        frontend = parser.parser
-        table = frontend.parser._parse_table
-        callbacks = frontend.parser.parser.callbacks
-        self.lexer = _Lexer(frontend.lexer.lexer)
-        self.layout = frontend.lexer.postlexer
-        self.start_states = dict(table.start_states)
-        self.end_states = dict(table.end_states)
-        reductions = {}
-        states = {}
-        for state, row in table.states.items():
-            new = {}
-            for symbol, (action, arg) in row.items():
-                if action is Shift:
-                    new[symbol] = arg
-                    continue
-                key = id(arg)
-                if key not in reductions:
-                    rule = arg
-                    only = rule.expansion[0] if len(rule.expansion) == 1 else None
-                    passthrough = (
-                        rule.options.expand1
-                        and not rule.alias
-                        and only is not None
-                        and not only.is_term
-                        and not only.name.startswith("_")
-                    )
-                    reductions[key] = (
-                        len(rule.expansion),
-                        rule.origin.name,
-                        None if passthrough else callbacks[rule],
-                    )
-                new[symbol] = reductions[key]
-            states[state] = new
-        self.states = states
+    def __init__(self, data: dict):
+        self.lexer = _Lexer(*data["lexer"])
+        self.layout = _Layout()
+        self.start_states = data["start_states"]
+        self.end_states = data["end_states"]
+        self.states = data["states"]
+        self.callbacks = [_make_callback(*spec) for spec in data["callbacks"]]
 
 
 _TABLES: _Tables | None = None
@@ -1797,10 +1960,9 @@ _TABLES: _Tables | None = None
 def _tables() -> _Tables:
     global _TABLES
     if _TABLES is None:
-        parser = _lark()
         with _LOCK:
             if _TABLES is None:
-                _TABLES = _Tables(parser)
+                _TABLES = _Tables(_load_tables())
     return _TABLES
 
 
@@ -1831,6 +1993,7 @@ def _accepts(states, stack, symbols) -> set:
 def _drive(tables: _Tables, ctx: _Ctx, start: str):
     """The LALR(1) loop: shift tokens, reduce with the builders; no recursion, no parse tree."""
     states = tables.states
+    callbacks = tables.callbacks
     end_state = tables.end_states[start]
     stack = [tables.start_states[start]]
     values = []
@@ -1855,6 +2018,7 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
             if callback is None:
                 stack[-1] = states[stack[-2]][origin]
                 continue
+            callback = callbacks[callback]
             if size:
                 children = values[-size:]
                 del values[-size:]
@@ -1872,6 +2036,7 @@ def _drive(tables: _Tables, ctx: _Ctx, start: str):
         if callback is None:
             stack[-1] = states[stack[-2]][origin]
         else:
+            callback = callbacks[callback]
             if size:
                 children = values[-size:]
                 del values[-size:]
