@@ -1,311 +1,404 @@
-"""The gradscript AST: small dataclasses that carry their source position.
+"""The gradscript AST: small classes that carry their source position.
 
 The parser (the only module that knows Lark) builds these; the interpreter lowers them into closures.
 Every node records where it starts and ends (1-based line, 1-based column) so errors can draw a caret.
 Field names follow Python's own `ast` module where one exists, so a reader who knows that module
 knows this one.
+
+Each class lists its fields in `_fields` (as `ast.AST` does) and assigns them in a written-out
+`__init__`: plain classes, not dataclasses, because dataclasses generate their methods with `exec` at
+every import (not kept in the bytecode cache), which cost a CLI start about 12 ms for these classes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(eq=False)
 class Node:
-    line: int = field(default=0, kw_only=True)
-    column: int = field(default=0, kw_only=True)
-    end_line: int = field(default=0, kw_only=True)
-    end_column: int = field(default=0, kw_only=True)
+    """Any node.  The parser sets the position after it builds the node (0 until then), and may add
+    private attributes of its own (`_depth`, `_outer`, `_loose`)."""
+
+    _fields: tuple[str, ...] = ()
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+
+    def __repr__(self):
+        names = ("line", "column", "end_line", "end_column", *self._fields)
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
 
 
 # ---------------------------------------------------------------- expressions
-@dataclass(eq=False)
 class Expr(Node):
     pass
 
 
-@dataclass(eq=False)
 class Constant(Expr):
-    value: Any  # int, float, str, bool or None
+    _fields = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value  # int, float, str, bool or None
 
 
-@dataclass(eq=False)
 class FormattedValue(Expr):
-    value: Expr
-    conversion: str | None  # None, "r", "s" or "a"
-    format_spec: JoinedStr | None
+    _fields = ("value", "conversion", "format_spec")
+
+    def __init__(self, value: Expr, conversion: str | None, format_spec: JoinedStr | None):
+        self.value = value
+        self.conversion = conversion  # None, "r", "s" or "a"
+        self.format_spec = format_spec
 
 
-@dataclass(eq=False)
 class JoinedStr(Expr):
     """An f-string: literal text pieces (Constant str) and FormattedValue pieces, in order."""
 
-    values: list[Expr]
+    _fields = ("values",)
+
+    def __init__(self, values: list[Expr]):
+        self.values = values
 
 
-@dataclass(eq=False)
 class Name(Expr):
-    id: str
+    _fields = ("id",)
+
+    def __init__(self, id: str):
+        self.id = id
 
 
-@dataclass(eq=False)
 class Attribute(Expr):
-    value: Expr
-    attr: str
+    _fields = ("value", "attr")
+
+    def __init__(self, value: Expr, attr: str):
+        self.value = value
+        self.attr = attr
 
 
-@dataclass(eq=False)
 class Subscript(Expr):
-    value: Expr
-    index: Expr  # a Slice, a Tuple (of indices / slices) or any expression
+    _fields = ("value", "index")
+
+    def __init__(self, value: Expr, index: Expr):
+        self.value = value
+        self.index = index  # a Slice, a Tuple (of indices / slices) or any expression
 
 
-@dataclass(eq=False)
 class Slice(Expr):
-    lower: Expr | None
-    upper: Expr | None
-    step: Expr | None
+    _fields = ("lower", "upper", "step")
+
+    def __init__(self, lower: Expr | None, upper: Expr | None, step: Expr | None):
+        self.lower = lower
+        self.upper = upper
+        self.step = step
 
 
-@dataclass(eq=False)
 class Starred(Expr):
     """`*xs` inside a call's arguments, a list/tuple display, or an assignment target."""
 
-    value: Expr
+    _fields = ("value",)
+
+    def __init__(self, value: Expr):
+        self.value = value
 
 
-@dataclass(eq=False)
 class Tuple(Expr):
-    elts: list[Expr]
+    _fields = ("elts",)
+
+    def __init__(self, elts: list[Expr]):
+        self.elts = elts
 
 
-@dataclass(eq=False)
 class List(Expr):
-    elts: list[Expr]
+    _fields = ("elts",)
+
+    def __init__(self, elts: list[Expr]):
+        self.elts = elts
 
 
-@dataclass(eq=False)
 class Dict(Expr):
-    keys: list[Expr]
-    values: list[Expr]
+    _fields = ("keys", "values")
+
+    def __init__(self, keys: list[Expr], values: list[Expr]):
+        self.keys = keys
+        self.values = values
 
 
-@dataclass(eq=False)
 class BinOp(Expr):
-    left: Expr
-    op: str  # "+", "-", "*", "/", "//", "%", "**", "@", "<<", ">>", "&", "|", "^"
-    right: Expr
+    _fields = ("left", "op", "right")
+
+    def __init__(self, left: Expr, op: str, right: Expr):
+        self.left = left
+        self.op = op  # "+", "-", "*", "/", "//", "%", "**", "@", "<<", ">>", "&", "|", "^"
+        self.right = right
 
 
-@dataclass(eq=False)
 class UnaryOp(Expr):
-    op: str  # "-", "+", "not", "~"
-    operand: Expr
+    _fields = ("op", "operand")
+
+    def __init__(self, op: str, operand: Expr):
+        self.op = op  # "-", "+", "not", "~"
+        self.operand = operand
 
 
-@dataclass(eq=False)
 class BoolOp(Expr):
-    op: str  # "and" or "or"
-    values: list[Expr]  # two or more
+    _fields = ("op", "values")
+
+    def __init__(self, op: str, values: list[Expr]):
+        self.op = op  # "and" or "or"
+        self.values = values  # two or more
 
 
-@dataclass(eq=False)
 class Compare(Expr):
-    left: Expr
-    ops: list[str]  # "<", "<=", ">", ">=", "==", "!=", "is", "is not", "in", "not in"
-    comparators: list[Expr]
+    _fields = ("left", "ops", "comparators")
+
+    def __init__(self, left: Expr, ops: list[str], comparators: list[Expr]):
+        self.left = left
+        self.ops = ops  # "<", "<=", ">", ">=", "==", "!=", "is", "is not", "in", "not in"
+        self.comparators = comparators
 
 
-@dataclass(eq=False)
 class IfExp(Expr):
-    test: Expr
-    body: Expr
-    orelse: Expr
+    _fields = ("test", "body", "orelse")
+
+    def __init__(self, test: Expr, body: Expr, orelse: Expr):
+        self.test = test
+        self.body = body
+        self.orelse = orelse
 
 
-@dataclass(eq=False)
 class Keyword(Node):
-    arg: str | None  # None for `**mapping`
-    value: Expr
+    _fields = ("arg", "value")
+
+    def __init__(self, arg: str | None, value: Expr):
+        self.arg = arg  # None for `**mapping`
+        self.value = value
 
 
-@dataclass(eq=False)
 class Call(Expr):
-    func: Expr
-    args: list[Expr]  # may contain Starred
-    keywords: list[Keyword]
+    _fields = ("func", "args", "keywords")
+
+    def __init__(self, func: Expr, args: list[Expr], keywords: list[Keyword]):
+        self.func = func
+        self.args = args  # may contain Starred
+        self.keywords = keywords
 
 
-@dataclass(eq=False)
 class Comprehension(Node):
-    target: Expr
-    iter: Expr
-    ifs: list[Expr]
+    _fields = ("target", "iter", "ifs")
+
+    def __init__(self, target: Expr, iter: Expr, ifs: list[Expr]):
+        self.target = target
+        self.iter = iter
+        self.ifs = ifs
 
 
-@dataclass(eq=False)
 class ListComp(Expr):
-    elt: Expr
-    generators: list[Comprehension]
+    _fields = ("elt", "generators")
+
+    def __init__(self, elt: Expr, generators: list[Comprehension]):
+        self.elt = elt
+        self.generators = generators
 
 
-@dataclass(eq=False)
 class Param(Node):
-    name: str
-    default: Expr | None = None
-    kind: str = "normal"  # "normal", "vararg" (*args) or "kwarg" (**kwargs)
+    _fields = ("name", "default", "kind")
+
+    def __init__(self, name: str, default: Expr | None = None, kind: str = "normal"):
+        self.name = name
+        self.default = default
+        self.kind = kind  # "normal", "vararg" (*args) or "kwarg" (**kwargs)
 
 
-@dataclass(eq=False)
 class Lambda(Expr):
-    params: list[Param]
-    body: Expr
+    _fields = ("params", "body")
+
+    def __init__(self, params: list[Param], body: Expr):
+        self.params = params
+        self.body = body
 
 
 # ----------------------------------------------------------------- statements
-@dataclass(eq=False)
 class Stmt(Node):
     pass
 
 
-@dataclass(eq=False)
 class ExprStmt(Stmt):
-    value: Expr
+    _fields = ("value",)
+
+    def __init__(self, value: Expr):
+        self.value = value
 
 
-@dataclass(eq=False)
 class Assign(Stmt):
-    targets: list[Expr]  # `a = b = v` has two targets; each a Name, Attribute, Subscript, Tuple or List
-    value: Expr
+    _fields = ("targets", "value")
+
+    def __init__(self, targets: list[Expr], value: Expr):
+        self.targets = (
+            targets  # `a = b = v` has two targets; each a Name, Attribute, Subscript, Tuple or List
+        )
+        self.value = value
 
 
-@dataclass(eq=False)
 class AugAssign(Stmt):
-    target: Expr  # Name, Attribute or Subscript
-    op: str  # the binary operator: "+", "-", "*", "/", "//", "%", "**", "@"
-    value: Expr
+    _fields = ("target", "op", "value")
+
+    def __init__(self, target: Expr, op: str, value: Expr):
+        self.target = target  # Name, Attribute or Subscript
+        self.op = op  # the binary operator: "+", "-", "*", "/", "//", "%", "**", "@"
+        self.value = value
 
 
-@dataclass(eq=False)
 class If(Stmt):
-    test: Expr
-    body: list[Stmt]
-    orelse: list[Stmt]  # an `elif` is a nested If alone in orelse
+    _fields = ("test", "body", "orelse")
+
+    def __init__(self, test: Expr, body: list[Stmt], orelse: list[Stmt]):
+        self.test = test
+        self.body = body
+        self.orelse = orelse  # an `elif` is a nested If alone in orelse
 
 
-@dataclass(eq=False)
 class For(Stmt):
-    target: Expr
-    iter: Expr
-    body: list[Stmt]
-    orelse: list[Stmt]
+    _fields = ("target", "iter", "body", "orelse")
+
+    def __init__(self, target: Expr, iter: Expr, body: list[Stmt], orelse: list[Stmt]):
+        self.target = target
+        self.iter = iter
+        self.body = body
+        self.orelse = orelse
 
 
-@dataclass(eq=False)
 class While(Stmt):
-    test: Expr
-    body: list[Stmt]
-    orelse: list[Stmt]
+    _fields = ("test", "body", "orelse")
+
+    def __init__(self, test: Expr, body: list[Stmt], orelse: list[Stmt]):
+        self.test = test
+        self.body = body
+        self.orelse = orelse
 
 
-@dataclass(eq=False)
 class Break(Stmt):
     pass
 
 
-@dataclass(eq=False)
 class Continue(Stmt):
     pass
 
 
-@dataclass(eq=False)
 class Pass(Stmt):
     pass
 
 
-@dataclass(eq=False)
 class Return(Stmt):
-    value: Expr | None
+    _fields = ("value",)
+
+    def __init__(self, value: Expr | None):
+        self.value = value
 
 
-@dataclass(eq=False)
 class FunctionDef(Stmt):
-    name: str
-    params: list[Param]
-    body: list[Stmt]
-    decorators: list[Expr]
+    _fields = ("name", "params", "body", "decorators")
+
+    def __init__(self, name: str, params: list[Param], body: list[Stmt], decorators: list[Expr]):
+        self.name = name
+        self.params = params
+        self.body = body
+        self.decorators = decorators
 
 
-@dataclass(eq=False)
 class ClassDef(Stmt):
-    name: str
-    bases: list[Expr]
-    body: list[Stmt]
-    decorators: list[Expr]
+    _fields = ("name", "bases", "body", "decorators")
+
+    def __init__(self, name: str, bases: list[Expr], body: list[Stmt], decorators: list[Expr]):
+        self.name = name
+        self.bases = bases
+        self.body = body
+        self.decorators = decorators
 
 
-@dataclass(eq=False)
 class WithItem(Node):
-    context_expr: Expr
-    optional_vars: Expr | None
+    _fields = ("context_expr", "optional_vars")
+
+    def __init__(self, context_expr: Expr, optional_vars: Expr | None):
+        self.context_expr = context_expr
+        self.optional_vars = optional_vars
 
 
-@dataclass(eq=False)
 class With(Stmt):
-    items: list[WithItem]
-    body: list[Stmt]
+    _fields = ("items", "body")
+
+    def __init__(self, items: list[WithItem], body: list[Stmt]):
+        self.items = items
+        self.body = body
 
 
-@dataclass(eq=False)
 class Assert(Stmt):
-    test: Expr
-    msg: Expr | None
+    _fields = ("test", "msg")
+
+    def __init__(self, test: Expr, msg: Expr | None):
+        self.test = test
+        self.msg = msg
 
 
-@dataclass(eq=False)
 class Raise(Stmt):
-    exc: Expr | None
+    _fields = ("exc",)
+
+    def __init__(self, exc: Expr | None):
+        self.exc = exc
 
 
-@dataclass(eq=False)
 class Alias(Node):
-    name: str  # dotted for `import a.b`
-    asname: str | None
+    _fields = ("name", "asname")
+
+    def __init__(self, name: str, asname: str | None):
+        self.name = name  # dotted for `import a.b`
+        self.asname = asname
 
 
-@dataclass(eq=False)
 class Import(Stmt):
-    names: list[Alias]
+    _fields = ("names",)
+
+    def __init__(self, names: list[Alias]):
+        self.names = names
 
 
-@dataclass(eq=False)
 class ImportFrom(Stmt):
-    module: str  # dotted
-    names: list[Alias]  # a single Alias("*") for `from m import *`
+    _fields = ("module", "names")
+
+    def __init__(self, module: str, names: list[Alias]):
+        self.module = module  # dotted
+        self.names = names  # a single Alias("*") for `from m import *`
 
 
-@dataclass(eq=False)
 class Delete(Stmt):
-    targets: list[Expr]
+    _fields = ("targets",)
+
+    def __init__(self, targets: list[Expr]):
+        self.targets = targets
 
 
-@dataclass(eq=False)
 class ExceptHandler(Node):
-    type: Expr | None
-    name: str | None
-    body: list[Stmt]
+    _fields = ("type", "name", "body")
+
+    def __init__(self, type: Expr | None, name: str | None, body: list[Stmt]):
+        self.type = type
+        self.name = name
+        self.body = body
 
 
-@dataclass(eq=False)
 class Try(Stmt):
-    body: list[Stmt]
-    handlers: list[ExceptHandler]
-    orelse: list[Stmt]
-    finalbody: list[Stmt]
+    _fields = ("body", "handlers", "orelse", "finalbody")
+
+    def __init__(
+        self, body: list[Stmt], handlers: list[ExceptHandler], orelse: list[Stmt], finalbody: list[Stmt]
+    ):
+        self.body = body
+        self.handlers = handlers
+        self.orelse = orelse
+        self.finalbody = finalbody
 
 
-@dataclass(eq=False)
 class Module(Node):
-    body: list[Stmt]
+    _fields = ("body",)
+
+    def __init__(self, body: list[Stmt]):
+        self.body = body

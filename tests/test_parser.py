@@ -15,7 +15,6 @@ import sys
 import textwrap
 import time
 import warnings
-from dataclasses import fields
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -74,10 +73,10 @@ def shape(node, positions=True, in_fstring=False):
     out = [type(node).__name__]
     if positions and not fstr and not isinstance(node, _NO_POS):
         out.append((node.line, node.column, node.end_line, node.end_column))
-    for f in fields(node):
-        if f.name not in _POS:
-            inside = fstr and not (isinstance(node, S.FormattedValue) and f.name == "value")
-            out.append(shape(getattr(node, f.name), positions, inside))
+    for name in node._fields:
+        if name not in _POS:
+            inside = fstr and not (isinstance(node, S.FormattedValue) and name == "value")
+            out.append(shape(getattr(node, name), positions, inside))
     return tuple(out)
 
 
@@ -546,8 +545,8 @@ def test_every_node_has_a_position():
         node = stack.pop()
         assert node.line >= 1 and node.column >= 1, node
         assert (node.end_line, node.end_column) >= (node.line, node.column), node
-        for f in fields(node):
-            value = getattr(node, f.name)
+        for name in node._fields:
+            value = getattr(node, name)
             for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, S.Node):
                     stack.append(v)
@@ -1373,3 +1372,16 @@ def test_round_trip_against_python(tree):
     assert shape(parse(source), positions=source.isascii()) == py_shape(
         py_parse(source), positions=source.isascii()
     )
+
+
+def test_node_classes_list_their_fields_in_init_order():
+    import inspect
+
+    for cls in vars(S).values():
+        if isinstance(cls, type) and issubclass(cls, S.Node) and "__init__" in vars(cls):
+            params = list(inspect.signature(cls.__init__).parameters)[1:]
+            assert tuple(params) == cls._fields, cls.__name__
+            node = cls(*[None] * len(params))
+            assert [getattr(node, name) for name in cls._fields] == [None] * len(params)
+            assert (node.line, node.column, node.end_line, node.end_column) == (0, 0, 0, 0)
+            assert repr(node).startswith(f"{cls.__name__}(line=0, column=0, end_line=0, end_column=0")
