@@ -32,6 +32,7 @@ import sys
 import time
 import types
 import typing
+import warnings
 from itertools import islice
 
 from . import limits as limits_module
@@ -51,6 +52,7 @@ _MISSING = object()
 # limit is reached, so a deep script never meets a RecursionError inside the interpreter's own code; the
 # limit stays low enough that C code recursing under it (repr of nested lists) cannot overflow the C stack.
 _RECURSION_LIMIT = 20_000
+_SAFE_RECURSION_LIMIT = 24_000  # C recursion under the limit stays within an 8 MB stack (see above)
 _FRAME_MARGIN = 1_500
 _INT_DIGITS = 4300  # Python's default int <-> str digit limit
 _HOST_FRAMES = 500  # the stack of whoever calls run() (CLI, REPL, test runner), at most
@@ -174,6 +176,129 @@ def _guard_extend(method):
     return guarded
 
 
+# ----------------------------------------------------------------- nesting that C code recurses through
+# CPython hashes a tuple by hashing its items, and iterates a map/filter/zip/enumerate by iterating the
+# iterator inside, recursing in C with no depth check at all: hashing a 100,000-deep tuple or running a
+# 100,000-deep chain of maps overflows the C stack and kills the process. (repr, ==, isinstance and the
+# like are guarded by the recursion limit instead.) A script builds such nesting in a loop, so it is
+# refused where the recursion would start: tuples where something hashes them, chains when they grow.
+# The walks count paths, not objects: `t = (t, t)` shares one tuple twice per level, and hashing it (or
+# iterating `z = zip(z, z)`) takes time exponential in the depth, all of it inside one C call.
+_HASH_DEPTH = 10_000  # tuples nested deeper cannot be hashed (a dict key, `in` a dict or a set)
+_HASH_ITEMS = 10_000_000  # nor can a tuple whose hash would visit more items than this
+_CHAIN_DEPTH = 1_000  # map/filter/zip/enumerate nested deeper cannot be made
+_CHAIN_PATHS = 100_000  # nor can a chain that one step of iteration would visit more often than this
+_CHAINS = (map, filter, zip, enumerate)
+_DICT_VIEWS = (type({}.keys()), type({}.items()), type({}.values()))
+
+
+def _check_key(key) -> None:
+    """Refuse to hash a tuple nested deeper than _HASH_DEPTH or holding more than _HASH_ITEMS items counted
+    the way hashing visits them (walked with a list, not recursion)."""
+    if not isinstance(key, tuple):
+        return
+    stack = [(key, 1)]
+    visits = 0
+    while stack:
+        t, depth = stack.pop()
+        if depth > _HASH_DEPTH:
+            raise RecursionError(f"maximum recursion depth exceeded while hashing a tuple (nested more than "
+                                 f"{_HASH_DEPTH:,} deep)")
+        visits += len(t)
+        if visits > _HASH_ITEMS:
+            raise LimitError(f"a tuple of more than {_HASH_ITEMS:,} items (counting shared ones each time) "
+                             "is too large to hash")
+        for item in t:
+            if isinstance(item, tuple):
+                stack.append((item, depth + 1))
+
+
+def _check_keys(items) -> list:
+    """`items` (any iterable) as a list, each checked as a key."""
+    items = list(items)
+    for k in items:
+        _check_key(k)
+    return items
+
+
+def _check_pairs(pairs) -> list:
+    """The (key, value) pairs of dict(pairs) / d.update(pairs) as a list, their keys checked."""
+    pairs = list(pairs)
+    for p in pairs:
+        if isinstance(p, (tuple, list)) and len(p) == 2:
+            _check_key(p[0])
+    return pairs
+
+
+def _check_chain(args) -> None:
+    """Refuse a map/filter/zip/enumerate over iterators of those kinds nested _CHAIN_DEPTH deep."""
+    stack = [(a, 1) for a in args if isinstance(a, _CHAINS)]
+    visits = 0
+    while stack:
+        it, depth = stack.pop()
+        visits += 1
+        if depth >= _CHAIN_DEPTH or visits > _CHAIN_PATHS:
+            raise RecursionError(f"maximum recursion depth exceeded: iterators (map, filter, zip, enumerate) "
+                                 f"nested more than {_CHAIN_DEPTH:,} deep or {_CHAIN_PATHS:,} times in all")
+        for inner in it.__reduce__()[1]:
+            if isinstance(inner, _CHAINS):
+                stack.append((inner, depth + 1))
+
+
+class _GuardedType(type):
+    """A builtin type as a script sees it: calling it checks the arguments first and returns a plain
+    instance of the real type, while isinstance(), issubclass(), repr() and class attributes behave as
+    the real type's."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, cls._real)
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, cls._real)
+
+    def __repr__(cls):
+        return repr(cls._real)
+
+
+def _guarded_type(real: type, check):
+    def __new__(cls, *args, **kwargs):  # noqa: N807
+        return real(*check(args), **kwargs)
+
+    return _GuardedType(real.__name__, (real,), {
+        "__new__": __new__, "_real": real, "__module__": "builtins", "__qualname__": real.__qualname__,
+    })
+
+
+def _dict_args(args):
+    if args and not isinstance(args[0], dict):
+        args = (_check_pairs(args[0]), *args[1:])
+    return args
+
+
+def _chain_args(args):
+    _check_chain(args)
+    return args
+
+
+_SCRIPT_DICT = _guarded_type(dict, _dict_args)
+_SCRIPT_CHAINS = {t.__name__: _guarded_type(t, _chain_args) for t in _CHAINS}
+
+
+def _guard_key(method):
+    def guarded(key, *args):
+        _check_key(key)
+        return method(key, *args)
+
+    return guarded
+
+
+def _guard_update(method):
+    def guarded(*args, **kwargs):
+        return method(*_dict_args(args), **kwargs)
+
+    return guarded
+
+
 def _plain(*names):
     return dict.fromkeys(names)
 
@@ -194,7 +319,10 @@ _BUILTIN_ATTRS: dict[type, dict] = {
         **_plain("append", "pop", "insert", "index", "count", "reverse", "sort", "copy", "remove", "clear"),
         "extend": _guard_extend,
     },
-    dict: _plain("keys", "values", "items", "get", "pop", "popitem", "update", "copy", "setdefault", "clear"),
+    dict: {
+        **_plain("keys", "values", "items", "popitem", "copy", "clear"),
+        "get": _guard_key, "pop": _guard_key, "setdefault": _guard_key, "update": _guard_update,
+    },
     tuple: _plain("index", "count"),
     int: _INT_METHODS,
     float: _plain("is_integer", "real", "imag", "conjugate", "as_integer_ratio"),
@@ -618,11 +746,11 @@ def _make_builtins(interp: Interpreter) -> dict:
         "min": min,
         "max": max,
         "sum": sum,
-        "enumerate": enumerate,
-        "zip": zip,
+        "enumerate": _SCRIPT_CHAINS["enumerate"],
+        "zip": _SCRIPT_CHAINS["zip"],
         "list": list,
         "tuple": tuple,
-        "dict": dict,
+        "dict": _SCRIPT_DICT,
         "isinstance": isinstance,
         "str": str,
         "bool": bool,
@@ -630,8 +758,8 @@ def _make_builtins(interp: Interpreter) -> dict:
         "reversed": reversed,
         "any": any,
         "all": all,
-        "map": map,
-        "filter": filter,
+        "map": _SCRIPT_CHAINS["map"],
+        "filter": _SCRIPT_CHAINS["filter"],
         "repr": repr,
         "divmod": divmod,
         "pow": pow,
@@ -799,8 +927,27 @@ _INPLACE = {
 _COMPARE = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
     "!=": operator.ne, "is": operator.is_, "is not": operator.is_not,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "in": lambda a, b: _contains(a, b), "not in": lambda a, b: not _contains(a, b),
 }
+_HASHING = (dict, set, frozenset, *_DICT_VIEWS)
+_SET_OPS = ("&", "|", "^", "-")
+
+
+def _contains(a, b) -> bool:
+    if isinstance(a, tuple) and isinstance(b, _HASHING):
+        _check_key(a)
+    return a in b
+
+
+def _view_operands(a, b):
+    """`a op b` for op in & | ^ -, where a dict view combines with any iterable into a set (hashing it)."""
+    if isinstance(a, _DICT_VIEWS) and not isinstance(b, _HASHING) and hasattr(b, "__iter__"):
+        return a, _check_keys(b)
+    if isinstance(b, _DICT_VIEWS) and not isinstance(a, _HASHING) and hasattr(a, "__iter__"):
+        return _check_keys(a), b
+    return a, b
+
+
 _UNARY = {"-": operator.neg, "+": operator.pos, "~": operator.invert, "not": operator.not_}
 _CONVERSIONS = {"r": repr, "s": str, "a": ascii}
 
@@ -1113,6 +1260,8 @@ class _Compiler:
             o = obj(env)
             k = index(env)
             try:
+                if type(k) is tuple and type(o) is dict:
+                    _check_key(k)
                 return o[k]
             except Exception as e:
                 _raise_at(e, where)
@@ -1196,13 +1345,22 @@ class _Compiler:
                 if k is None:
                     m = v(env)
                     try:
-                        d.update(m)
+                        if isinstance(m, dict):
+                            d.update(m)  # its keys are hashed already: no new hashing
+                        else:
+                            keys = _check_keys(m.keys())
+                            d.update([(key, m[key]) for key in keys])
                     except Exception as e:
                         if isinstance(e, (TypeError, AttributeError)) and not isinstance(m, dict):
                             e = TypeError(f"'{type(m).__name__}' object is not a mapping")
                         _raise_at(e, where)
                 else:
                     key = k(env)
+                    if type(key) is tuple:
+                        try:
+                            _check_key(key)
+                        except Exception as e:
+                            _raise_at(e, where)
                     try:
                         d[key] = v(env)
                     except ScriptError:
@@ -1244,6 +1402,20 @@ class _Compiler:
                     _raise_at(e, where)
 
             return modulo
+        if op in _SET_OPS and not any(isinstance(s, S.Constant) for s in (node.left, node.right)):
+            plain_types = self.fast_types | {int, bool}
+
+            def set_binop(env):
+                a = left(env)
+                b = right(env)
+                try:
+                    if type(a) not in plain_types or type(b) not in plain_types:
+                        a, b = _view_operands(a, b)
+                    return fn(a, b)
+                except Exception as e:
+                    _raise_at(e, where)
+
+            return set_binop
         if check is None:
 
             def binop(env):
@@ -1799,6 +1971,8 @@ class _Compiler:
                 o = obj(env)
                 k = index(env)
                 try:
+                    if type(k) is tuple and type(o) is dict:
+                        _check_key(k)
                     o[k] = value
                 except Exception as e:
                     _raise_at(e, where)
@@ -1968,8 +2142,12 @@ class _Compiler:
         is_modulo = node.op == "%"
         percent_types = self.percent_types
 
+        set_op = node.op in _SET_OPS
+
         def combine(a, b):
             try:
+                if set_op:
+                    a, b = _view_operands(a, b)
                 if check is not None:
                     check(a, b, lim)
                 if is_modulo and isinstance(a, str):
@@ -2016,6 +2194,8 @@ class _Compiler:
                 o = obj(env)
                 k = index(env)
                 try:
+                    if type(k) is tuple and type(o) is dict:
+                        _check_key(k)
                     current = o[k]
                 except Exception as e:
                     _raise_at(e, item_where)
@@ -2077,6 +2257,8 @@ class _Compiler:
                 o = obj(env)
                 k = index(env)
                 try:
+                    if type(k) is tuple and type(o) is dict:
+                        _check_key(k)
                     del o[k]
                 except Exception as e:
                     _raise_at(e, where)
@@ -2531,8 +2713,12 @@ class Interpreter:
 
     def _recursion_target(self) -> int:
         # Compiling and running nest about 3 frames per level of the AST (limits.max_depth, checked by the
-        # parser); script calls get what is left after that, the host's stack and a margin.
-        return max(_RECURSION_LIMIT, 8 * self.limits.max_depth + 2 * _FRAME_MARGIN + _HOST_FRAMES)
+        # parser); script calls get what is left after that, the host's stack and a margin. Never above
+        # what the C stack survives: repr() and == of nested data recurse in C under this same limit
+        # (a 40,000-deep dict's repr overflows an 8 MB stack), so a --max-depth that would need more
+        # gets a LimitError from the compiler instead.
+        return max(_RECURSION_LIMIT, min(_SAFE_RECURSION_LIMIT,
+                                         8 * self.limits.max_depth + 2 * _FRAME_MARGIN + _HOST_FRAMES))
 
     def run(self, source: str) -> None:
         """Parse and run `source` in `self.globals`."""
@@ -2567,12 +2753,19 @@ class Interpreter:
             try:
                 module = parse(source, filename=self.filename, limits=self.limits)
                 block, last = _Compiler(self, source).module(module, interactive=interactive)
+            except RecursionError:  # only with a --max-depth past what _SAFE_RECURSION_LIMIT allows
+                depth = self.limits.max_depth
+                raise LimitError(f"too deeply nested to compile (limit {depth}, --max-depth)") from None
             finally:
                 if collecting:
                     gc.enable()
-            block(self.globals)
-            if last is not None:
-                return True, last(self.globals)
+            with warnings.catch_warnings():
+                # numpy's own RuntimeWarnings ("Mean of empty slice", "invalid value encountered") are
+                # the engine's business, not the script's: PyTorch prints nothing for those cases.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                block(self.globals)
+                if last is not None:
+                    return True, last(self.globals)
             return False, None
         finally:
             limits_module.active = old_active

@@ -83,6 +83,8 @@ def run(source: str, *, out, filename: str = "<script>", default_dtype: str = "f
         error = exc
     except MemoryError as exc:  # met outside any script operation (the interpreter's own bookkeeping)
         error = limits.memory_error(exc, run_limits)
+    except RecursionError:  # the same, for nesting: the interpreter refuses it before Python does
+        error = limits.LimitError(f"the program nests too deeply (--max-depth {run_limits.max_depth})")
     except KeyboardInterrupt as exc:
         exc.result = RunResult(variables=user_variables(interp), seconds=time.perf_counter() - start)
         raise

@@ -860,3 +860,45 @@ def test_tanh_loop_overhead_over_the_engine():
         interp.run(source)
         interpreted.append(time.process_time() - start)
     assert min(interpreted) < 1.3 * min(engine)
+
+
+# ------------------------------------------------------------------ nesting C code recurses through (issue 6)
+DEEP_TUPLE = "t = ()\nfor i in range(20000):\n    t = (t,)\n"
+
+
+@pytest.mark.parametrize("use", ["{t: 1}", "d = {}\nd[t] = 1", "t in {1: 2}", "dict([(t, 1)])", "{}.get(t)",
+                                 "{1: 2}.keys() & [t]", "d = {}\nd.update([(t, 2)])"])
+def test_hashing_a_deeply_nested_tuple_is_refused_not_a_crash(use):
+    # CPython hashes nested tuples recursively with no depth check: 100,000 levels kill the process
+    err = error(DEEP_TUPLE + use, Limits(max_steps=10**6))
+    assert (err.kind, err.line) == ("RecursionError", use.count("\n") + 4)
+    assert "while hashing a tuple (nested more than 10,000 deep)" in err.message
+    source = "t = ((1, 2), (3, (4,)))\nd = {t: 1}\nprint(d[t], t in d, dict([(t, 2)])[t])"
+    assert output(source) == "1 True 2\n"
+
+
+def test_hashing_a_shared_tuple_is_bounded_by_its_paths():
+    err = error("t = ()\nfor i in range(60):\n    t = (t, t)\nd = {t: 1}")
+    assert (err.kind, err.line) == ("LimitError", 4)
+    assert "too large to hash" in err.message
+
+
+@pytest.mark.parametrize("wrap", ["map(abs, m)", "filter(None, m)", "zip(m)", "enumerate(m)", "zip(m, m)"])
+def test_deep_iterator_chains_are_refused_not_a_crash(wrap):
+    err = error(f"m = [1]\nfor i in range(100000):\n    m = {wrap}\nprint(list(m))", Limits(max_steps=10**6))
+    assert (err.kind, err.line) == ("RecursionError", 3)
+    assert "iterators (map, filter, zip, enumerate) nested more than 1,000 deep" in err.message
+
+
+def test_guarded_builtins_still_look_like_the_builtins():
+    same_as_python("""
+        print(dict, map, zip, filter, enumerate, dict(a=1), dict([(1, 2)], b=3), dict({1: 2}))
+        print(isinstance({}, dict), isinstance(zip([]), zip), isinstance(map(abs, []), map))
+        print(dict.keys({1: 2}), list(map(abs, [-1, 2])), list(zip('ab', range(2))))
+        print(list(enumerate('xy', 1)), list(filter(None, [0, 3])))
+        m = [1]
+        for i in range(50):
+            m = map(abs, m)
+        print(list(m))
+    """)
+    assert error("class A(dict):\n    pass").message.endswith("not 'dict'")
