@@ -11,8 +11,9 @@ import errno
 import functools
 import io
 import os
+import select
+import signal
 import sys
-import threading
 import typing
 
 import click
@@ -50,7 +51,9 @@ def limit_options(fn):
                      help="Most loop iterations plus function calls a script may make."),
         click.option("--timeout", "max_seconds", type=click.FloatRange(0), default=DEFAULT.max_seconds,
                      show_default=True, help="Wall-clock seconds a script may run (0: no limit)."),
-        click.option("--max-depth", type=click.IntRange(10, 10_000), default=DEFAULT.max_depth,
+        # past about 2,000 the Python frames it takes would not fit under a recursion limit that is
+        # safe for the C stack (see interpreter._SAFE_RECURSION_LIMIT)
+        click.option("--max-depth", type=click.IntRange(10, 2_000), default=DEFAULT.max_depth,
                      show_default=True, help="Deepest nesting of expressions and blocks."),
         click.option("--max-elements", type=click.IntRange(1), default=DEFAULT.max_elements,
                      show_default=True, help="Most elements in one tensor."),
@@ -63,7 +66,8 @@ def limit_options(fn):
                      show_default=True, help="Largest integer an operation may make, in bits."),
         click.option("--max-sequence", type=click.IntRange(1), default=DEFAULT.max_sequence,
                      show_default=True, help="Longest str, list or tuple an operation may make."),
-        click.option("--max-memory", type=_Size(zero_ok=True), default=format_bytes(DEFAULT.max_memory).replace(" ", ""),
+        click.option("--max-memory", type=_Size(zero_ok=True),
+                     default=format_bytes(DEFAULT.max_memory).replace(" ", ""),
                      show_default=True, help="Most memory a script may take on top of gradcli's own, e.g. "
                      "512M or 8G (0: no limit; enforced on Linux, not with --device cuda)."),
         click.option("--max-source-bytes", type=click.IntRange(1), default=DEFAULT.max_source_bytes,
@@ -215,61 +219,91 @@ def _owns_the_process() -> bool:
 
 
 class _Watchdog:
-    """The last resort behind --timeout. The interpreter looks at the clock between steps, so a single
-    operation that never returns to it (one huge matmul) could outlast any timeout: if the run is still
-    going `grace` seconds after the deadline, this thread keeps what was printed, says why, and ends
-    the process with exit 1."""
+    """The last resort behind --timeout. The interpreter looks at the clock between steps, but one
+    operation can run for minutes without returning to it: a huge matmul, or repr() of shared nested data
+    (`x = (x, x)` sixty times), which runs in C holding the GIL, so no Python thread can even notice.
+    So the watchdog is a forked helper process and a faulthandler timer, neither of which needs the GIL:
+    `grace` seconds after the deadline the helper says why on stderr (for --format json, also a document
+    on stdout), and the timer ends the process with exit 1. A run that ends in time closes the pipe the
+    helper waits on, and the helper leaves without a word. What the script printed was flushed as it was
+    printed (gradscript's print flushes), so it stays."""
 
-    def __init__(self, seconds: float, *, as_json: bool = False, output: io.StringIO | None = None):
+    def __init__(self, seconds: float, *, as_json: bool = False):
         self.seconds = seconds
         self.grace = 1.0 + seconds / 10
         self.as_json = as_json
-        self.output = output
-        self.done = threading.Event()
+        self.helper = None
 
     def __enter__(self):
-        if self.seconds:
-            threading.Thread(target=self._watch, name="gradcli-watchdog", daemon=True).start()
-        return self
+        if not self.seconds or not hasattr(os, "fork"):
+            return self
+        import faulthandler
 
-    def __exit__(self, *exc_info):
-        self.done.set()
-        return False
-
-    def _watch(self):
-        if self.done.wait(self.seconds + self.grace):
-            return
         error = LimitError(f"the program ran longer than {self.seconds:g} s (--timeout), and was stopped "
                            "inside one operation that did not return in time")
+        stderr = (error.render() + "\n").encode("utf-8", "replace")
+        stdout = b""
         if self.as_json:
             from .render import result_to_json
             from .session import RunResult
 
-            text = result_to_json(RunResult(variables={}, error=error), output=self.output.getvalue()) + "\n"
-            _write_fd(1, text)
-        else:
-            # stdout's lock may be held by the stuck main thread: flush from a helper that may block
-            flusher = threading.Thread(target=_flush_stdout, daemon=True)
-            flusher.start()
-            flusher.join(0.5)
-        _write_fd(2, error.render() + "\n")
-        os._exit(EXIT_SCRIPT_ERROR)
+            stdout = (result_to_json(RunResult(variables={}, error=error)) + "\n").encode()
+        wait = self.seconds + self.grace
+        read, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the helper: nothing but a wait and two writes, then _exit (no atexit, no flushing)
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the run, which reports it
+                os.close(write)
+                ready, _, _ = select.select([read], [], [], wait)
+                if not ready:
+                    if stdout:
+                        _write_all(1, stdout)
+                    _write_all(2, stderr)
+            finally:
+                os._exit(0)
+        os.close(read)
+        self.helper = (pid, write)
+        self.devnull = open(os.devnull, "w")  # noqa: SIM115 - the timer writes its traceback here
+        try:
+            faulthandler.dump_traceback_later(wait + 0.5, exit=True, file=self.devnull)
+        except (RuntimeError, MemoryError):  # no thread under a tiny --max-memory: the helper still speaks
+            pass
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.helper is not None:
+            import faulthandler
+
+            faulthandler.cancel_dump_traceback_later()
+            pid, write = self.helper
+            os.close(write)  # the helper sees the end of the pipe and leaves
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            self.devnull.close()
+            self.helper = None
+        return False
 
 
-def _write_fd(fd: int, text: str) -> None:
+def _write_all(fd: int, data: bytes) -> None:
     with contextlib.suppress(OSError):
-        os.write(fd, text.encode("utf-8", "replace"))
+        while data:
+            data = data[os.write(fd, data):]
 
 
 @contextlib.contextmanager
-def _process_limits(run_limits: Limits, device, *, as_json: bool = False, output=None):
+def _process_limits(run_limits: Limits, device, *, as_json: bool = False):
     """The limits only a whole process can enforce: an address-space cap for --max-memory (not under
     CUDA, which maps far more than it uses) and the --timeout watchdog."""
     if not _owns_the_process():
         yield
         return
     budget = 0 if device == "cuda" else run_limits.max_memory
-    with address_space_limit(budget), _Watchdog(run_limits.max_seconds, as_json=as_json, output=output):
+    # The cap first: the watchdog's timer thread would otherwise get a malloc arena of its own, 64 MB of
+    # address space reserved outside the budget's reckoning; under the cap glibc shares the main arena.
+    with address_space_limit(budget), _Watchdog(run_limits.max_seconds, as_json=as_json):
         yield
 
 
@@ -328,7 +362,7 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
     out = io.StringIO() if as_json else sys.stdout
     names = [n.strip() for n in var_names.split(",") if n.strip()] if var_names else None
     try:
-        with _process_limits(run_limits, device, as_json=as_json, output=out):
+        with _process_limits(run_limits, device, as_json=as_json):
             result = run(source, out=out, filename=name, default_dtype=default_dtype, run_limits=run_limits)
     except KeyboardInterrupt as exc:
         if not as_json:

@@ -275,6 +275,22 @@ def test_deep_nesting_gets_a_depth_limit(source):
     refused(source, "LimitError", "(limit 200, --max-depth)", line=1 if "if x" not in source else None)
 
 
+def test_max_depth_stays_where_the_c_stack_is_safe():
+    # a higher limit would let repr() of nested data recurse in C past the end of the stack (a SIGSEGV)
+    result = CliRunner().invoke(main, ["eval", "--max-depth", "10000", "-"], input=b"", env=ENV)
+    assert result.exit_code == 2 and "10<=x<=2000" in result.stderr
+    refused("x = []\nfor i in range(100000):\n    x = [x]\nprint(x)", "RecursionError", "maximum recursion",
+            "--max-depth", "2000")
+
+
+def test_nesting_that_c_code_recurses_through_without_a_check():
+    # hash() of nested tuples and iteration of nested map/zip/... have no recursion check in CPython
+    deep = "t = ()\nfor i in range(100000):\n    t = (t,)\n"
+    refused(deep + "d = {t: 1}", "RecursionError", "while hashing a tuple", line=4)
+    refused("m = [1]\nfor i in range(100000):\n    m = map(abs, m)\nprint(list(m))", "RecursionError",
+            "iterators (map, filter, zip, enumerate) nested more than 1,000 deep", line=3)
+
+
 def test_recursion_is_the_scripts_recursion_error():
     source = "def f(n):\n    return f(n + 1)\nf(0)"
     refused(source, "RecursionError", "maximum recursion depth exceeded", line=2)
@@ -366,6 +382,13 @@ def test_numerics_follow_pytorch(source, expected):
         assert (result.exit_code, result.stdout) == (0, expected + "\n"), result.stderr
     else:
         assert result.exit_code == 1 and result.stderr.splitlines()[0] == expected
+
+
+def test_numpys_warnings_stay_inside():
+    result, _ = gradcli("print(torch.ones(0).mean(), torch.tensor([-1.]).log(), torch.ones(0, 2).var(0))")
+    assert result.exit_code == 0
+    assert result.stdout == "tensor(nan) tensor([nan]) tensor([nan, nan])\n"
+    assert result.stderr == ""
 
 
 @pytest.mark.oracle
@@ -498,6 +521,19 @@ def test_the_engine_and_parser_run_under_a_small_memory_cap():
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err.decode()
     assert b"tensor([5.])" in out and b"MulBackward0" in out
+
+
+def test_watchdog_stops_exponential_work_inside_one_builtin(tmp_path):
+    # `x = (x, x)` shares each level twice: repr() of it does 2**60 steps inside one C call, which no
+    # step count sees. Python itself would hang; the watchdog ends it at --timeout plus a grace period.
+    path = tmp_path / "shared.grad"
+    path.write_text("x = ()\nfor i in range(60):\n    x = (x, x)\nprint('built')\nprint(len(repr(x)))\n")
+    start = time.perf_counter()
+    child = spawn("eval", "--timeout", "0.5", str(path))
+    out, err = child.communicate(timeout=60)
+    assert time.perf_counter() - start < 10
+    assert (child.returncode, out) == (1, b"built\n")
+    assert err.startswith(b"LimitError: the program ran longer than 0.5 s (--timeout)"), err
 
 
 def test_watchdog_stops_one_operation_that_outlasts_the_timeout(tmp_path):
