@@ -419,10 +419,6 @@ def _skip(node, deps, buffers, ready):
                     stack.append(nxt)
 
 
-def _num_outputs(node):
-    return getattr(node, "n_outputs", 1)
-
-
 def _run_hooks(node, grads_in, create_graph):
     from .tensor import Tensor
 
