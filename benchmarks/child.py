@@ -234,8 +234,13 @@ def small_ops_loop(T, n):  # noqa: N803 - T is the torch namespace (gradcli's or
 def task_small_ops(args):
     import numpy_baselines as nb
 
+    from gradcli.session import quiet_collector
+
     gradcli = Gradcli().engine()
     torch = Torch().engine()
+    # Each engine runs as it runs for its users: gradcli's session keeps the cyclic collector quiet around
+    # every program (session.quiet_collector), PyTorch leaves Python's collector as it is.
+    settings = {"gradcli": quiet_collector, "torch": contextlib.nullcontext}
     samples = {name: {"fwd": [], "bwd": []} for name in ("gradcli", "torch", "numpy")}
     grads = {}
     small_ops_loop(gradcli, 100)  # warm both up
@@ -243,7 +248,8 @@ def task_small_ops(args):
     for _ in range(args.repeat):  # interleaved, so load on the machine hits both alike
         for name, T in (("gradcli", gradcli), ("torch", torch)):  # noqa: N806
             gc.collect()
-            fwd, bwd, grads[name] = small_ops_loop(T, args.n)
+            with settings[name]():
+                fwd, bwd, grads[name] = small_ops_loop(T, args.n)
             samples[name]["fwd"].append(fwd)
             samples[name]["bwd"].append(bwd)
         gc.collect()

@@ -331,6 +331,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     # if that successor had no gradient before, they go to it directly (`grads_in`), not via `buffers`.
     node = heappop(ready)[2] if ready else None
     grads_in = None
+    release = not retain_graph
     try:
         while node is not None:
             if grads_in is None:
@@ -342,17 +343,27 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     slot = targets.get((node, nr))
                     if slot is not None and g is not None:
                         captured[slot] = g
-            run = needed is None or node in needed
-            if run and isinstance(node, AccumulateGrad):
-                if targets is None and grads_in[0] is not None:
+                if node not in needed:
+                    outs = None
+                elif type(node) is AccumulateGrad:
+                    node = heappop(ready)[2] if ready else None
+                    grads_in = None
+                    continue
+                elif grads_in[0] is not None or len(grads_in) > 1 and any(g is not None for g in grads_in):
+                    outs = node.apply(grads_in, create_graph)
+                    if release:
+                        node.release()
+                else:
+                    outs = None
+            elif type(node) is AccumulateGrad:
+                if grads_in[0] is not None:
                     _accumulate(node.variable, grads_in[0], create_graph)
                 node = heappop(ready)[2] if ready else None
                 grads_in = None
                 continue
-            if run and (grads_in[0] is not None if len(grads_in) == 1
-                        else any(g is not None for g in grads_in)):
+            elif grads_in[0] is not None or len(grads_in) > 1 and any(g is not None for g in grads_in):
                 outs = node.apply(grads_in, create_graph)
-                if not retain_graph:
+                if release:
                     node.release()
             else:
                 outs = None
@@ -363,22 +374,24 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 nxt = nf[i]
                 if nxt is None:
                     continue
-                buf = buffers.get(nxt)
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 g = outs[i >> 1] if outs is not None else None
                 if g is not None:
-                    nr = nf[i + 1]
+                    buf = buffers.get(nxt)
                     if buf is None:
                         buf = [None] * nxt.n_outputs
-                        buf[nr] = g
+                        buf[nf[i + 1]] = g
                         if left == 0 and fresh is None and not ready:
                             fresh = nxt
                             grads_in = buf
                             continue
                         buffers[nxt] = buf
                     else:
+                        nr = nf[i + 1]
                         buf[nr] = g if buf[nr] is None else buf[nr] + g
+                elif left == 0:
+                    buf = buffers.get(nxt)
                 if left == 0:
                     if buf is not None:
                         if fresh is None and not ready:

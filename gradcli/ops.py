@@ -76,7 +76,7 @@ class OpNode(Node):
         if checks is not None:
             if checks is _FREED:
                 raise RuntimeError(FREED_MESSAGE)
-            if checks[0][0] != checks[1] or len(checks) > 3:
+            if checks[0][0] != checks[1] or len(checks) > 3 and (checks[3][0] != checks[4] or len(checks) > 6):
                 for i in range(0, len(checks), 3):
                     counter, expected, t = checks[i : i + 3]
                     if counter[0] != expected:
@@ -178,18 +178,31 @@ def _new_node(op, params):
     return node
 
 
+_PLANS: dict = {}
+
+
 def _save_plan(save):
     """A row's `save` letters as the steps `_record` takes, worked out once when the table is built: (which,
     needs) per letter, where which is 0 or 1 (an input) or -1 (the result), and needs is the input that must
-    require grad for the letter to count (an upper-case letter: the *other* input), or -1 (always)."""
+    require grad for the letter to count (an upper-case letter: the *other* input), or -1 (always).
+    Rows with the same letters share one plan object, so `_record` can recognise the common ones by identity."""
     if not save:
         return None
-    return tuple((-1, -1) if c == "r" else ("ab".index(c.lower()), -1 if c.islower() else "BA".index(c))
+    plan = tuple((-1, -1) if c == "r" else ("ab".index(c.lower()), -1 if c.islower() else "BA".index(c))
                  for c in save)
+    return _PLANS.setdefault(plan, plan)
+
+
+_SAVE_RESULT = _save_plan("r")  # exp, tanh, sigmoid, sqrt, ...
+_SAVE_OTHER = _save_plan("BA")  # mul: each input only for the other's gradient
+_SAVE_INPUT = _save_plan("a")  # log, sin, cos, ...
 
 
 def _record(op, result, inputs, params, inplace_old=None):
-    """Attach a node for `op` to `result`, saving what the row's derivative needs."""
+    """Attach a node for `op` to `result`, saving what the row's derivative needs.
+
+    This runs once per differentiable op, so the common cases are written out: one or two tensor inputs
+    (the second may be a number), and the three commonest save plans."""
     node = op.node()
     node.seq = next(_sequence)
     node.retained = None
@@ -203,24 +216,27 @@ def _record(op, result, inputs, params, inplace_old=None):
     # meta: each input's (shape, dtype), for _fit to sum and cast gradients; None (nothing to fit, and fewer
     # objects for the garbage collector to track) when all inputs already match the result.
     # (_shape and _dtype are two slots rather than one tuple: a tuple holding the shape tuple would stay
-    # tracked by the garbage collector for the node's whole life.)
+    # tracked by the garbage collector for the node's whole life.) Builtin dtypes are singletons, so `is`
+    # settles nearly every dtype comparison before `==` has to.
     out = result._data
     shape = node._shape = out.shape
     dtype = node._dtype = out.dtype
     n = len(edged)
-    if n == 1:  # (unrolled: this runs for every op recorded)
+    if n == 1:
         x = edged[0]
         xa = x._data
         fn = x.grad_fn
         node._next = (fn, x.output_nr) if fn is not None else edge_to(x)
-        node._meta = None if xa.shape == shape and xa.dtype == dtype else ((xa.shape, xa.dtype),)
+        xd = xa.dtype
+        node._meta = None if (xd is dtype or xd == dtype) and xa.shape == shape else ((xa.shape, xd),)
     elif n == 2:
         x, y = edged
         if type(x) is Tensor:
             fn = x.grad_fn
             ex = (fn, x.output_nr) if fn is not None else edge_to(x)
             xa = x._data
-            x_same = xa.shape == shape and xa.dtype == dtype
+            xd = xa.dtype
+            x_same = (xd is dtype or xd == dtype) and xa.shape == shape
         else:
             ex = _NO_EDGE
             x_same = True
@@ -228,7 +244,8 @@ def _record(op, result, inputs, params, inplace_old=None):
             fn = y.grad_fn
             node._next = ex + ((fn, y.output_nr) if fn is not None else edge_to(y))
             ya = y._data
-            y_same = ya.shape == shape and ya.dtype == dtype
+            yd = ya.dtype
+            y_same = (yd is dtype or yd == dtype) and ya.shape == shape
         else:
             node._next = ex + _NO_EDGE
             y_same = True
@@ -245,17 +262,40 @@ def _record(op, result, inputs, params, inplace_old=None):
                 same = False
         node._meta = None if same else tuple(
             [(x._data.shape, x._data.dtype) if type(x) is Tensor else None for x in edged])
+    # checks is flat: (version counter, version at save time, saved tensor or None for the result) for each
+    # saved tensor. The result itself is never held: result -> grad_fn -> node -> result would be a reference
+    # cycle, and cycles make the garbage collector crawl over long graphs.
     plan = node.plan
     if plan is None:
         node.checks = None
-    elif plan is _SAVE_RESULT:  # the commonest plan (exp, tanh, sigmoid, ...), unrolled
+    elif plan is _SAVE_RESULT:
         version = result._version
         node.r = out
         node.checks = (version, version[0], None)
+    elif plan is _SAVE_OTHER and inplace_old is None:
+        x, y = inputs
+        if type(x) is Tensor and type(y) is Tensor:
+            if x._rg:
+                node.b = y
+                if y._rg:
+                    node.a = x
+                    node.checks = (y._version, y._version[0], y, x._version, x._version[0], x)
+                else:
+                    node.checks = (y._version, y._version[0], y)
+            else:
+                node.a = x
+                node.checks = (x._version, x._version[0], x)
+        else:  # a number on one side: saved as it is, nothing to check
+            if type(x) is Tensor and x._rg:
+                node.b = y
+            if type(y) is Tensor and y._rg:
+                node.a = x
+            node.checks = None
+    elif plan is _SAVE_INPUT and inplace_old is None:
+        x = inputs[0]
+        node.a = x
+        node.checks = (x._version, x._version[0], x)
     else:
-        # checks is flat: (version counter, version at save time, saved tensor or None for the result) for
-        # each saved tensor. The result itself is never held: result -> grad_fn -> node -> result would be a
-        # reference cycle, and cycles make the garbage collector crawl over long graphs.
         checks = []
         n = len(inputs)
         for which, needs in plan:
@@ -283,9 +323,6 @@ def _record(op, result, inputs, params, inplace_old=None):
     result.grad_fn = node
     result._rg = True
     return result
-
-
-_SAVE_RESULT = _save_plan("r")
 
 
 def unary(op, x, params=None):
@@ -1092,14 +1129,20 @@ def _rounded_once(ufunc, scalar_fn):
     """
 
     def forward(a):
-        if a.dtype != _F32:
+        dtype = a.dtype
+        if dtype is not _F32 and dtype != _F32:
             return ufunc(a)
         size = a.size
         if size == 1:
             try:
-                return xp.array(scalar_fn(a.item()), _F32).reshape(a.shape)
+                value = scalar_fn(a.item())
             except (ValueError, OverflowError):  # outside the domain: numpy's nan/inf instead of an error
                 pass
+            else:
+                shape = a.shape
+                if shape == (1,):
+                    return xp.array([value], _F32)
+                return xp.array(value, _F32).reshape(shape)
         if size <= _ROUNDED_BLOCK or not a.flags.c_contiguous:
             return ufunc(a, dtype=_F64).astype(_F32)
         out = xp.empty(a.shape, _F32)

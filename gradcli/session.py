@@ -77,7 +77,7 @@ def run(source: str, *, out, filename: str = "<script>", default_dtype: str = "f
     start = time.perf_counter()
     error = None
     try:
-        with _quiet_collector():
+        with quiet_collector():
             interp.run(source)
     except ScriptError as exc:
         error = exc
@@ -94,7 +94,7 @@ def run(source: str, *, out, filename: str = "<script>", default_dtype: str = "f
 
 
 @contextlib.contextmanager
-def _quiet_collector():
+def quiet_collector():
     """Keep Python's cyclic garbage collector out of the engine's hot loop.
 
     The engine makes no reference cycles (nodes hold saved arrays, not their outputs), so refcounting frees
