@@ -99,9 +99,11 @@ def _limits(kw) -> Limits:
 
 
 def _use_device(device):
-    if device in (None, "cpu"):
-        return
     from .backend import BackendUnavailable, use_device
+
+    if device in (None, "cpu"):
+        use_device("cpu")  # (a run in the same process as an earlier --device cuda one starts on the CPU)
+        return
 
     try:
         use_device(device)

@@ -89,9 +89,12 @@ class FunctionNode(Node):
         for g, info in zip(grads, self.meta):
             if g is None:
                 if ctx._materialize and info is not None:
-                    from .backend import xp
+                    from .backend import namespace_of
 
-                    g = Tensor._make(xp.zeros(info[0], dtype=info[1]))
+                    # zeros where the given gradients are (on the GPU under --device cuda)
+                    given = next(x for x in grads if x is not None)
+                    ns = namespace_of(given._data if type(given) is Tensor else given)
+                    g = Tensor._make(ns.zeros(info[0], dtype=info[1]))
                 wrapped.append(g)
             else:
                 wrapped.append(g if type(g) is Tensor else Tensor._make(g))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
-from . import dtypes, limits, ops
-from .backend import xp
+from . import backend, dtypes, limits, ops
+from .backend import as_array, xp
 from .engine import GRAD, edge_to
 from .ops import ROWS, _dim, _dims, binary, inplace, unary
 from .tensor import Device, Size, Tensor
@@ -228,7 +228,13 @@ def where(condition, input=None, other=None):
         other = tensor(other, dtype=input.dtype if float_like else None)
     # PyTorch broadcasts condition with input first, then with other (its message names them in that order)
     ops.check_broadcast(ops.check_broadcast(cond._data.shape, input._data.shape), other._data.shape)
-    return binary(ROWS["where"], input, other, {"condition": cond._data})
+    c = cond._data
+    if type(c) is not type(input._data):
+        if c.ndim == 0 and type(c) is xp.ndarray:  # a 0-d CPU condition joins GPU tensors, as in PyTorch
+            c = backend.to_device(c, "cuda")
+        else:
+            ops.check_same_device((c, input._data, other._data))
+    return binary(ROWS["where"], input, other, {"condition": c})
 
 
 # ------------------------------------------------------------------ reductions
@@ -306,10 +312,10 @@ def _max_min(which, input, dim=None, keepdim=False, *, other=None):
     d = _dim(dim, input._data.ndim)
     data = input._data
     pick = data.argmax if which == "max" else data.argmin
-    arg = pick(axis=d, keepdims=keepdim) if data.ndim else xp.asarray(0)
+    arg = pick(axis=d, keepdims=keepdim) if data.ndim else backend.namespace_of(data).asarray(0)
     params = {"dim": d, "keepdim": keepdim, "indices": arg, "shape": data.shape}
     values = unary(ROWS[which + "_dim"], input, params)
-    return _ReturnType(which, values, _nograd(xp.asarray(arg, dtype=xp.int64)))
+    return _ReturnType(which, values, _nograd(_int64(arg)))
 
 
 def max(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
@@ -320,18 +326,23 @@ def min(input, dim=None, keepdim=False, *, other=None):  # noqa: A001
     return _max_min("min", input, dim, keepdim, other=other)
 
 
+def _int64(array):
+    """An index result as an int64 array on its own device (numpy's argmax gives a numpy scalar)."""
+    return as_array(array).astype(xp.int64, copy=False)
+
+
 def argmax(input, dim=None, keepdim=False):
     data = input._data
     if dim is None:
-        return _nograd(xp.asarray(data.argmax(), dtype=xp.int64))
-    return _nograd(xp.asarray(data.argmax(axis=_dim(dim, data.ndim), keepdims=keepdim), dtype=xp.int64))
+        return _nograd(_int64(data.argmax()))
+    return _nograd(_int64(data.argmax(axis=_dim(dim, data.ndim), keepdims=keepdim)))
 
 
 def argmin(input, dim=None, keepdim=False):
     data = input._data
     if dim is None:
-        return _nograd(xp.asarray(data.argmin(), dtype=xp.int64))
-    return _nograd(xp.asarray(data.argmin(axis=_dim(dim, data.ndim), keepdims=keepdim), dtype=xp.int64))
+        return _nograd(_int64(data.argmin()))
+    return _nograd(_int64(data.argmin(axis=_dim(dim, data.ndim), keepdims=keepdim)))
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -561,7 +572,7 @@ def _label_smoothing(loss, logp, target, weight, ignore_index, reduction, eps, c
     smooth = neg(sum(logp, class_dim))
     ops.inplace(ROWS["masked_fill_"], smooth, None, {"mask": ignored, "value": 0.0})
     if reduction == "mean":
-        smooth = div(sum(smooth), _nograd(xp.asarray((~ignored).sum())))
+        smooth = div(sum(smooth), _nograd((~ignored).sum()))
     elif reduction == "sum":
         smooth = sum(smooth)
     classes = logp._data.shape[class_dim]
@@ -672,14 +683,17 @@ def to(input, *args, dtype=None, device=None, copy=False, non_blocking=False):
         elif isinstance(a, (str, Device)):
             device = a
         elif type(a) is Tensor:
-            dtype = a.dtype
+            dtype, device = a.dtype, a.device
+    src = dst = backend.device_type_of(input._data)
     if device is not None:
-        dev = Device(device)
-        if dev.type != "cpu":
-            from .backend import cuda_namespace
-
-            cuda_namespace()
-            raise RuntimeError("gradcli: CUDA tensors are not available in this build")
+        dst = Device(device).type
+        if dst != "cpu":
+            backend.cuda_namespace()
+    if dst != src:  # one ToCopyBackward0 for the move (and the cast), whose backward moves the gradient back
+        np_dtype = input._data.dtype if dtype is None else dtype.np
+        if np_dtype.kind != "f":
+            return _nograd(backend.to_device(input._data.astype(np_dtype, copy=False), dst))
+        return unary(ROWS["to_dtype"], input, {"dtype": np_dtype, "device": dst, "src": src})
     if dtype is None or dtype is input.dtype:
         return input
     if not dtype.is_floating_point:  # integers carry no gradient: the copy is cut off from the graph
@@ -730,9 +744,19 @@ def _convert_index(index):
     return out, advanced
 
 
+def _index_on_device(items, data):
+    """Index arrays (made on the host from lists, or a CPU index tensor) moved to a GPU tensor's device, as
+    PyTorch takes CPU indices for a CUDA tensor."""
+    if type(data) is not backend.device_ndarray:
+        return items
+    return [backend.to_device(i, "cuda") if isinstance(i, xp.ndarray) else i for i in items]
+
+
 def getitem(x, index):
     items, advanced = _convert_index(index)
     if advanced:
+        if type(x._data) is not xp.ndarray:
+            items = _index_on_device(items, x._data)
         idx = tuple(items)
         data = x._data
         _check_masks(idx, data.shape)
@@ -812,6 +836,8 @@ _LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-plac
 
 def setitem(x, index, value):
     items, advanced = _convert_index(index)
+    if type(x._data) is not xp.ndarray:
+        items = _index_on_device(items, x._data)
     idx = tuple(items)
     if type(value) is not Tensor and not isinstance(value, _NUMBER):
         value = tensor(value)
@@ -823,6 +849,8 @@ def setitem(x, index, value):
     if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
         raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     va = value._data if type(value) is Tensor else value
+    if type(va) is not type(x._data) and type(value) is Tensor:  # PyTorch copies across devices here
+        va = backend.to_device(va, backend.device_type_of(x._data))
     needs_grad = GRAD.enabled and (x._rg or grad_value)
     through_view = needs_grad and x._base is not None
     edges = (edge_to(x), edge_to(value) if type(value) is Tensor else (None, 0)) if needs_grad else None
@@ -845,7 +873,7 @@ def setitem(x, index, value):
 # ------------------------------------------------------------------ comparisons (no gradient)
 def _nograd(array):
     if type(array) is not xp.ndarray:
-        array = xp.asarray(array)
+        array = as_array(array)
     return Tensor._make(array)
 
 
@@ -998,16 +1026,20 @@ def _resolve_dtype(dtype):
 
 
 def _check_device(device):
+    """The device type ('cpu' or 'cuda') a factory puts its tensor on: the one named, else the default
+    (cuda under --device cuda). Naming cuda without CuPy or a GPU fails here, saying which is missing."""
     if device is None:
-        return
+        return backend.default_device
     dev = Device(device)
     if dev.type != "cpu":
-        from .backend import cuda_namespace
+        backend.cuda_namespace()
+    return dev.type
 
-        cuda_namespace()
 
-
-def _finish(array, requires_grad):
+def _finish(array, requires_grad, device="cpu"):
+    """A factory's tensor: `array` (made on the host) moved to `device`."""
+    if device != "cpu":
+        array = backend.like(array, device)
     t = _nograd(array)
     if requires_grad:
         if array.dtype.kind != "f":
@@ -1051,12 +1083,14 @@ def _infer(data, shape, depth, flat):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     dtype = _resolve_dtype(dtype)
-    _check_device(device)
+    dev = _check_device(device)
     if type(data) is Tensor:
         array = data._data.copy()
         if dtype is not None:
             array = array.astype(dtype.np)
-        return _finish(array, requires_grad)
+        if device is None:  # a tensor's copy stays where the tensor is
+            return _finish(array, requires_grad)
+        return _finish(backend.to_device(array, dev), requires_grad)
     shape, flat = [], []
     kind = _infer(data, shape, 0, flat)
     if dtype is None:
@@ -1066,7 +1100,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         array = xp.array(flat, dtype=dtype.np).reshape(shape)
     except OverflowError:
         raise RuntimeError("Overflow when unpacking long long") from None
-    return _finish(array, requires_grad)
+    return _finish(array, requires_grad, dev)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -1094,13 +1128,18 @@ def _sized(name, size, dtype, fill):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    _check_device(device)
-    return _finish(_sized("zeros", size, dtype, xp.zeros), requires_grad)
+    dev = _check_device(device)
+    return _finish(_sized("zeros", size, dtype, _maker(dev, "zeros")), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    _check_device(device)
-    return _finish(_sized("ones", size, dtype, xp.ones), requires_grad)
+    dev = _check_device(device)
+    return _finish(_sized("ones", size, dtype, _maker(dev, "ones")), requires_grad)
+
+
+def _maker(device, name):
+    """numpy's `name` (zeros, ones), or CuPy's for a tensor made on the GPU (no host copy to move)."""
+    return getattr(xp if device == "cpu" else backend.cuda_namespace(), name)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
@@ -1108,33 +1147,36 @@ def empty(*size, dtype=None, device=None, requires_grad=False):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
+    dev = _check_device(device)
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
     return _finish(_sized("full", (size,) if isinstance(size, int) else size, dtype,
-                          lambda s, d: xp.full(s, fill_value, dtype=d)), requires_grad)
+                          lambda s, d: xp.full(s, fill_value, dtype=d)), requires_grad, dev)
 
 
-def _like(name, input, dtype, requires_grad, fill):
+def _like(name, input, dtype, requires_grad, fill, device=None):
+    """zeros_like and friends: on the input's device unless `device` names another."""
     _need_tensor(name, input)
     dtype = _resolve_dtype(dtype) or input.dtype
-    return _finish(fill(input._data.shape, dtype.np), requires_grad)
+    dev = backend.device_type_of(input._data) if device is None else _check_device(device)
+    return _finish(fill(input._data.shape, dtype.np), requires_grad, dev)
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
-    return _like("zeros_like", input, dtype, requires_grad, xp.zeros)
+    return _like("zeros_like", input, dtype, requires_grad, xp.zeros, device)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
-    return _like("ones_like", input, dtype, requires_grad, xp.ones)
+    return _like("ones_like", input, dtype, requires_grad, xp.ones, device)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return _like("full_like", input, dtype, requires_grad, lambda s, d: xp.full(s, fill_value, dtype=d))
+    return _like("full_like", input, dtype, requires_grad, lambda s, d: xp.full(s, fill_value, dtype=d),
+                 device)
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
+    dev = _check_device(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if type(v) is Tensor else v for v in (start, end, step)]
@@ -1152,26 +1194,26 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         array = (start + xp.arange(count, dtype=xp.float64) * step).astype(dtype.np)
     else:
         array = xp.arange(start, end, step, dtype=dtype.np)
-    return _finish(array, requires_grad)
+    return _finish(array, requires_grad, dev)
 
 
 builtin_any = __builtins__["any"] if isinstance(__builtins__, dict) else __builtins__.any
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
+    dev = _check_device(device)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     dtype = _resolve_dtype(dtype) or dtypes.defaults.float
     limits.check_tensor_size(steps, dtype.itemsize)
-    return _finish(xp.linspace(start, end, steps, dtype=xp.float64).astype(dtype.np), requires_grad)
+    return _finish(xp.linspace(start, end, steps, dtype=xp.float64).astype(dtype.np), requires_grad, dev)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
+    dev = _check_device(device)
     dtype = _resolve_dtype(dtype) or dtypes.defaults.float
     limits.check_tensor_size(n * (n if m is None else m), dtype.itemsize)
-    return _finish(xp.eye(n, m, dtype=dtype.np), requires_grad)
+    return _finish(xp.eye(n, m, dtype=dtype.np), requires_grad, dev)
 
 
 class _Random:
@@ -1212,36 +1254,43 @@ def manual_seed(seed):
     return Generator(int(seed))
 
 
+# The random stream is drawn on the host and the values moved to the device, so a seeded program draws the
+# same values on the CPU and on the GPU.
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    _check_device(device)
-    return _finish(_sized("rand", size, dtype, lambda s, d: RANDOM.gen.random(s).astype(d)), requires_grad)
+    dev = _check_device(device)
+    return _finish(_sized("rand", size, dtype, lambda s, d: RANDOM.gen.random(s).astype(d)), requires_grad,
+                   dev)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    _check_device(device)
+    dev = _check_device(device)
     normal = lambda s, d: RANDOM.gen.standard_normal(s).astype(d)
-    return _finish(_sized("randn", size, dtype, normal), requires_grad)
+    return _finish(_sized("randn", size, dtype, normal), requires_grad, dev)
 
 
 def rand_like(input, *, dtype=None, requires_grad=False):
-    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                device=backend.device_type_of(input._data))
 
 
 def randn_like(input, *, dtype=None, requires_grad=False):
-    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                 device=backend.device_type_of(input._data))
 
 
-def randint(low=0, high=None, size=None, *, dtype=None, requires_grad=False):
+def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+    dev = _check_device(device)
     if size is None:
         low, high, size = 0, low, high
     dtype = _resolve_dtype(dtype) or dtypes.int64
     integers = lambda s, d: RANDOM.gen.integers(low, high, s).astype(d)
     return _finish(_sized("randint", tuple(size), dtype, integers),
-                   requires_grad)
+                   requires_grad, dev)
 
 
-def randperm(n, *, dtype=None):
-    return _nograd(RANDOM.gen.permutation(n).astype(xp.int64))
+def randperm(n, *, dtype=None, device=None):
+    dev = _check_device(device)
+    return _finish(RANDOM.gen.permutation(n).astype(xp.int64), False, dev)
 
 
 # ------------------------------------------------------------------ Tensor methods and operators
@@ -1390,8 +1439,8 @@ def install_tensor_methods(cls):
         "reshape_as": lambda self, other: reshape(self, *other.shape),
         "expand_as": lambda self, other: expand(self, *other.shape),
         "contiguous": lambda self: self if self._data.flags["C_CONTIGUOUS"] else clone(self),
-        "to": _method_to, "type_as": _type_as, "cpu": lambda self: self,
-        "cuda": lambda self, device=None: to(self, "cuda"),
+        "to": _method_to, "type_as": _type_as, "cpu": lambda self: to(self, "cpu"),
+        "cuda": lambda self, device=None, non_blocking=False: to(self, "cuda" if device is None else device),
         "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal,
         "square": square,
         "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
@@ -1404,9 +1453,12 @@ def install_tensor_methods(cls):
         "abs_": lambda self: inplace(ROWS["abs"], self),
         "pow_": lambda self, e: inplace(ROWS["pow"], self, None, {"exponent": e}),
         "new_tensor": lambda self, data, **kw: tensor(data, dtype=kw.get("dtype") or self.dtype,
+                                                     device=kw.get("device") or self.device,
                                                      requires_grad=kw.get("requires_grad", False)),
-        "new_zeros": lambda self, *size, **kw: zeros(*size, dtype=kw.get("dtype") or self.dtype),
-        "new_ones": lambda self, *size, **kw: ones(*size, dtype=kw.get("dtype") or self.dtype),
+        "new_zeros": lambda self, *size, **kw: zeros(*size, dtype=kw.get("dtype") or self.dtype,
+                                                     device=kw.get("device") or self.device),
+        "new_ones": lambda self, *size, **kw: ones(*size, dtype=kw.get("dtype") or self.dtype,
+                                                   device=kw.get("device") or self.device),
         "zeros_like": zeros_like, "ones_like": ones_like,
         **conv,
     }
@@ -1421,9 +1473,9 @@ def install_tensor_methods(cls):
 def _t_where(cond, x, y):
     c = cond._data if type(cond) is Tensor else cond
     if type(x) is not Tensor:
-        x = _nograd(xp.asarray(x, dtype=y._data.dtype))
+        x = _nograd(backend.namespace_of(y._data).asarray(x, dtype=y._data.dtype))
     if type(y) is not Tensor:
-        y = _nograd(xp.asarray(y, dtype=x._data.dtype))
+        y = _nograd(backend.namespace_of(x._data).asarray(y, dtype=x._data.dtype))
     return binary(ROWS["where"], x, y, {"condition": c})
 
 
@@ -1476,5 +1528,6 @@ ops.TENSOR_MATH = SimpleNamespace(
     data=lambda x: x._data if type(x) is Tensor else x,
     const=_nograd,
     np_dtype=lambda x: x._data.dtype,
+    to_device=lambda x, device: to(x, device=device),
 )
 install_tensor_methods(Tensor)

@@ -29,12 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from . import dtypes, limits
-from .backend import xp
+from . import backend, dtypes, limits
+from .backend import namespace_of, xp
 from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
 
 ndarray = xp.ndarray
-asarray = xp.asarray
+# An op's result as an array: numpy.asarray for numpy scalars, a GPU array as it is (the ops call it only
+# when the result is not a numpy.ndarray already, and in-place ops on every result).
+asarray = backend.as_array
 _NO_EDGE = (None, 0)
 
 
@@ -367,6 +369,52 @@ def _operand_arrays(x, y, broadcasts=True):
     return (t, s) if xt else (s, t)
 
 
+SAME_DEVICE = ("Expected all tensors to be on the same device, but found at least two devices, cuda:0 and "
+               "cpu!")
+# Ops that are not elementwise check devices in their generated wrapper, which names the argument (PyTorch's
+# common_device_check_failure): grad_fn name -> (the second argument's name, the CUDA wrapper's name).
+_WRAPPER_ARGS = {
+    "MmBackward0": ("mat2", "wrapper_CUDA_mm"), "MvBackward0": ("vec", "wrapper_CUDA_mv"),
+    "DotBackward0": ("tensor", "wrapper_CUDA__dot"), "BmmBackward0": ("mat2", "wrapper_CUDA_bmm"),
+}
+
+
+def across_devices(op, xa, ya, inplace=False):
+    """Called where an op's forward raised TypeError (CuPy refuses numpy arrays): when the two operands are
+    on two devices, the operands to retry with (PyTorch lets a 0-d CPU tensor join a GPU tensor in an
+    elementwise op: it is moved to the GPU) or PyTorch's error; otherwise the TypeError goes on (bare raise).
+    inplace: xa is the tensor written to, which a 0-d CPU tensor may not be. Off the CPU hot path: it runs
+    only after a failure."""
+    gpu = backend.device_ndarray
+    x_gpu, y_gpu = type(xa) is gpu, type(ya) is gpu
+    x_cpu, y_cpu = isinstance(xa, ndarray), isinstance(ya, ndarray)
+    if not ((x_gpu and y_cpu) or (x_cpu and y_gpu)):
+        raise  # noqa: PLE0704 - the caller's TypeError was not about devices
+    if not op.elementwise:
+        default = ("other", "wrapper_CUDA_" + _short(op.grad_fn).lower())
+        arg, method = _WRAPPER_ARGS.get(op.grad_fn, default)
+        there, here = ("cpu", "cuda:0") if x_gpu else ("cuda:0", "cpu")
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but got {arg} is on {there}, different from "
+            f"other tensors on {here} (when checking argument in method {method})"
+        ) from None
+    if y_cpu and ya.ndim == 0:
+        return xa, backend.to_device(ya, "cuda")
+    if x_cpu and xa.ndim == 0 and not inplace:
+        return backend.to_device(xa, "cuda"), ya
+    raise RuntimeError(SAME_DEVICE) from None
+
+
+def check_same_device(arrays):
+    """PyTorch's error when `arrays` (of tensors an op takes together: cat, stack, where's condition) are
+    on two devices. Call it on a slow path, or after a failure."""
+    gpu = backend.device_ndarray
+    if gpu is backend._NoDeviceArray:
+        return
+    kinds = {type(a) is gpu for a in arrays}
+    if len(kinds) > 1:
+        raise RuntimeError(SAME_DEVICE)
+
 def _as_number(s):
     """Python's other number-likes (numpy scalars never reach scripts, but a float subclass might)."""
     if isinstance(s, bool):
@@ -497,7 +545,8 @@ def _flat_index(view, base):
     offset = (_address(view) - _address(base)) // itemsize
     positions = xp.arange(base.size)
     strides = tuple(s // itemsize * positions.itemsize for s in view.strides)
-    return xp.lib.stride_tricks.as_strided(positions[offset:], view.shape, strides).copy()
+    index = xp.lib.stride_tricks.as_strided(positions[offset:], view.shape, strides).copy()
+    return backend.like(index, backend.device_type_of(base))  # (worked out on the host, used where base is)
 
 
 def _address(array):
@@ -516,7 +565,7 @@ class CopySlices(Node):
     def apply(self, grads, create_graph):
         if create_graph:
             raise RuntimeError(_NO_VIEW_DOUBLE_BACKWARD)
-        result = xp.array(grads[0], order="C", copy=True).reshape(-1)
+        result = namespace_of(grads[0]).array(grads[0], order="C", copy=True).reshape(-1)
         outs = self.fn.apply([result[self.index]], False)
         result[self.index] = 0 if outs[0] is None else outs[0]
         return [result.reshape(self.base_shape), *outs[1:]]
@@ -534,8 +583,9 @@ class AsStridedBackward0(Node):
         if create_graph:
             raise RuntimeError(_NO_VIEW_DOUBLE_BACKWARD)
         g = grads[0]
-        out = xp.zeros(_numel(self.base_shape), dtype=g.dtype)
-        xp.add.at(out, self.index, g)
+        ns = namespace_of(g)
+        out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
+        ns.add.at(out, self.index, g)
         return [out.reshape(self.base_shape)]
 
 
@@ -576,7 +626,8 @@ class MultiOutputNode(OpNode):
     def apply(self, grads, create_graph):
         m = TENSOR_MATH if create_graph else ARRAY_MATH
         shape, dtype = self.p["out_shape"], self.meta[0][1]
-        grads = [m.const(xp.zeros(shape, dtype)) if g is None else g for g in grads]
+        given = next(m.data(g) for g in grads if g is not None)  # zeros go where the given gradients are
+        grads = [m.const(namespace_of(given).zeros(shape, dtype)) if g is None else g for g in grads]
         return _fit(m, self.op.backward(m, grads, None, None, None, self.p), self.meta)
 
 
@@ -602,6 +653,7 @@ def unbind(x, dim):
 def many(op, xs, params):
     """An op over a list of tensors (cat, stack)."""
     arrays = [x._data for x in xs]
+    check_same_device(arrays)
     if len({a.dtype for a in arrays}) > 1:
         want = dtypes.result_type(xs).np
         arrays = [a.astype(want, copy=False) for a in arrays]
@@ -677,7 +729,8 @@ def _select_along(m, g, shape, dim, indices, keepdim):
     if not keepdim:
         g = m.expand_dims(g, dim)
         indices = xp.expand_dims(indices, dim)
-    onehot = xp.arange(shape[dim]).reshape([-1 if i == dim else 1 for i in range(len(shape))]) == indices
+    positions = namespace_of(indices).arange(shape[dim])
+    onehot = positions.reshape([-1 if i == dim else 1 for i in range(len(shape))]) == indices
     return m.where(onehot, g, 0)
 
 
@@ -809,13 +862,13 @@ def _nll_parts(x, target, weight, ignore_index):
     if bad.any():
         raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
     safe_t = xp.where(keep, t, 0)
-    w = (weight[safe_t] if weight is not None else xp.ones(n, dtype=x.dtype)) * keep
+    w = (weight[safe_t] if weight is not None else xp.ones_like(safe_t, dtype=x.dtype)) * keep
     return x2, safe_t, w.astype(x.dtype)
 
 
 def _nll_fwd(x, target, weight=None, ignore_index=-100, reduction="mean"):
     x2, t, w = _nll_parts(x, target, weight, ignore_index)
-    picked = -x2[xp.arange(x2.shape[0]), t] * w
+    picked = -x2[namespace_of(x2).arange(x2.shape[0]), t] * w
     if reduction == "mean":
         return picked.sum() / w.sum()
     if reduction == "sum":
@@ -825,20 +878,22 @@ def _nll_fwd(x, target, weight=None, ignore_index=-100, reduction="mean"):
 
 def _nll_bwd(m, g, a, b, r, p):
     shape = p["shape"]
-    x2, t, w = _nll_parts(xp.zeros(shape, dtype=p["dtype"]), p["target"], p["weight"], p["ignore_index"])
+    ns = namespace_of(p["target"])
+    x2, t, w = _nll_parts(ns.zeros(shape, dtype=p["dtype"]), p["target"], p["weight"], p["ignore_index"])
     coef = xp.zeros_like(x2)
-    coef[xp.arange(x2.shape[0]), t] = -w / w.sum() if p["reduction"] == "mean" else -w
+    coef[ns.arange(x2.shape[0]), t] = -w / w.sum() if p["reduction"] == "mean" else -w
     if p["reduction"] == "none" and len(shape) > 1:
         g = m.expand_dims(g, 1)
     return (g * m.const(coef.reshape(shape)),)
 
 
 def _index_grad_fwd(g, shape, index):
-    out = xp.zeros(shape, dtype=g.dtype)
+    ns = namespace_of(g)
+    out = ns.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         out[index] = g
     else:
-        xp.add.at(out, index, g)
+        ns.add.at(out, index, g)
     return out
 
 
@@ -989,7 +1044,7 @@ def _no_bool(kernel, a, b):
 def _floor_divide(a, b):
     _no_bool("div_floor_cpu", a, b)
     if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" or isinstance(a, int):
-        if xp.any(xp.asarray(b) == 0) and xp.asarray(b).dtype.kind in "iub":
+        if xp.any(b == 0) and _arr(b).dtype.kind in "iub":
             raise RuntimeError("ZeroDivisionError")
     return xp.floor_divide(a, b)
 
@@ -998,34 +1053,41 @@ def _rounded_divide(a, b, mode):
     """div(rounding_mode=...): floor as floor_divide; trunc rounds toward zero (integers stay integers)."""
     if mode == "floor":
         return _floor_divide(a, b)
-    if xp.asarray(a).dtype.kind in "biu" and xp.asarray(b).dtype.kind in "biu":
+    if _arr(a).dtype.kind in "biu" and _arr(b).dtype.kind in "biu":
         q = _floor_divide(a, b)
-        return q + ((xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0)))
+        return q + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
     return xp.trunc(_true_divide(a, b))
 
 
 def _remainder(a, b):
     _no_bool("remainder_cpu", a, b)
-    a_kind, b_kind = xp.asarray(a).dtype.kind, xp.asarray(b).dtype.kind
+    a_kind, b_kind = _arr(a).dtype.kind, _arr(b).dtype.kind
     if a_kind in "iub" and b_kind in "iub":
-        if xp.any(xp.asarray(b) == 0):
+        if xp.any(b == 0):
             raise RuntimeError("ZeroDivisionError")
         return xp.remainder(a, b)
     # PyTorch's float remainder: fmod, then move into the divisor's sign; an exact multiple keeps fmod's
     # signed zero (-7.5 % 1.5 is -0.), where numpy's remainder gives +0.
     mod = xp.fmod(a, b)
-    wrong_side = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
+    wrong_side = (mod != 0) & ((b < 0) != (mod < 0))
     return xp.where(wrong_side, mod + b, mod)
+
+
+def _arr(v):
+    """An operand as an array: a Python number becomes a numpy one; an array (numpy or GPU) is itself."""
+    return v if hasattr(v, "dtype") else xp.asarray(v)
 
 
 def _true_divide(a, b):
     """a / b, where integer and bool arrays divided by anything but a float array become the default float
     dtype first (numpy would make float64 of them)."""
-    a_int = isinstance(a, ndarray) and a.dtype.kind in "biu"
-    b_int = isinstance(b, ndarray) and b.dtype.kind in "biu"
-    if a_int and (b_int or not isinstance(b, ndarray)):
+    a_arr = not isinstance(a, _PY_NUMBERS)  # (an operand is an array, numpy or GPU, or a Python number)
+    b_arr = not isinstance(b, _PY_NUMBERS)
+    a_int = a_arr and a.dtype.kind in "biu"
+    b_int = b_arr and b.dtype.kind in "biu"
+    if a_int and (b_int or not b_arr):
         a = a.astype(dtypes.defaults.float.np)
-    if b_int and (a_int or not isinstance(a, ndarray)):
+    if b_int and (a_int or not a_arr):
         b = b.astype(dtypes.defaults.float.np)
     return a / b
 
@@ -1049,7 +1111,7 @@ def _clamp_bwd(m, g, a, b, r, p):
     lo = lo._data if type(lo) is Tensor else lo
     hi = hi._data if type(hi) is Tensor else hi
     x = a._data if type(a) is Tensor else a
-    keep = xp.ones(x.shape, dtype=bool)
+    keep = xp.ones_like(x, dtype=bool)
     if lo is not None:
         keep &= x >= lo
     if hi is not None:
@@ -1115,6 +1177,7 @@ def _cat_fwd(arrays, dim=0, **_):
 
 
 _F32, _F64, _BOOL = xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
+_PY_NUMBERS = (int, float)  # (bool is an int)
 _ROUNDED_BLOCK = 1 << 16  # elements of float64 scratch per step of a large float32 transcendental
 
 
@@ -1133,7 +1196,7 @@ def _rounded_once(ufunc, scalar_fn):
         if dtype is not _F32 and dtype != _F32:
             return ufunc(a)
         size = a.size
-        if size == 1:
+        if size == 1 and type(a) is ndarray:  # (a GPU array stays on the GPU: the ufunc below)
             try:
                 value = scalar_fn(a.item())
             except (ValueError, OverflowError):  # outside the domain: numpy's nan/inf instead of an error
@@ -1143,7 +1206,7 @@ def _rounded_once(ufunc, scalar_fn):
                 if shape == (1,):
                     return xp.array([value], _F32)
                 return xp.array(value, _F32).reshape(shape)
-        if size <= _ROUNDED_BLOCK or not a.flags.c_contiguous:
+        if size <= _ROUNDED_BLOCK or not a.flags.c_contiguous or type(a) is not ndarray:
             return ufunc(a, dtype=_F64).astype(_F32)
         out = xp.empty(a.shape, _F32)
         src, dst = a.reshape(-1), out.reshape(-1)  # views: both are C-contiguous
@@ -1229,7 +1292,7 @@ def _prod_bwd(m, g, a, b, r, p):
 
 def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
     if _count(x.shape, dims) <= correction:  # no degrees of freedom left: nan, as PyTorch gives
-        return xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
+        return namespace_of(x).full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
     return x.var(axis=dims, ddof=correction, keepdims=keepdim)
 
 
@@ -1322,6 +1385,12 @@ def _split_bwd(m, g, p, stacked):
 
 
 # --------------------------------------------------------------- the table
+def _to_copy(a, dtype, device=None, src=None):
+    if device is None:
+        return a.astype(dtype)
+    return backend.to_device(a.astype(dtype, copy=False), device)
+
+
 def _filled_from(a, b):
     return xp.broadcast_to(b, a.shape)
 
@@ -1494,7 +1563,9 @@ ROWS: dict[str, Op] = {
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
     # copies and conversions
     "clone": Op("CloneBackward0", lambda a: a.copy(), lambda m, g, a, b, r, p: (g,)),
-    "to_dtype": Op("ToCopyBackward0", lambda a, dtype: a.astype(dtype), lambda m, g, a, b, r, p: (g,)),
+    # (.to(dtype), and .to(device) / .cpu() / .cuda(), whose gradient moves back to the input's device)
+    "to_dtype": Op("ToCopyBackward0", _to_copy,
+                   lambda m, g, a, b, r, p: (m.to_device(g, p["src"]) if "src" in p else g,)),
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
     "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
     "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: xp.where(mask, value, a),
@@ -1511,7 +1582,7 @@ _UFUNC_OF = {id(ROWS["add"]): xp.add, id(ROWS["sub"]): xp.subtract, id(ROWS["mul
 
 
 def _zero_at(m, g, index):
-    mask = xp.ones(g.shape, dtype=bool)
+    mask = namespace_of(m.data(g)).ones(g.shape, dtype=bool)
     mask[index] = False
     return m.where(mask, g, 0)
 
@@ -1561,6 +1632,7 @@ ARRAY_MATH = SimpleNamespace(
     data=lambda x: x,  # the raw values, for masks and counts that carry no gradient
     const=lambda x: x,  # a constant array, as the namespace's value type
     np_dtype=lambda x: x.dtype,
+    to_device=backend.to_device,
 )
 
 # Last: tensor's module loads functional, which reads this table, so `import gradcli.ops` must not start

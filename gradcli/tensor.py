@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import weakref
 
-from . import dtypes
-from .backend import namespace_of, to_host, xp
+from . import backend, dtypes
+from .backend import to_host
 
 
 class Size(tuple):
@@ -81,6 +81,7 @@ class Device:
 
 
 CPU = Device("cpu")
+CUDA = Device("cuda", 0)  # the one GPU gradcli uses (CuPy's current device)
 
 _NON_LEAF_FLAG = (
     "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a "
@@ -219,9 +220,7 @@ class Tensor:
 
     @property
     def device(self):
-        if namespace_of(self._data) is xp or type(self._data).__module__.startswith("numpy"):
-            return CPU
-        return Device("cuda", 0)
+        return CUDA if type(self._data) is backend.device_ndarray else CPU
 
     @property
     def ndim(self):
@@ -262,7 +261,7 @@ class Tensor:
         fn = self.grad_fn
         return format_tensor(
             to_host(self._data),
-            device=None if self.device.type == "cpu" else str(self.device),
+            device="cuda:0" if type(self._data) is backend.device_ndarray else None,
             grad_fn_name=type(fn).__name__ if fn is not None else None,
             requires_grad=self._rg,
             default_float=dtypes.defaults.float.name,

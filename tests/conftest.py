@@ -2,6 +2,10 @@
 
 Without torch those tests skip, except when GRADCLI_REQUIRE_TORCH=1 (as in CI), where a missing
 oracle is an error, so oracle tests can never pass by silently skipping.
+
+Tests marked `gpu` need CuPy and an NVIDIA GPU: without them they skip (counted as skipped, with the reason:
+CuPy or the GPU missing). That skip is the marker's own, apart from the torch fixture, so
+GRADCLI_REQUIRE_TORCH=1 does not turn it into a failure. `python -m pytest -m gpu` runs only them.
 """
 
 from __future__ import annotations
@@ -30,3 +34,12 @@ def load_torch():
 @pytest.fixture(scope="session")
 def torch():
     return load_torch()
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("gpu") is not None:
+        from fakecupy.simulate import real_gpu_unavailable
+
+        reason = real_gpu_unavailable()
+        if reason is not None:
+            pytest.skip(f"no GPU: {reason}")

@@ -8,17 +8,20 @@ row is added to the table without a case that differentiates through it.
 
 from __future__ import annotations
 
+import inspect
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from fakecupy.simulate import on_device
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gradcli import ops
+from gradcli import engine, ops
+from gradcli.backend import to_host
 from gradcli.torchlib import ScriptModule, build_modules
 
 MODULES = build_modules()
@@ -558,9 +561,21 @@ def run_torch(torch, name, cs, dtype_name):
     return inputs, cs.fn(torch, *inputs)
 
 
+# The table runs on every device: the CPU; the SIMULATED GPU (tests/fakecupy: gradcli's device plumbing,
+# with numpy's arithmetic); and the real GPU (CuPy, marked gpu: skipped without one). On a GPU the inputs
+# are made there (as under --device cuda) and the results compared with PyTorch's on the CPU.
+# Until the engine makes its implicit gradient (backward() of a scalar) where the output is, cases that
+# rely on it fail on a GPU; the mark goes away by itself when engine._check_outputs uses ones_like.
+_ENGINE_READY = "ones_like" in inspect.getsource(engine._check_outputs)
+_PENDING = pytest.mark.xfail(not _ENGINE_READY, reason="engine makes the implicit gradient on the host",
+                             strict=False)
+DEVICES = ["cpu", pytest.param("sim-cuda", marks=_PENDING),
+           pytest.param("cuda", marks=[pytest.mark.gpu, _PENDING])]
+
+
 def to_numpy(t):
     if hasattr(t, "_data"):
-        return np.asarray(t._data)
+        return to_host(t._data)
     return t.detach().numpy()
 
 
@@ -598,11 +613,19 @@ def cotangent(shape, dtype_name, seed=7):
 
 
 @pytest.mark.oracle
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype_name", ["float32", "float64"])
 @pytest.mark.parametrize("name", list(CASES))
-def test_case_matches_torch(torch, name, dtype_name):
+def test_case_matches_torch(torch, name, dtype_name, device):
+    with on_device(device):
+        _case_matches_torch(torch, name, dtype_name, device)
+
+
+def _case_matches_torch(torch, name, dtype_name, device):
     cs = CASES[name]
     ours_in, ours_out = run_ours(name, cs, dtype_name)
+    if device != "cpu" and hasattr(ours_out, "_data"):
+        assert ours_out.device.type == "cuda", f"the result left the GPU: {ours_out.device}"
     torch_in, torch_out = run_torch(torch, name, cs, dtype_name)
     if not isinstance(torch_out, torch.Tensor):
         assert ours_out == torch_out
@@ -632,6 +655,7 @@ def test_case_matches_torch(torch, name, dtype_name):
             assert a.grad is None, f"input {k}: torch has no gradient, gradcli has {a.grad}"
         else:
             assert a.grad is not None, f"input {k}: no gradient"
+            assert a.grad.device == a.device, f"input {k}: the gradient is on {a.grad.device}, not {a.device}"
             assert_same_tensor(a.grad, b.grad, dtype_name, f"grad of input {k}")
 
 
@@ -639,9 +663,15 @@ SMOOTH = [n for n, cs in CASES.items() if cs.rows and cs.smooth and not cs.backw
 
 
 @pytest.mark.oracle
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", SMOOTH)
-def test_second_derivative_matches_torch(torch, name):
+def test_second_derivative_matches_torch(torch, name, device):
     """grad of (grad . w) with create_graph, on both sides, in float64."""
+    with on_device(device):
+        _second_derivative_matches_torch(torch, name)
+
+
+def _second_derivative_matches_torch(torch, name):
     cs = CASES[name]
     results = []
     runs = ((G, run_ours(name, cs, "float64")), (torch, run_torch(torch, name, cs, "float64")))
