@@ -297,3 +297,30 @@ def test_gpu_is_real_cupy():
         out, error = run_program("import torch\nx = torch.ones(3)\nprint(type(x.exp()._data).__module__)\n",
                                  "cuda")
     assert error is None and out.startswith("cupy")
+
+
+@needs_engine
+def test_sim_gpu_benchmark_step_runs_on_the_device():
+    """benchmarks/gpu_mlp.py's step, on the simulated GPU (its timing means nothing here)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_mlp.py"
+    spec = importlib.util.spec_from_file_location("gpu_mlp", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from gradcli.torchlib import build_modules
+
+    with on_device("sim-cuda"):
+        seconds, loss = module.mlp_steps(module.Namespace(build_modules()["torch"].members), 2, lambda: None)
+    assert loss > 0
+
+
+@pytest.mark.skipif(_cupy_missing() is False, reason="CuPy is installed here")
+def test_gpu_benchmark_fails_clearly_without_a_gpu():
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_mlp.py"
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("gpu_mlp: CuPy is not installed")
