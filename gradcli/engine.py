@@ -142,6 +142,13 @@ class Node:
     def release(self):
         """Drop saved values after a backward pass that does not retain the graph."""
 
+    def apply_release(self, grads):
+        """apply(grads, False), then release(): what a backward pass without retain_graph or create_graph
+        does with each node (OpNode does both in one step)."""
+        outs = self.apply(grads, False)
+        self.release()
+        return outs
+
 
 class AccumulateGrad(Node):
     """The sink for a leaf: adds the incoming gradient into `leaf.grad`."""
@@ -332,6 +339,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     node = heappop(ready)[2] if ready else None
     grads_in = None
     release = not retain_graph
+    fused = release and not create_graph  # apply_release: apply, then release, in one call
     try:
         while node is not None:
             if grads_in is None:
@@ -362,9 +370,12 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 grads_in = None
                 continue
             elif grads_in[0] is not None or len(grads_in) > 1 and any(g is not None for g in grads_in):
-                outs = node.apply(grads_in, create_graph)
-                if release:
-                    node.release()
+                if fused:
+                    outs = node.apply_release(grads_in)
+                else:
+                    outs = node.apply(grads_in, create_graph)
+                    if release:
+                        node.release()
             else:
                 outs = None
             nf = node._next
@@ -475,7 +486,7 @@ def _accumulate(leaf, g, create_graph):
             # A copy (PyTorch's clone_obey_contract): the grad is a CopyBackwards of the incoming gradient.
             from . import ops
 
-            copy = Tensor._make(xp.empty(leaf._data.shape, dtype=leaf._data.dtype))
+            copy = Tensor._make(xp.empty_like(leaf._data, order="C"))  # (on the leaf's device)
             leaf.grad = ops.inplace(ops.ROWS["copy_"], copy, g, any_cast=True) if g._rg else \
                 Tensor._make(g._data.astype(leaf._data.dtype, copy=True))
         else:
@@ -508,7 +519,7 @@ def _check_outputs(outputs, grad_outputs, *, create_graph):
                 raise RuntimeError(
                     f"grad can be computed only for real floating point outputs but got {t.dtype}"
                 )
-            ones = xp.ones(t._data.shape, dtype=t._data.dtype)
+            ones = xp.ones_like(t._data, order="C")  # (on the output's device: ones_like dispatches to CuPy)
             g = Tensor._make(ones) if create_graph else ones
         else:
             if not isinstance(g, Tensor):

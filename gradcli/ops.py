@@ -50,6 +50,7 @@ class Op:
     view: bool = False  # the result shares memory (and the version counter) with the input
     elementwise: bool = True  # a two-input op that broadcasts (mm and friends check shapes themselves)
     scalar_arg: bool = False  # PyTorch's overload takes the second operand as a Scalar: it gets no edge
+    float_constant: bool = False  # a Python float operand may be passed on as a 0-d array (_constant)
     node: type = field(default=None, compare=False)
 
 
@@ -59,6 +60,9 @@ class OpNode(Node):
     __slots__ = ("a", "b", "r", "p", "_meta", "_shape", "_dtype", "checks")
     op: Op = None
     plan = None  # the row's `save` letters as steps (_save_plan)
+    unary_fast = False  # unary's own record path can take it: its plan saves the result, input a or nothing
+    binary_fast = False  # binary's can: it broadcasts, and saves nothing or each input for the other (mul)
+    bw = None  # the row's backward (a staticmethod), or one that raises PyTorch's error where it has none
     n_outputs = 1
 
     @property
@@ -78,14 +82,12 @@ class OpNode(Node):
         if checks is not None:
             if checks is _FREED:
                 raise RuntimeError(FREED_MESSAGE)
-            if checks[0][0] != checks[1] or len(checks) > 3 and (checks[3][0] != checks[4] or len(checks) > 6):
+            if checks[0][0] != checks[1] or len(checks) > 3 and (checks[3][0] != checks[4] or len(checks) > 6):  # noqa: E501
                 for i in range(0, len(checks), 3):
                     counter, expected, t = checks[i : i + 3]
                     if counter[0] != expected:
                         raise RuntimeError(_modified_message(t, counter[0], expected, self))
-        backward = self.op.backward
-        if backward is None:
-            raise RuntimeError(f"derivative for {self.op.aten} is not implemented")
+        backward = self.bw
         a, b = self.a, self.b
         if create_graph:
             r = self.r
@@ -107,6 +109,27 @@ class OpNode(Node):
         if self.plan is not None:
             self.a = self.b = self.r = None
             self.checks = _FREED
+
+    def apply_release(self, grads):
+        """apply(grads, False), then release(): the backward pass's commonest step, in one call."""
+        checks = self.checks
+        if checks is not None and (checks is _FREED or checks[0][0] != checks[1] or len(checks) > 3 and (
+                checks[3][0] != checks[4] or len(checks) > 6)):
+            outs = self.apply(grads, False)  # raises (freed, or a saved tensor modified), or checks 3 or more
+            self.release()
+            return outs
+        a = self.a
+        b = self.b
+        if type(a) is Tensor:
+            a = a._data
+        if type(b) is Tensor:
+            b = b._data
+        outs = self.bw(ARRAY_MATH, grads[0], a, b, self.r, self.p)
+        if self.plan is not None:
+            self.a = self.b = self.r = None
+            self.checks = _FREED
+        meta = self._meta
+        return outs if meta is None else _fit(ARRAY_MATH, outs, meta)
 
 
 _FREED = ()  # `checks` of a node whose saved values a backward pass has released
@@ -187,7 +210,7 @@ def _save_plan(save):
     """A row's `save` letters as the steps `_record` takes, worked out once when the table is built: (which,
     needs) per letter, where which is 0 or 1 (an input) or -1 (the result), and needs is the input that must
     require grad for the letter to count (an upper-case letter: the *other* input), or -1 (always).
-    Rows with the same letters share one plan object, so `_record` can recognise the common ones by identity."""
+    Rows with the same letters share one plan object, so the common ones are recognised by identity."""
     if not save:
         return None
     plan = tuple((-1, -1) if c == "r" else ("ab".index(c.lower()), -1 if c.islower() else "BA".index(c))
@@ -274,29 +297,6 @@ def _record(op, result, inputs, params, inplace_old=None):
         version = result._version
         node.r = out
         node.checks = (version, version[0], None)
-    elif plan is _SAVE_OTHER and inplace_old is None:
-        x, y = inputs
-        if type(x) is Tensor and type(y) is Tensor:
-            if x._rg:
-                node.b = y
-                if y._rg:
-                    node.a = x
-                    node.checks = (y._version, y._version[0], y, x._version, x._version[0], x)
-                else:
-                    node.checks = (y._version, y._version[0], y)
-            else:
-                node.a = x
-                node.checks = (x._version, x._version[0], x)
-        else:  # a number on one side: saved as it is, nothing to check
-            if type(x) is Tensor and x._rg:
-                node.b = y
-            if type(y) is Tensor and y._rg:
-                node.a = x
-            node.checks = None
-    elif plan is _SAVE_INPUT and inplace_old is None:
-        x = inputs[0]
-        node.a = x
-        node.checks = (x._version, x._version[0], x)
     else:
         checks = []
         n = len(inputs)
@@ -337,8 +337,56 @@ def unary(op, x, params=None):
         res._version = x._version
         res._base = x._base if x._base is not None else x
     if x._rg and GRAD.enabled:
-        _record(op, res, (x,), params)
+        node = op.node
+        if node.unary_fast and out.dtype is xa.dtype and out.shape == xa.shape:
+            # _record's commonest case, written out (it runs for every exp, tanh, sin, ... recorded): an
+            # input of the result's shape and dtype, and the result, the input or nothing to save
+            node = node()
+            node.seq = next(_sequence)
+            node.retained = None
+            node.p = params
+            node._shape = out.shape
+            node._dtype = out.dtype
+            node._meta = None
+            fn = x.grad_fn
+            node._next = (fn, x.output_nr) if fn is not None else edge_to(x)
+            node.b = None
+            if node.plan is _SAVE_RESULT:
+                node.a = None
+                node.r = out
+                node.checks = (res._version, 0, None)
+            elif node.plan is _SAVE_INPUT:
+                node.a = x
+                node.r = None
+                node.checks = (x._version, x._version[0], x)
+            else:
+                node.a = node.r = node.checks = None
+            res.grad_fn = node
+            res._rg = True
+        else:
+            _record(op, res, (x,), params)
     return res
+
+
+_CONSTANTS = {_dtype: {} for _dtype in (xp.dtype("float32"), xp.dtype("float64"))}
+
+
+def _constant(value, array):
+    """A Python float operand of a float tensor, as a 0-d array of the tensor's dtype: the same values (numpy
+    casts a Python float to the array's dtype too), but numpy works out a Python scalar's dtype on every call,
+    which doubles the cost of `y * 0.5` on a small tensor. Scripts reuse a few constants in their loops, so
+    the arrays are kept (at most 256 per dtype); zeros and NaN are passed on as they are (0.0 and -0.0 are
+    equal keys but not equal operands), and so is any operand of a GPU array."""
+    dtype = array.dtype
+    cache = _CONSTANTS.get(dtype)
+    if cache is None or not value or value != value or type(array) is not ndarray:
+        return value
+    array = cache.get(value)
+    if array is None:
+        if len(cache) >= 256:
+            cache.clear()
+        array = cache[value] = xp.array(value, dtype)
+    return array
 
 
 def _operand_arrays(x, y, broadcasts=True):
@@ -427,24 +475,72 @@ def _as_number(s):
 
 
 def binary(op, x, y, params=None):
+    same = False  # x is a tensor, and y a tensor of its shape and dtype or a float
     if type(x) is Tensor:  # the common cases without _operand_arrays: nothing to convert or check
         xa = x._data
         if type(y) is Tensor:
             ya = y._data
-            if (xa.dtype is not ya.dtype or xa.shape != ya.shape) and op.elementwise:
+            if xa.dtype is ya.dtype and xa.shape == ya.shape:
+                same = True
+            elif op.elementwise:
                 xa, ya = _operand_arrays(x, y, True)
         elif type(y) is float and xa.dtype.kind == "f":
-            ya = y
+            ya = _constant(y, xa) if op.float_constant else y
+            same = True
         else:
             xa, ya = _operand_arrays(x, y, op.elementwise)
     else:
         xa, ya = _operand_arrays(x, y, op.elementwise)
-    out = op.forward(xa, ya, **params) if params else op.forward(xa, ya)
+    try:
+        out = op.forward(xa, ya, **params) if params else op.forward(xa, ya)
+    except TypeError:  # CuPy refuses a numpy operand: PyTorch's error for two devices, or a 0-d CPU tensor
+        xa, ya = across_devices(op, xa, ya)
+        same = False
+        out = op.forward(xa, ya, **params) if params else op.forward(xa, ya)
     if type(out) is not ndarray:
         out = asarray(out)
     res = _make(out)
     if GRAD.enabled and ((type(x) is Tensor and x._rg) or (type(y) is Tensor and y._rg)):
-        _record(op, res, (x, y), params)
+        node = op.node
+        if same and node.binary_fast and out.dtype is xa.dtype and out.shape == xa.shape:
+            # _record's commonest two-input case, written out (it runs for every `+`, `-` and `*` recorded):
+            # nothing to fit, and nothing or mul's plan to save
+            node = node()
+            node.seq = next(_sequence)
+            node.retained = None
+            node.p = params
+            node._shape = out.shape
+            node._dtype = out.dtype
+            node._meta = None
+            node.r = None
+            fn = x.grad_fn
+            edge = (fn, x.output_nr) if fn is not None else edge_to(x)
+            if type(y) is Tensor:
+                fn = y.grad_fn
+                node._next = edge + ((fn, y.output_nr) if fn is not None else edge_to(y))
+                if node.plan is None:
+                    node.a = node.b = node.checks = None
+                elif x._rg:  # mul: each input is saved for the other's gradient
+                    node.b = y
+                    if y._rg:
+                        node.a = x
+                        node.checks = (y._version, y._version[0], y, x._version, x._version[0], x)
+                    else:
+                        node.a = None
+                        node.checks = (y._version, y._version[0], y)
+                else:
+                    node.a = x
+                    node.b = None
+                    node.checks = (x._version, x._version[0], x)
+            else:
+                node._next = edge + _NO_EDGE
+                node.a = None
+                node.b = y if node.plan is not None else None  # (a number: nothing to check)
+                node.checks = None
+            res.grad_fn = node
+            res._rg = True
+        else:
+            _record(op, res, (x, y), params)
     return res
 
 
@@ -468,17 +564,21 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
         out = op.forward(xa, **params) if params else op.forward(xa)
     else:
         xa2, ya = _operand_arrays(x, y)
-        if not needs_grad and not through_view and params is None and xa2 is xa and xa.dtype.kind == "f":
-            # nothing to record (`W -= lr * W.grad` under no_grad): the ufunc writes into x itself, without a
-            # temporary and a copy; the same values (numpy computes overlapping operands as if apart)
-            ufunc = _UFUNC_OF.get(id(op))
-            yt = type(ya)
-            if ufunc is not None and (yt is float or yt is int or yt is ndarray and ya.dtype is xa.dtype
-                                      and ya.shape == xa.shape):
-                ufunc(xa, ya, out=xa)
-                x._version[0] += 1
-                return x
-        out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
+        try:
+            if not needs_grad and not through_view and params is None and xa2 is xa and xa.dtype.kind == "f":
+                # nothing to record (`W -= lr * W.grad` under no_grad): the ufunc writes into x itself,
+                # without a temporary and a copy; the same values (numpy computes overlapping operands apart)
+                ufunc = _UFUNC_OF.get(id(op))
+                yt = type(ya)
+                if ufunc is not None and (yt is float or yt is int or yt is ndarray and ya.dtype is xa.dtype
+                                          and ya.shape == xa.shape):
+                    ufunc(xa, ya, out=xa)
+                    x._version[0] += 1
+                    return x
+            out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
+        except TypeError:  # CuPy refuses a numpy operand: PyTorch's error for two devices, or a 0-d CPU y
+            xa2, ya = across_devices(op, xa2, ya, inplace=True)
+            out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
     out = asarray(out)
     if out.shape != xa.shape:
         raise RuntimeError(
@@ -622,6 +722,7 @@ class MultiOutputNode(OpNode):
     zeros for outputs no gradient reached."""
 
     __slots__ = ("n_outputs",)
+    apply_release = Node.apply_release  # its own apply, not OpNode's fused one
 
     def apply(self, grads, create_graph):
         m = TENSOR_MATH if create_graph else ARRAY_MATH
@@ -629,6 +730,13 @@ class MultiOutputNode(OpNode):
         given = next(m.data(g) for g in grads if g is not None)  # zeros go where the given gradients are
         grads = [m.const(namespace_of(given).zeros(shape, dtype)) if g is None else g for g in grads]
         return _fit(m, self.op.backward(m, grads, None, None, None, self.p), self.meta)
+
+
+def _not_implemented(aten):
+    def backward(m, g, a, b, r, p):
+        raise RuntimeError(f"derivative for {aten} is not implemented")
+
+    return backward
 
 
 def unbind(x, dim):
@@ -1429,15 +1537,15 @@ def _nz(x):
 ROWS: dict[str, Op] = {
     # arithmetic
     "add": Op("AddBackward0", lambda a, b, alpha=1: a + b * alpha if alpha != 1 else a + b,
-              lambda m, g, a, b, r, p: (g, g * p["alpha"] if p else g)),
+              lambda m, g, a, b, r, p: (g, g * p["alpha"] if p else g), float_constant=True),
     "sub": Op("SubBackward0", lambda a, b, alpha=1: a - b * alpha if alpha != 1 else a - b,
-              lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g)),
+              lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g), float_constant=True),
     "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
     "mul": Op("MulBackward0", lambda a, b: a * b,
-              lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA"),
+              lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
     "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
-              save="Ab"),
+              save="Ab", float_constant=True),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
     "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",
@@ -1596,8 +1704,13 @@ def _inverse(dims, n):
 
 for _key, _op in ROWS.items():
     _base_node = MultiOutputNode if _key == "unbind" else OpNode
-    object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,),
-                                         {"__slots__": (), "op": _op, "plan": _save_plan(_op.save)}))
+    object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {
+        "__slots__": (), "op": _op, "plan": _save_plan(_op.save),
+        "bw": staticmethod(_op.backward or _not_implemented(_op.aten)),
+        "unary_fast": _op.backward is not None and not _op.scalar_arg and not _op.view
+                      and _save_plan(_op.save) in (None, _SAVE_RESULT, _SAVE_INPUT),
+        "binary_fast": _op.backward is not None and not _op.scalar_arg and not _op.view and _op.elementwise
+                       and _save_plan(_op.save) in (None, _SAVE_OTHER)}))
 
 
 # --------------------------------------------------------------- the two math namespaces

@@ -10,7 +10,6 @@ Three kinds of test, labelled in their names:
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import subprocess
@@ -21,18 +20,8 @@ import numpy as np
 import pytest
 from fakecupy.simulate import on_device, real_gpu_unavailable
 
-from gradcli import backend, engine, ops
+from gradcli import backend, ops
 from gradcli.session import run
-
-# Two changes in files owned elsewhere (ops.binary/ops.inplace: PyTorch's error for mixed devices; the
-# engine's implicit gradient made where the output is) -- tests that need them are expected failures until
-# they land, then run as ordinary tests.
-MIXED_READY = "across_devices" in inspect.getsource(ops.binary)
-ENGINE_READY = "ones_like" in inspect.getsource(engine._check_outputs)
-needs_mixed = pytest.mark.xfail(not MIXED_READY, reason="ops.binary/inplace do not call across_devices yet",
-                                strict=True)
-needs_engine = pytest.mark.xfail(not ENGINE_READY, reason="engine makes the implicit gradient on the host",
-                                 strict=True)
 
 SIM_AND_GPU = ["sim-cuda", pytest.param("cuda", marks=pytest.mark.gpu)]
 
@@ -104,7 +93,6 @@ def test_cpu_device_reads_as_pytorch_does():
 
 
 # ------------------------------------------------------------------ the simulated GPU (and the real one)
-@needs_engine
 @pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_default_device_prints_as_pytorch(device):
     out, error = run_program("""
@@ -163,7 +151,6 @@ def test_sim_random_values_do_not_depend_on_the_device(device):
     assert dev_out == cpu_out
 
 
-@needs_engine
 @pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_indexing_views_and_in_place_changes_stay_on_the_device(device):
     out, error = run_program("""
@@ -188,7 +175,6 @@ def test_sim_indexing_views_and_in_place_changes_stay_on_the_device(device):
     assert lines[4] == "cuda:0 tensor(5, device='cuda:0') tensor(0., device='cuda:0', grad_fn=<SumBackward0>)"
 
 
-@needs_engine
 @pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_custom_function_and_double_backward_on_the_device(device):
     out, error = run_program("""
@@ -218,7 +204,6 @@ def test_sim_custom_function_and_double_backward_on_the_device(device):
     assert out.splitlines() == ["tensor([ 3., 12.], device='cuda:0')", "cuda:0 cuda:0"]
 
 
-@needs_mixed
 @pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_mixed_devices_fail_with_pytorchs_error(device):
     same = "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
@@ -239,7 +224,6 @@ def test_sim_mixed_devices_fail_with_pytorchs_error(device):
         assert error == message, expr
 
 
-@needs_mixed
 @pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_a_0d_cpu_tensor_joins_a_gpu_tensor(device):
     out, error = run_program("""
@@ -266,7 +250,6 @@ def test_sim_no_value_reaches_numpy_implicitly():
         assert backend.namespace_of(a) is fake
 
 
-@needs_engine
 @pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_cli_device_flag_and_env(device, tmp_path):
     from click.testing import CliRunner
@@ -299,7 +282,6 @@ def test_gpu_is_real_cupy():
     assert error is None and out.startswith("cupy")
 
 
-@needs_engine
 def test_sim_gpu_benchmark_step_runs_on_the_device():
     """benchmarks/gpu_mlp.py's step, on the simulated GPU (its timing means nothing here)."""
     import importlib.util

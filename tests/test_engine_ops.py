@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gradcli import engine, ops
+from gradcli import ops
 from gradcli.backend import to_host
 from gradcli.torchlib import ScriptModule, build_modules
 
@@ -564,13 +564,7 @@ def run_torch(torch, name, cs, dtype_name):
 # The table runs on every device: the CPU; the SIMULATED GPU (tests/fakecupy: gradcli's device plumbing,
 # with numpy's arithmetic); and the real GPU (CuPy, marked gpu: skipped without one). On a GPU the inputs
 # are made there (as under --device cuda) and the results compared with PyTorch's on the CPU.
-# Until the engine makes its implicit gradient (backward() of a scalar) where the output is, cases that
-# rely on it fail on a GPU; the mark goes away by itself when engine._check_outputs uses ones_like.
-_ENGINE_READY = "ones_like" in inspect.getsource(engine._check_outputs)
-_PENDING = pytest.mark.xfail(not _ENGINE_READY, reason="engine makes the implicit gradient on the host",
-                             strict=False)
-DEVICES = ["cpu", pytest.param("sim-cuda", marks=_PENDING),
-           pytest.param("cuda", marks=[pytest.mark.gpu, _PENDING])]
+DEVICES = ["cpu", "sim-cuda", pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
 def to_numpy(t):
@@ -710,7 +704,6 @@ def test_every_row_has_a_gradient_case():
 
 
 def _table_source():
-    import inspect
     import sys
 
     text = inspect.getsource(sys.modules[__name__])
