@@ -311,15 +311,19 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
 
     roots: list of (node, output_nr). With `targets` (a dict edge -> slot index) the gradients arriving at
     those edges are captured and returned instead of being accumulated into leaves (autograd.grad).
+
+    Nodes run latest-created first, as in PyTorch's engine. A node's inputs always exist before it, so
+    creation order (`seq`) is a topological order: the latest-created of the nodes holding a gradient
+    (`pending`) has already been sent every gradient it will get, and can run. So no dependency counts are
+    needed; a node that gets no gradient at all never runs. In a chain the next node is usually the
+    latest-created pending one, and runs at once without going through the heap.
     """
-    root_nodes = [n for n, _ in roots]
-    deps, _ = _collect(root_nodes)
-    needed = None
-    captured = None
+    needed = captured = None
     if targets is not None:
         captured = [None] * len(set(targets.values()))
-        target_nodes = {node for node, _ in targets}
-        needed = _needed(root_nodes, deps, target_nodes)
+        root_nodes = [n for n, _ in roots]
+        deps, _ = _collect(root_nodes)
+        needed = _needed(root_nodes, deps, {node for node, _ in targets})
 
     buffers = {}
     for (node, nr), g in zip(roots, grads):
@@ -327,120 +331,66 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
         if buf is None:
             buf = buffers[node] = [None] * node.n_outputs
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-    ready = [(-node.seq, id(node), node) for node in buffers if deps.get(node, 0) == 0]
-    heapq.heapify(ready)
+    pending = [(-node.seq, id(node), node) for node in buffers]
+    heapq.heapify(pending)
 
     prev_mode = GRAD.enabled
     GRAD.enabled = create_graph
     heappush, heappop = heapq.heappush, heapq.heappop
-    # `node` is the next node to run; the heap holds the other ready ones, latest-created first. When a node
-    # frees exactly one successor and nothing else is waiting (a chain), it runs next without the heap, and
-    # if that successor had no gradient before, they go to it directly (`grads_in`), not via `buffers`.
-    node = heappop(ready)[2] if ready else None
-    grads_in = None
     release = not retain_graph
     fused = release and not create_graph  # apply_release: apply, then release, in one call
     try:
-        while node is not None:
-            if grads_in is None:
+        while pending:
+            node = heappop(pending)[2]
+            while node is not None:
                 grads_in = buffers.pop(node)
-            if node.retained is not None:  # tensor hooks and retain_grad, before anything sees the gradient
-                _run_hooks(node, grads_in, create_graph)
-            if targets is not None:
-                for nr, g in enumerate(grads_in):
-                    slot = targets.get((node, nr))
-                    if slot is not None and g is not None:
-                        captured[slot] = g
-                if node not in needed:
-                    outs = None
-                elif type(node) is AccumulateGrad:
-                    node = heappop(ready)[2] if ready else None
-                    grads_in = None
-                    continue
-                elif grads_in[0] is not None or len(grads_in) > 1 and any(g is not None for g in grads_in):
-                    outs = node.apply(grads_in, create_graph)
-                    if release:
-                        node.release()
-                else:
-                    outs = None
-            elif type(node) is AccumulateGrad:
-                if grads_in[0] is not None:
-                    _accumulate(node.variable, grads_in[0], create_graph)
-                node = heappop(ready)[2] if ready else None
-                grads_in = None
-                continue
-            elif grads_in[0] is not None or len(grads_in) > 1 and any(g is not None for g in grads_in):
+                if node.retained is not None:  # tensor hooks and retain_grad, before anything sees it
+                    _run_hooks(node, grads_in, create_graph)
+                if targets is not None:
+                    for nr, g in enumerate(grads_in):
+                        slot = targets.get((node, nr))
+                        if slot is not None and g is not None:
+                            captured[slot] = g
+                    if node not in needed:
+                        break
+                if type(node) is AccumulateGrad:
+                    if targets is None and grads_in[0] is not None:
+                        _accumulate(node.variable, grads_in[0], create_graph)
+                    break
                 if fused:
                     outs = node.apply_release(grads_in)
                 else:
                     outs = node.apply(grads_in, create_graph)
                     if release:
                         node.release()
-            else:
-                outs = None
-            nf = node._next
-            fresh = None
-            grads_in = None  # the gradients of `fresh` when they are not in buffers
-            for i in range(0, len(nf), 2):
-                nxt = nf[i]
-                if nxt is None:
-                    continue
-                left = deps[nxt] - 1
-                deps[nxt] = left
-                g = outs[i >> 1] if outs is not None else None
-                if g is not None:
+                nf = node._next
+                new = None  # the first node this one made pending; any others go on the heap
+                for i in range(0, len(nf), 2):
+                    nxt = nf[i]
+                    g = outs[i >> 1]
+                    if nxt is None or g is None:
+                        continue
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = [None] * nxt.n_outputs
-                        buf[nf[i + 1]] = g
-                        if left == 0 and fresh is None and not ready:
-                            fresh = nxt
-                            grads_in = buf
-                            continue
-                        buffers[nxt] = buf
+                        if nxt.n_outputs == 1:
+                            buffers[nxt] = [g]
+                        else:
+                            buf = buffers[nxt] = [None] * nxt.n_outputs
+                            buf[nf[i + 1]] = g
+                        if new is None:
+                            new = nxt
+                        else:
+                            heappush(pending, (-nxt.seq, id(nxt), nxt))
                     else:
                         nr = nf[i + 1]
                         buf[nr] = g if buf[nr] is None else buf[nr] + g
-                elif left == 0:
-                    buf = buffers.get(nxt)
-                if left == 0:
-                    if buf is not None:
-                        if fresh is None and not ready:
-                            fresh = nxt
-                        else:
-                            if fresh:  # held back a moment ago: now it must take its turn by sequence
-                                if grads_in is not None:
-                                    buffers[fresh] = grads_in
-                                    grads_in = None
-                                heappush(ready, (-fresh.seq, id(fresh), fresh))
-                            fresh = False
-                            heappush(ready, (-nxt.seq, id(nxt), nxt))
-                    else:
-                        _skip(nxt, deps, buffers, ready)
-            if fresh:
-                node = fresh
-            else:
-                node = heappop(ready)[2] if ready else None
-                grads_in = None
+                if new is not None and pending and new.seq < -pending[0][0]:
+                    heappush(pending, (-new.seq, id(new), new))  # an older node: it waits its turn
+                    new = None
+                node = new
     finally:
         GRAD.enabled = prev_mode
     return captured
-
-
-def _skip(node, deps, buffers, ready):
-    """A node that received no gradient at all: release its consumers' counts without running it."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        for nxt in n._next[::2]:
-            if nxt is None:
-                continue
-            deps[nxt] -= 1
-            if deps[nxt] == 0:
-                if nxt in buffers:
-                    heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
-                else:
-                    stack.append(nxt)
 
 
 def _run_hooks(node, grads_in, create_graph):
