@@ -363,6 +363,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     outs = node.apply(grads_in, create_graph)
                     if release:
                         node.release()
+                grads_in = None  # (each gradient is freed as soon as it has been used, as in PyTorch)
                 nf = node._next
                 new = None  # the first node this one made pending; any others go on the heap
                 for i in range(0, len(nf), 2):
@@ -384,6 +385,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     else:
                         nr = nf[i + 1]
                         buf[nr] = g if buf[nr] is None else buf[nr] + g
+                outs = g = None
                 if new is not None and pending and new.seq < -pending[0][0]:
                     heappush(pending, (-new.seq, id(new), new))  # an older node: it waits its turn
                     new = None
