@@ -25,6 +25,7 @@ differences, to second order.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -513,11 +514,18 @@ def binary(op, x, y, params=None):
             node._dtype = out.dtype
             node._meta = None
             node.r = None
-            fn = x.grad_fn
-            edge = (fn, x.output_nr) if fn is not None else edge_to(x)
+            fx = x.grad_fn
+            if fx is None:
+                fx, nx = edge_to(x)
+            else:
+                nx = x.output_nr
             if type(y) is Tensor:
-                fn = y.grad_fn
-                node._next = edge + ((fn, y.output_nr) if fn is not None else edge_to(y))
+                fy = y.grad_fn
+                if fy is None:
+                    fy, ny = edge_to(y)
+                else:
+                    ny = y.output_nr
+                node._next = (fx, nx, fy, ny)
                 if node.plan is None:
                     node.a = node.b = node.checks = None
                 elif x._rg:  # mul: each input is saved for the other's gradient
@@ -533,7 +541,7 @@ def binary(op, x, y, params=None):
                     node.b = None
                     node.checks = (x._version, x._version[0], x)
             else:
-                node._next = edge + _NO_EDGE
+                node._next = (fx, nx, None, 0)
                 node.a = None
                 node.b = y if node.plan is not None else None  # (a number: nothing to check)
                 node.checks = None
@@ -1542,7 +1550,7 @@ ROWS: dict[str, Op] = {
               lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g), float_constant=True),
     "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
-    "mul": Op("MulBackward0", lambda a, b: a * b,
+    "mul": Op("MulBackward0", operator.mul,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
     "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
               save="Ab", float_constant=True),
