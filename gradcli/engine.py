@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 import weakref
 
 from .backend import xp
@@ -426,6 +427,14 @@ def _run_hooks(node, grads_in, create_graph):
             target.grad = target.grad + g
 
 
+def _stealable(g):
+    """True when the backward pass is all that holds the gradient array g, and g owns its memory: it can then
+    become a leaf's first .grad as it is, without a copy, as PyTorch's AccumulateGrad steals a gradient nobody
+    else uses. The references: the pass's buffer list, _accumulate's and this function's argument, and
+    getrefcount's own (_accumulate's only caller to pass an exclusive array is run_backward)."""
+    return g.base is None and g.flags.c_contiguous and sys.getrefcount(g) <= 4
+
+
 def _accumulate(leaf, g, create_graph):
     """leaf.grad += g, in place when PyTorch would do it in place (grad mode off)."""
     from .tensor import Tensor
@@ -441,8 +450,11 @@ def _accumulate(leaf, g, create_graph):
             copy = Tensor._make(xp.empty_like(leaf._data, order="C"))  # (on the leaf's device)
             leaf.grad = ops.inplace(ops.ROWS["copy_"], copy, g, any_cast=True) if g._rg else \
                 Tensor._make(g._data.astype(leaf._data.dtype, copy=True))
+        elif g.dtype == leaf._data.dtype and _stealable(g):
+            leaf.grad = Tensor._make(g)
         else:
-            # A fresh buffer: the same array may flow to several leaves (AddBackward passes it through).
+            # A copy: the same array may flow to several leaves (AddBackward passes it through), or be held
+            # by a hook, or be a view of memory that something else owns.
             leaf.grad = Tensor._make(g.astype(leaf._data.dtype, copy=True))
     elif create_graph or leaf.grad.grad_fn is not None:
         leaf.grad = leaf.grad + g
