@@ -99,6 +99,25 @@ def grad_set_to_none(t, log):
 
 
 @scenario
+def first_grad_not_shared(t, log):
+    """A leaf's first .grad may take the gradient array itself only when nothing else holds it: here a hook
+    keeps the gradient, another leaf gets the same array (AddBackward passes it to both), and a later
+    backward accumulates into .grad in place, which must not show through either."""
+    a = t.tensor([1.0, 2.0], requires_grad=True)
+    b = t.tensor([3.0, 4.0], requires_grad=True)
+    kept = []
+    a.register_hook(lambda g: kept.append(g))
+    ((a + b) * t.tensor([1.0, 1.0])).sum().backward()  # (mul makes a fresh array, add gives it to a and b)
+    (a * b).sum().backward()
+    log += [a.grad, b.grad, kept[0]]
+    w = t.tensor([1.0, 2.0], requires_grad=True)
+    (w * 2).sum().backward()
+    first = w.grad
+    (w * 3).sum().backward()
+    log += [first, w.grad, first is w.grad]
+
+
+@scenario
 def grad_shared_input(t, log):
     x = t.tensor(3.0, requires_grad=True)
     y = x * x + x
