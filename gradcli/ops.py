@@ -1320,7 +1320,9 @@ def _rounded_once(ufunc, scalar_fn):
             else:
                 shape = a.shape
                 if shape == (1,):
-                    return xp.array([value], _F32)
+                    out = a.copy()  # (quicker than building an array from a list)
+                    out[0] = value
+                    return out
                 return xp.array(value, _F32).reshape(shape)
         if size <= _ROUNDED_BLOCK or not a.flags.c_contiguous or type(a) is not ndarray:
             return ufunc(a, dtype=_F64).astype(_F32)
