@@ -1086,6 +1086,9 @@ class _Compiler:
         self.scope: _Scope = None  # type: ignore[assignment]
         self.fast_types = interp._fast_types
         self.percent_types = _PERCENT_VALUES + tuple(t for t in interp._fast_types if t is not float)
+        # The REPL's echo, as Python's 'single' mode does it: set only for an interactive input, and
+        # consulted while lowering, so a program run otherwise compiles exactly as before.
+        self.display = None
 
     # -------------------------------------------------------------- helpers
     def where(self, node: S.Node) -> _Where:
@@ -1104,11 +1107,12 @@ class _Compiler:
             filename=self.filename,
         )
 
-    def module(self, module: S.Module, *, interactive: bool = False):
+    def module(self, module: S.Module, *, interactive: bool = False, display=None):
         self.scope = _Scope("module", None, _bound_names(module.body, set()))
+        self.display = display
         body = module.body
         last = None
-        if interactive and body and isinstance(body[-1], S.ExprStmt):
+        if interactive and display is None and body and isinstance(body[-1], S.ExprStmt):
             last = self.expr(body[-1].value)
             body = body[:-1]
         block = self.block(body)
@@ -2069,11 +2073,30 @@ class _Compiler:
 
     def stmt_ExprStmt(self, node: S.ExprStmt):
         value = self.expr(node.value)
+        display = self.display
+        if display is not None and self.scope.kind == "module":
+            # Python's REPL compiles an input in 'single' mode: an expression statement at the top level,
+            # or in a loop, if, with or try there, shows its value; one in a function or class body not.
+            return self._displaying_statement(value, display, self.where(node))
 
         def expression_statement(env):
             value(env)
 
         return expression_statement
+
+    @staticmethod
+    def _displaying_statement(value, display, where: _Where):
+        def display_statement(env):
+            v = value(env)
+            if v is not None:
+                try:  # a failing repr is the statement's error, as print's is the call's
+                    display(v)
+                except OSError as exc:  # a closed pipe is not the script's error (see print)
+                    raise OutputClosed(str(exc)) from exc
+                except Exception as e:
+                    _raise_at(e, where)
+
+        return display_statement
 
     def stmt_Pass(self, node):
         return lambda env: None
@@ -2724,11 +2747,16 @@ class Interpreter:
         """Parse and run `source` in `self.globals`."""
         self._execute(source, interactive=False)
 
-    def run_interactive(self, source: str) -> tuple[bool, object]:
-        """Run `source`; if it ends with an expression statement, return (True, its value)."""
-        return self._execute(source, interactive=True)
+    def run_interactive(self, source: str, display=None) -> tuple[bool, object]:
+        """Run `source`; if it ends with an expression statement, return (True, its value).
 
-    def _execute(self, source: str, *, interactive: bool):
+        With `display` (the REPL's echo), every expression statement of `source` at the top level, also
+        inside its loops, ifs, withs and trys but not in function or class bodies, passes its value to
+        `display` when it is not None, as it runs and under the run's limits, as Python's REPL does; then
+        nothing is returned: (False, None). A failing `display` is located at the statement."""
+        return self._execute(source, interactive=True, display=display)
+
+    def _execute(self, source: str, *, interactive: bool, display=None):
         from .parser import parse
 
         target = self._recursion_target()
@@ -2752,7 +2780,7 @@ class Interpreter:
             gc.disable()
             try:
                 module = parse(source, filename=self.filename, limits=self.limits)
-                block, last = _Compiler(self, source).module(module, interactive=interactive)
+                block, last = _Compiler(self, source).module(module, interactive=interactive, display=display)
             except RecursionError:  # only with a --max-depth past what _SAFE_RECURSION_LIMIT allows
                 depth = self.limits.max_depth
                 raise LimitError(f"too deeply nested to compile (limit {depth}, --max-depth)") from None

@@ -183,9 +183,11 @@ class Repl:
             self._error("KeyboardInterrupt")
 
     def run_source(self, source: str) -> bool:
-        """Run gradscript in the session's scope; echo the value of a final expression statement."""
+        """Run gradscript in the session's scope. As in Python's REPL, each expression statement shows its
+        value (not None), wherever it is outside function and class bodies (`for i in range(3): i` shows
+        three), when it runs and under the run's limits (the interpreter calls `_echo`)."""
         try:
-            is_expression, value = self.interp.run_interactive(source)
+            self.interp.run_interactive(source, display=self._echo)
         except ScriptError as exc:
             self._script_error(exc)
             return False
@@ -197,20 +199,17 @@ class Repl:
             self.failures += 1
             self._error(f"gradcli internal error: {type(exc).__name__}: {exc}")
             return False
+        finally:
+            self.out.flush()
         self.record.append(source)
-        if is_expression and value is not None:
-            self._echo(value)
-        self.out.flush()
         return True
 
     def _echo(self, value) -> None:
-        # PyTorch's repr, as the Python REPL shows it (our Tensor's repr is PyTorch's).
-        try:
-            text = repr(value)
-        except Exception as exc:
-            self._error(f"cannot show the value: {type(exc).__name__}: {exc}")
-            return
-        self.out.write(text + "\n")
+        """Show a value as the Python REPL does: PyTorch's repr (our Tensor's repr is PyTorch's). Called by
+        the interpreter while the input runs, so the repr is bounded as `print`'s str is (steps, time,
+        integer digits, recursion), and an error in it is the statement's error."""
+        self.out.write(repr(value) + "\n")
+        self.out.flush()
 
     def _script_error(self, exc: ScriptError) -> None:
         self.failures += 1

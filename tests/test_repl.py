@@ -22,6 +22,7 @@ from prompt_toolkit.output import DummyOutput
 
 from gradcli.cli import main
 from gradcli.interpreter import script_hasattr
+from gradcli.limits import Limits
 from gradcli.repl import Repl, _completer, attribute_names, history_path, needs_more, run_repl
 
 LEAF = "x = torch.tensor([1.0, 2.0], requires_grad=True)"
@@ -40,6 +41,11 @@ def engine_defaults():
 def make_repl():
     out, err = io.StringIO(), io.StringIO()
     return Repl(out=out, err=err), out, err
+
+
+def make_repl_with(**kwargs):
+    out, err = io.StringIO(), io.StringIO()
+    return Repl(out=out, err=err, **kwargs), out, err
 
 
 def feed(repl, *lines):
@@ -127,6 +133,79 @@ def test_expressions_echo_their_repr_and_none_echoes_nothing():
         "12",
     ]
     assert err.getvalue() == ""
+
+
+# Inputs typed at Python's prompt, one complete statement each, using no torch: Python's REPL compiles each
+# in 'single' mode, which shows the value of every expression statement outside function and class bodies.
+SINGLE_INPUTS = [
+    "for i in range(3): i",
+    "if True: 5",
+    "1; None; 2",
+    "total = 0",
+    "for i in range(3):\n    print('p', i)\n    total = total + i\n    i * 10",
+    "while total > 0:\n    total = total - 2\n    total",
+    "if total:\n    'yes'\nelif total == -1:\n    'minus one'\nelse:\n    'no'",
+    "try:\n    1 / 0\nexcept ZeroDivisionError:\n    'caught'\nelse:\n    'else'\nfinally:\n    'finally'",
+    "for i in range(2):\n    if i:\n        [i, i]\nelse:\n    'done'",
+    "def f():\n    'not shown'\n    return 3",  # a function body: its expressions are not shown...
+    "f()",  # ...only the call's value is
+    "for i in range(2): f()",
+    "class C:\n    'not shown either'\n    n = 1\n    n",  # nor a class body's
+    "C.n",
+    "[j for j in range(3)]",
+    "g = lambda: 7",
+    "for i in range(1):\n    def h():\n        99\n    h()",
+]
+
+
+def test_expressions_inside_top_level_blocks_echo_as_in_pythons_repl():
+    python_out = io.StringIO()
+    namespace = {}
+    with contextlib.redirect_stdout(python_out):  # the oracle: Python's own 'single' mode and displayhook
+        for source in SINGLE_INPUTS:
+            exec(compile(source + "\n", "<stdin>", "single"), namespace)  # noqa: S102 - the oracle
+    repl, out, err = make_repl()
+    for source in SINGLE_INPUTS:
+        feed(repl, *source.split("\n"), "")  # typed line by line, a blank line ending each block
+    assert err.getvalue() == ""
+    assert out.getvalue() == python_out.getvalue()
+    assert out.getvalue().startswith("0\n1\n2\n5\n1\n2\np 0\n0\np 1\n10\np 2\n20\n")
+
+
+def test_echoes_interleave_with_prints_and_a_tensor_loop_shows_each_value():
+    repl, out, err = make_repl()
+    feed(repl, LEAF, "with torch.no_grad():", "    for k in range(2):", "        print('step', k)",
+         "        x * k", "")
+    assert out.getvalue().splitlines() == ["step 0", "tensor([0., 0.])", "step 1", "tensor([1., 2.])"]
+    assert err.getvalue() == ""
+
+
+def test_an_echo_is_bounded_like_print():
+    """The echo's repr runs inside the input's run: under its --timeout, its integer-digit cap, and an
+    error in it is located at the statement (and a `try` around it catches it), as print's str is."""
+    slow = ["class Slow:", "    def __repr__(self):", "        while True:", "            pass", ""]
+    for shown in ("Slow()", "print(Slow())"):
+        repl, out, err = make_repl_with(run_limits=Limits(max_seconds=0.5))
+        feed(repl, *slow, shown)
+        assert err.getvalue().startswith("LimitError: the program ran longer than 0.5 s (--timeout)\n"
+                                         "  --> <stdin>:3:9\n")
+        assert out.getvalue() == ""
+    old_digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # a host that lifted Python's cap: a script still has it
+    try:
+        repl, out, err = make_repl()
+        feed(repl, "n = 2 ** 16000", "n", "print(n)")
+    finally:
+        sys.set_int_max_str_digits(old_digits)
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("ValueError: Exceeds the limit (4300 digits) for integer string conversion")
+    assert lines[1:4] == ["  --> <stdin>:1:1", "   | n", "   | ^"]
+    assert lines[4] == lines[0] and lines[5] == "  --> <stdin>:1:1" and out.getvalue() == ""
+    repl, out, err = make_repl()
+    feed(repl, "class Bad:", "    def __repr__(self):", "        return 1 / 0", "", "Bad()")
+    assert err.getvalue().splitlines()[:2] == ["ZeroDivisionError: division by zero", "  --> <stdin>:3:16"]
+    feed(repl, "try:", "    Bad()", "except ZeroDivisionError:", "    'caught'", "")
+    assert out.getvalue() == "'caught'\n"
 
 
 def test_an_error_prints_as_in_eval_and_the_state_survives():
