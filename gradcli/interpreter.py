@@ -468,6 +468,77 @@ def script_hasattr(obj, name) -> bool:
     return True
 
 
+# What the REPL's Tab completion reads: the same policy as script_getattr, decided without reading any
+# attribute (a property may run a script's code, or compute: `.T` transposes), so nothing runs.
+_ABSENT = object()
+_UNKNOWN = object()  # the attribute exists, but only reading it (code) would tell its value
+
+
+def _script_may_read(obj, name: str) -> bool:
+    """Whether script_getattr would let a script read `obj.name` (if it exists), by the policy alone."""
+    if name[:1] == "_":
+        return False
+    t = type(obj)
+    if t is ScriptModule:
+        return name in obj.members
+    if isinstance(obj, type):
+        return _class_grants(obj, name)
+    policy = _policy(t)
+    if policy.__class__ is dict:
+        return name in policy
+    if policy is _OPEN:
+        return True
+    d = getattr(obj, "__dict__", None)
+    return (d is not None and name in d) or _class_grants(t, name)
+
+
+def _static_attribute(obj, name: str):
+    """`obj.name` if reading it runs no code (an instance's or class's stored value, a set slot), _UNKNOWN
+    if it exists behind a descriptor (property, method), _ABSENT if it does not exist."""
+    import inspect
+
+    value = inspect.getattr_static(obj, name, _ABSENT)
+    if value is _ABSENT:
+        return _ABSENT
+    if type(value) is types.MemberDescriptorType and not isinstance(obj, type):  # a slot: plain storage
+        try:
+            return value.__get__(obj, type(obj))
+        except AttributeError:
+            return _ABSENT
+    if hasattr(type(value), "__get__"):
+        return _UNKNOWN
+    return value
+
+
+def script_attribute_names(obj) -> list[str]:
+    """The attributes a script may read from `obj`, sorted, found without reading any of them: the
+    candidates come from the declared allow-lists (SCRIPT_ATTRS, the builtin types' tables, a module's
+    members) and the names stored in the object's and its classes' dicts; never '_' names."""
+    if type(obj) is ScriptModule:
+        return sorted(n for n in obj.members if n[:1] != "_")
+    names: set[str] = set()
+    for cls in obj.__mro__ if isinstance(obj, type) else type(obj).__mro__:
+        names.update(_allowed_names(cls))
+        names.update(k for k in cls.__dict__ if isinstance(k, str))
+    d = getattr(obj, "__dict__", None) if not isinstance(obj, type) else None
+    if isinstance(d, dict):
+        names.update(k for k in d if isinstance(k, str))
+    return sorted(n for n in names if _script_may_read(obj, n) and _static_attribute(obj, n) is not _ABSENT)
+
+
+def script_peek(obj, name: str):
+    """`obj.name` as script_getattr gives it, when reading it runs no code (a module member, a stored
+    value, a slot); else raises LookupError (not allowed, absent, or behind a property or method)."""
+    if not _script_may_read(obj, name):
+        raise LookupError(name)
+    if type(obj) is ScriptModule:
+        return obj.members[name]
+    value = _static_attribute(obj, name)
+    if value is _ABSENT or value is _UNKNOWN:
+        raise LookupError(name)
+    return value
+
+
 # ----------------------------------------------------------------- limits on values
 def _sequence_limit(n: int) -> LimitError:
     limit = limits_module.active.max_sequence

@@ -388,9 +388,10 @@ class Repl:
         return len(word), sorted(n for n in names if n.startswith(word) and not n.startswith("_"))
 
     def _resolve(self, dotted: str):
-        """The value of `a.b.c` as a script would read it (attribute reads go through the sandbox), or
-        _UNRESOLVED. Only names and attributes: nothing is called."""
-        from .interpreter import script_getattr
+        """The value of `a.b.c` as a script would read it, or _UNRESOLVED, found without running anything:
+        each step must be a module member or a stored value (not a property nor a method, which would run
+        code to tell), and one the sandbox lets a script read."""
+        from .interpreter import script_peek
 
         head, *rest = dotted.split(".")
         if head in self.interp.globals:
@@ -401,8 +402,8 @@ class Repl:
             return _UNRESOLVED
         try:
             for name in rest:
-                obj = script_getattr(obj, name)
-        except Exception:
+                obj = script_peek(obj, name)
+        except LookupError:
             return _UNRESOLVED
         return obj
 
@@ -433,35 +434,11 @@ def _binds_torch(alias) -> bool:
 
 
 def attribute_names(obj) -> list[str]:
-    """The attributes a script may read from `obj`, sorted: the candidates come from the classes'
-    declared names (SCRIPT_ATTRS, the classes' own dicts, a script object's dict, a module's members),
-    never from dir(), and the interpreter's own rule (`script_hasattr`) has the last word."""
-    import warnings
+    """The attributes a script may read from `obj`, sorted, without reading any: Tab must not run a
+    property (a script's code, or `.T` computing a transpose). The interpreter's policy decides."""
+    from .interpreter import script_attribute_names
 
-    from .interpreter import script_hasattr
-    from .torchlib import ScriptModule
-
-    if type(obj) is ScriptModule:
-        return sorted(n for n in obj.members if not n.startswith("_"))
-    names: set[str] = set()
-    for cls in obj.__mro__ if isinstance(obj, type) else type(obj).__mro__:
-        names.update(cls.__dict__.get("SCRIPT_ATTRS", ()))
-        names.update(k for k in cls.__dict__ if isinstance(k, str))
-    if not isinstance(obj, type):
-        try:
-            names.update(k for k in vars(obj) if isinstance(k, str))
-        except TypeError:  # no __dict__ (slots, builtins)
-            pass
-    allowed = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reading `.T` of a 3-d tensor to check it must not warn
-        for name in sorted(n for n in names if not n.startswith("_")):
-            try:
-                if script_hasattr(obj, name):
-                    allowed.append(name)
-            except Exception:  # a property that fails to compute is not offered
-                pass
-    return allowed
+    return script_attribute_names(obj)
 
 
 def _in_string_or_comment(line: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import inspect
 import io
 import subprocess
 import sys
@@ -461,7 +462,40 @@ def test_completion_stays_inside_the_sandbox():
     assert repl.completions("y = 1  # x.gr") == (0, [])  # inside a comment
     for obj in (repl.interp.globals["x"], repl.interp.globals["s"], repl.interp.globals["b"], 3, [1], {}):
         names = attribute_names(obj)
-        assert names and all(script_hasattr(obj, n) and not n.startswith("_") for n in names)
+        assert names and not any(n.startswith("_") for n in names)
+        # a script may read each (a property is offered without being computed: `x.mT` of a 1-d x fails)
+        computed = [n for n in names if isinstance(inspect.getattr_static(type(obj), n, None), property)]
+        assert all(script_hasattr(obj, n) for n in names if n not in computed)
+
+
+def test_completion_evaluates_nothing(monkeypatch):
+    """Tab lists names from the allow-lists and the names stored in scope, never by reading an attribute:
+    a property (`.T` computes a transpose, `.data` makes a tensor, a script's getter would run its code)
+    is offered but not computed, and a dotted path goes on only through stored values."""
+    from gradcli.tensor import Tensor
+
+    repl, _, _ = make_repl()
+    feed(repl, LEAF, "y = (x * x).sum()", "y.backward()")
+    computed = []
+    for name, value in list(vars(Tensor).items()):
+        if isinstance(value, property):
+            def spy(self, name=name, getter=value.fget):
+                computed.append(name)
+                return getter(self)
+
+            monkeypatch.setattr(Tensor, name, property(spy, value.fset))
+    assert repl.completions("x.")[1][:3] == ["T", "abs", "abs_"]
+    assert "data" in repl.completions("x.d")[1] and "mT" in repl.completions("x.m")[1]
+    assert repl.completions("x.T.") == (0, [])  # what .T gives is known only by computing it
+    assert repl.completions("x.data.ad") == (2, [])
+    assert repl.completions("x.grad.ad") == (2, ["add", "add_"])  # a stored slot: no code runs
+    assert repl.completions("y.grad_fn.") == (0, ["metadata", "name", "next_functions"])
+    assert repl.completions("torch.autograd.Function.") == (0, ["apply", "backward", "forward"])
+    assert repl.completions("x.T.__class__.") == (0, [])
+    assert computed == []
+    feed(repl, "class Box:", "    def area(self):", "        return 1", "", "b = Box()", "b.inner = Box()")
+    assert repl.completions("b.inner.") == (0, ["area"])  # a stored instance: its members
+    assert repl.completions("b.area.") == (0, [])  # a method: not looked into
 
 
 def test_the_prompt_toolkit_completer_yields_the_repls_completions():
