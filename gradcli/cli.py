@@ -434,15 +434,18 @@ def graph(path, name, output_format, **kw):
 
 
 @main.command()
+@click.option("--color/--no-color", default=None,
+              help="Colour the tables, graphs and the input (default: when stdout is a terminal; NO_COLOR "
+              "turns it off).")
 @limit_options
-def repl(**kw):
+def repl(color, **kw):
     """Explore autograd line by line (history, completion, :help for meta-commands)."""
     from .repl import run_repl
 
     kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
     _use_device(kw.pop("device"))
-    sys.exit(run_repl(default_dtype=default_dtype, run_limits=_limits(kw)))
+    sys.exit(run_repl(default_dtype=default_dtype, run_limits=_limits(kw), color=color))
 
 
 if __name__ == "__main__":

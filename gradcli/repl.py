@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from contextlib import redirect_stderr
 from pathlib import Path
 
 from . import __version__
@@ -263,14 +262,21 @@ class Repl:
         print_variables(variables, names=names, color=self.color, file=self.out)
 
     def cmd_graph(self, argument: str) -> None:
-        from .render import print_graph
+        from . import graph
+        from .render import emit, make_console
 
         if not argument:
             self._usage(":graph NAME")
             return
-        with redirect_stderr(self.err):  # print_graph says why there is no graph on stderr
-            if not print_graph(self.variables(), argument, color=self.color, file=self.out):
-                self.failures += 1
+        try:  # what render.print_graph does, but its complaint goes to the session's err, not sys.stderr
+            tree = graph.build(self.variables(), argument)
+        except KeyError as exc:
+            self.failures += 1
+            self._error(f"Error: {exc.args[0]}")
+            return
+        console = make_console(self.color, self.out)
+        self.out.write("\n")  # set off from the output above
+        emit(console, graph.rich_tree(tree))
 
     def cmd_reset(self, argument: str) -> None:
         self.reset()
@@ -568,11 +574,24 @@ def _key_bindings(repl: Repl, auto_indent: bool):
     return bindings
 
 
+def _color_depth(color: bool | None):
+    """The input's colours (highlighting, the completion menu): --no-color turns them off, --color on even
+    under NO_COLOR; without either, prompt_toolkit decides (the terminal, NO_COLOR)."""
+    from prompt_toolkit.output import ColorDepth
+
+    if color is False:
+        return ColorDepth.MONOCHROME
+    if color and os.environ.get("NO_COLOR"):
+        return ColorDepth.DEPTH_8_BIT
+    return None
+
+
 def _prompt_session(repl: Repl, *, input=None, output=None, history=None, auto_indent=True):
     from prompt_toolkit import PromptSession
     from prompt_toolkit.shortcuts import CompleteStyle
 
     return PromptSession(
+        color_depth=_color_depth(repl.color),
         message=PROMPT,
         multiline=True,
         prompt_continuation=lambda width, line_number, wrap_count: CONTINUATION,

@@ -24,7 +24,16 @@ from prompt_toolkit.output import DummyOutput
 from gradcli.cli import main
 from gradcli.interpreter import script_hasattr
 from gradcli.limits import Limits
-from gradcli.repl import Repl, _completer, attribute_names, history_path, needs_more, run_repl
+from gradcli.repl import (
+    Repl,
+    _color_depth,
+    _completer,
+    _prompt_session,
+    attribute_names,
+    history_path,
+    needs_more,
+    run_repl,
+)
 
 LEAF = "x = torch.tensor([1.0, 2.0], requires_grad=True)"
 
@@ -308,6 +317,51 @@ def test_graph_draws_the_backward_graph_and_explains_a_missing_one():
         "Error: no variable named 'nothing' (tensor variables: x, y)",
         "usage: :graph NAME",
     ]
+
+
+def test_graph_output_and_its_errors_go_to_the_sessions_streams_in_order(monkeypatch):
+    class Untouchable(io.StringIO):
+        def write(self, text):
+            raise AssertionError(f"written outside the session's streams: {text!r}")
+
+    monkeypatch.setattr(sys, "stderr", Untouchable())
+    monkeypatch.setattr(sys, "stdout", Untouchable())
+    both = io.StringIO()  # out and err on one stream, as a terminal shows them
+    repl = Repl(out=both, err=both)
+    feed(repl, LEAF, "print('before')", ":graph nothing", "y = x.sum()", ":graph y", "'after'")
+    lines = both.getvalue().splitlines()
+    assert lines[:2] == ["before", "Error: no variable named 'nothing' (tensor variables: x)"]
+    assert lines[2] == "" and lines[3].startswith("SumBackward0  y") and lines[-1] == "'after'"
+    assert repl.failures == 1
+
+
+def test_color_flag_colours_tables_and_graphs_and_no_color_wins_over_force(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for color, coloured in ((True, True), (False, False), (None, False)):  # None: only on a terminal
+        repl, out, _ = make_repl_with(color=color)
+        feed(repl, LEAF, "y = x.sum()", ":vars", ":graph y")
+        assert ("\x1b[" in out.getvalue()) is coloured, color
+    lines = f"{LEAF}\ny = x.sum()\n:vars\n:graph y\n"
+    assert "\x1b[" in CliRunner().invoke(main, ["repl", "--color"], input=lines, env={"NO_COLOR": "1"}).output
+    result = CliRunner().invoke(main, ["repl", "--no-color"], input=lines, env={"FORCE_COLOR": "1"})
+    assert result.exit_code == 0 and "SumBackward0" in result.output and "\x1b[" not in result.output
+    assert "\x1b[" in CliRunner().invoke(main, ["repl"], input=lines, env={"FORCE_COLOR": "1"}).output
+    assert "\x1b[" not in CliRunner().invoke(main, ["repl"], input=lines, env={"NO_COLOR": "1"}).output
+
+
+def test_color_flag_sets_the_inputs_colour_depth(monkeypatch):
+    from prompt_toolkit.output import ColorDepth
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _color_depth(None) is None  # prompt_toolkit decides: the terminal, NO_COLOR
+    assert _color_depth(True) is None
+    assert _color_depth(False) is ColorDepth.MONOCHROME
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _color_depth(True) is ColorDepth.DEPTH_8_BIT  # the flag wins over NO_COLOR
+    repl, _, _ = make_repl_with(color=False)
+    prompt = _prompt_session(repl, output=DummyOutput(), history=InMemoryHistory())
+    assert prompt.color_depth is ColorDepth.MONOCHROME
 
 
 def test_reset_gives_a_fresh_scope_and_engine_state():
