@@ -438,6 +438,7 @@ def graph(path, name, output_format, **kw):
               help="Colour the tables, graphs and the input (default: when stdout is a terminal; NO_COLOR "
               "turns it off).")
 @limit_options
+@_guarded
 def repl(color, **kw):
     """Explore autograd line by line (history, completion, :help for meta-commands)."""
     from .repl import run_repl

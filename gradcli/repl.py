@@ -62,6 +62,7 @@ _UNFINISHED_AT_END = (
     re.compile(r"^expected an indented block"),
     re.compile(r"^expected 'except' or 'finally' block$"),
     re.compile(r"^decorators are only allowed"),
+    re.compile(r"^unexpected unindent$"),  # a decorator in a block (`class F:` then `    @staticmethod`)
 )
 
 _DOTTED_TAIL = re.compile(r"(?<![\w.)\]}'\"])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")

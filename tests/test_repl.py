@@ -120,6 +120,9 @@ def echoed(out: str) -> list[str]:
         ("@torch.no_grad()", True),
         ("with torch.no_grad():", True),
         ("class F(torch.autograd.Function):", True),
+        ("class F(torch.autograd.Function):\n    @staticmethod", True),  # a decorator inside a block
+        ("class F:\n    @staticmethod\n    def f(x):\n        return x\n    @staticmethod", True),
+        ("class F:\n    @staticmethod\n\n", False),  # ended: the error is reported
         ("if x:\ny", False),  # wrong, not unfinished
         ("x = 1 +", False),
         ("x = )", False),
@@ -188,6 +191,15 @@ def test_echoes_interleave_with_prints_and_a_tensor_loop_shows_each_value():
          "        x * k", "")
     assert out.getvalue().splitlines() == ["step 0", "tensor([0., 0.])", "step 1", "tensor([1., 2.])"]
     assert err.getvalue() == ""
+
+
+def test_a_custom_function_with_decorated_methods_can_be_typed_line_by_line():
+    repl, out, err = make_repl()
+    feed(repl, "class Double(torch.autograd.Function):", "    @staticmethod", "    def forward(ctx, a):",
+         "        return a * 2", "    @staticmethod", "    def backward(ctx, g):", "        return g * 2", "",
+         LEAF, "Double.apply(x).sum().backward()", "x.grad")
+    assert err.getvalue() == ""
+    assert out.getvalue() == "tensor([2., 2.])\n"
 
 
 def test_an_echo_is_bounded_like_print():
@@ -633,3 +645,17 @@ def test_repl_command_reads_piped_lines_without_a_terminal():
     result = CliRunner().invoke(main, ["repl", "--dtype", "float64"], input=lines)
     assert result.exit_code == 1
     assert result.output.startswith("torch.float64\nZeroDivisionError: division by zero\n")
+
+
+@pytest.mark.parametrize("body", ["    i", "    print(i)"], ids=["echo", "print"])
+def test_repl_command_ends_quietly_when_its_stdout_closes(body):
+    child = subprocess.Popen([sys.executable, "-m", "gradcli.cli", "repl"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdin.write(f"for i in range(100000):\n{body}\n\n".encode())
+    child.stdin.close()
+    assert child.stdout.readline() == b"0\n"
+    child.stdout.close()  # as `| head -1` does
+    err = child.stderr.read()
+    child.wait(timeout=60)
+    assert err == b"", err.decode()
+    assert child.returncode == 1  # as `gradcli eval` ends
