@@ -65,6 +65,16 @@ def test_the_prompt_appears_and_an_expression_echoes(spawn, tmp_path):
     assert "+x = torch.ones(2, requires_grad=True)" in (tmp_path / "history").read_text()
 
 
+def test_expressions_in_a_loop_echo_each_value(spawn):
+    child = spawn("repl", "--no-color")
+    child.send("for i in range(3): i * 7 + 3 * 100\r")  # the values shown are not in the input
+    child.send("\r")
+    for value in ("300", "307", "314"):
+        child.expect_exact(value)
+    child.expect_exact(">>>")
+    assert leave(child) == 0
+
+
 def test_bare_gradcli_at_a_terminal_opens_the_repl(spawn):
     child = spawn()
     child.send(":quit\r")
@@ -92,7 +102,11 @@ def test_ctrl_c_interrupts_a_running_loop_and_the_state_survives(spawn):
     child.send("n = 0\r")
     # The 1000th pass prints, so the test knows the loop is running before it presses Ctrl-C (the text
     # printed is not in the input, which the terminal shows too).
-    child.send("while True: n = n + 1; n == 1000 and print('loop' + 'ing')\r")
+    # (An `if`, not `n == 1000 and print(...)`: that expression statement would show False at each pass,
+    # as in Python's REPL.)
+    child.send("while True:\r")
+    child.send("n = n + 1\r")  # auto-indented
+    child.send("if n == 1000: print('loop' + 'ing')\r")
     child.send("\r")  # the blank line that ends the block
     child.expect_exact("looping")
     child.sendintr()
