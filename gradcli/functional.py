@@ -118,6 +118,8 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         raise TypeError(
             f"pow() received an invalid combination of arguments - got (Tensor, {type(exponent).__name__})"
         )
+    if type(exponent) is int and not -(1 << 63) <= exponent < 1 << 63:
+        exponent = _scalar_for(exponent, input._data.dtype)
     return unary(ROWS["pow"], input, {"exponent": exponent})
 
 
@@ -166,6 +168,10 @@ def clamp(input, min=None, max=None):  # noqa: A002
         input = to(input, dtypes.defaults.float)  # a float bound makes an integer tensor float
     if type(min) is Tensor or type(max) is Tensor:
         return _clamp_tensor(input, min, max)
+    if type(min) is int:
+        min = _scalar_for(min, input._data.dtype, wrap=False)  # noqa: A001
+    if type(max) is int:
+        max = _scalar_for(max, input._data.dtype, wrap=False)  # noqa: A001
     return unary(ROWS["clamp"], input, {"min": min, "max": max})
 
 
@@ -194,12 +200,16 @@ clip = clamp
 def clamp_min(input, min):  # noqa: A002
     if type(min) is Tensor:
         return _clamp_tensor(input, min, None)
+    if type(min) is int:
+        min = _scalar_for(min, input._data.dtype, wrap=False)  # noqa: A001
     return unary(ROWS["clamp_min"], input, {"min": min})
 
 
 def clamp_max(input, max):  # noqa: A002
     if type(max) is Tensor:
         return _clamp_tensor(input, None, max)
+    if type(max) is int:
+        max = _scalar_for(max, input._data.dtype, wrap=False)  # noqa: A001
     return unary(ROWS["clamp_max"], input, {"max": max})
 
 
@@ -259,6 +269,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 def _reduce(row, input, dim, keepdim, whole=False):
     shape = input._data.shape
     dims = _dims(dim, len(shape)) if not whole else tuple(range(len(shape)))
+    if not input._data.size:
+        ops.check_reduced(shape, dims)
     if whole:
         out = row.forward(input._data)
         params = {"shape": shape, "dims": dims, "keepdim": False}
@@ -311,6 +323,8 @@ def _max_min(which, input, dim=None, keepdim=False, *, other=None):
         return unary(ROWS[which], input)
     d = _dim(dim, input._data.ndim)
     data = input._data
+    if not data.size:
+        ops.check_nonempty_reduction(which, data.shape, d)
     pick = data.argmax if which == "max" else data.argmin
     arg = pick(axis=d, keepdims=keepdim) if data.ndim else backend.namespace_of(data).asarray(0)
     params = {"dim": d, "keepdim": keepdim, "indices": arg, "shape": data.shape}
@@ -331,18 +345,25 @@ def _int64(array):
     return as_array(array).astype(xp.int64, copy=False)
 
 
+def _arg_pick(name, input, dim, keepdim):
+    data = _need_tensor(name, input)._data
+    d = None if dim is None else _dim(dim, data.ndim)
+    if not data.size:
+        ops.check_nonempty_reduction(name, data.shape, d)
+    pick = data.argmax if name == "argmax" else data.argmin
+    if d is None:
+        return _nograd(_int64(pick()))
+    if not data.ndim:  # (numpy has no axis 0 in a 0-d array; PyTorch's dim 0 is the scalar itself)
+        return _nograd(_int64(pick()))
+    return _nograd(_int64(pick(axis=d, keepdims=keepdim)))
+
+
 def argmax(input, dim=None, keepdim=False):
-    data = input._data
-    if dim is None:
-        return _nograd(_int64(data.argmax()))
-    return _nograd(_int64(data.argmax(axis=_dim(dim, data.ndim), keepdims=keepdim)))
+    return _arg_pick("argmax", input, dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):
-    data = input._data
-    if dim is None:
-        return _nograd(_int64(data.argmin()))
-    return _nograd(_int64(data.argmin(axis=_dim(dim, data.ndim), keepdims=keepdim)))
+    return _arg_pick("argmin", input, dim, keepdim)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -841,6 +862,10 @@ def setitem(x, index, value):
     idx = tuple(items)
     if type(value) is not Tensor and not isinstance(value, _NUMBER):
         value = tensor(value)
+    elif type(value) is int:
+        if not -(1 << 63) <= value < 1 << 63:
+            raise ValueError("Overflow when unpacking long long")
+        value = _scalar_for(value, x._data.dtype)
     grad_value = type(value) is Tensor and value._rg
     if GRAD.enabled and x._rg and x.grad_fn is None:
         # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v writes into x itself
@@ -907,12 +932,22 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return _nograd(xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+def _any_all(name, input, dim, keepdim):
+    data = _need_tensor(name, input)._data
+    axis = None if dim is None else _dim(dim, data.ndim)
+    if not data.size and axis is not None:
+        ops.check_reduced(data.shape, (axis,), 1)
+    if axis is not None and not data.ndim:
+        axis = None
+    return _nograd((data.any if name == "any" else data.all)(axis=axis, keepdims=keepdim))
+
+
 def any(input, dim=None, keepdim=False):  # noqa: A001
-    return _nograd(input._data.any(axis=None if dim is None else _dim(dim, input.ndim), keepdims=keepdim))
+    return _any_all("any", input, dim, keepdim)
 
 
 def all(input, dim=None, keepdim=False):  # noqa: A001
-    return _nograd(input._data.all(axis=None if dim is None else _dim(dim, input.ndim), keepdims=keepdim))
+    return _any_all("all", input, dim, keepdim)
 
 
 def sign(input):
@@ -968,6 +1003,8 @@ def _spread(name, row, input, dim, keepdim, unbiased, correction):
     if correction is None:
         correction = 1 if unbiased else 0
     dims = None if dim is None else _dims(dim, input._data.ndim)
+    if not input._data.size and dims is not None:
+        ops.check_reduced(input._data.shape, dims)
     params = {"dims": dims, "keepdim": keepdim, "correction": correction}
     return unary(row, input, params)
 
@@ -990,6 +1027,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if isinstance(p, str) or not isinstance(p, (int, float)):
         raise RuntimeError(f"gradcli: norm(p={p!r}) is not supported")
     dims = None if dim is None else _dims(dim, input._data.ndim)
+    if not input._data.size and dims is not None:
+        ops.check_reduced(input._data.shape, dims)
     return unary(ROWS["norm"], input, {"ord": p, "dims": dims, "keepdim": keepdim})
 
 
@@ -1003,6 +1042,7 @@ def cumsum(input, dim, *, dtype=None):
 builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __builtins__.max
 builtin_all = __builtins__["all"] if isinstance(__builtins__, dict) else __builtins__.all
 builtin_sum = __builtins__["sum"] if isinstance(__builtins__, dict) else __builtins__.sum
+builtin_abs = __builtins__["abs"] if isinstance(__builtins__, dict) else __builtins__.abs
 
 
 def _mean_count(shape, dims):
@@ -1099,8 +1139,51 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     try:
         array = xp.array(flat, dtype=dtype.np).reshape(shape)
     except OverflowError:
-        raise RuntimeError("Overflow when unpacking long long") from None
+        raise _tensor_overflow(flat, dtype) from None
     return _finish(array, requires_grad, dev)
+
+
+def _tensor_overflow(flat, dtype):
+    """PyTorch's error for torch.tensor(data) with a number its dtype cannot hold (numpy's words are about
+    C longs and bounds): an int outside int64 for an integer dtype fails to unpack, an int beyond any float
+    fails to become one, and anything else fails the dtype's own range check."""
+    if dtype.is_floating_point:
+        return OverflowError("int too large to convert to float")
+    if builtin_any(type(v) is int and not -(1 << 63) <= v < 1 << 63 for v in flat):
+        return ValueError("Overflow when unpacking long long")
+    return RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+
+
+# The C++ type names of PyTorch's "value cannot be converted to type ... without overflow" for a number
+# argument (full, fill_).
+_SCALAR_TYPE_NAMES = {
+    "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
+    "float16": "c10::Half", "float32": "float", "float64": "double", "bool": "bool",
+}
+
+
+def _scalar_for(value, dtype, wrap=True):
+    """A Python number argument (full's fill_value, fill_'s value) checked as PyTorch checks it before it
+    becomes `dtype` (an np dtype); numpy would raise its own OverflowError, or wrap silently. wrap: a negative
+    value for an unsigned dtype becomes the number it stands for there (full and fill_; not a clamp bound)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if type(value) is int:
+        ops.python_int_scalar(value)
+    kind = dtype.kind
+    if kind in "iu":
+        info = xp.iinfo(dtype)
+        low = -(info.max + 1) // 2 if kind == "u" else info.min  # (uint8 takes -1 as 255, as PyTorch does)
+        fits = low <= value <= info.max
+        if fits and value < 0 and kind == "u" and wrap:
+            value %= info.max + 1
+    else:
+        fits = kind != "f" or dtype.itemsize == 8 or not math.isfinite(value) or (
+            builtin_abs(value) <= xp.finfo(dtype).max)
+    if not fits:
+        name = _SCALAR_TYPE_NAMES[dtype.name]
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return value
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -1151,7 +1234,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
     return _finish(_sized("full", (size,) if isinstance(size, int) else size, dtype,
-                          lambda s, d: xp.full(s, fill_value, dtype=d)), requires_grad, dev)
+                          lambda s, d: xp.full(s, _scalar_for(fill_value, xp.dtype(d)), dtype=d)),
+                   requires_grad, dev)
 
 
 def _like(name, input, dtype, requires_grad, fill, device=None):
@@ -1181,14 +1265,24 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
         start, end = 0, start
     vals = [v.item() if type(v) is Tensor else v for v in (start, end, step)]
     start, end, step = vals
-    if step == 0:
+    for v in vals:
+        if type(v) is int:
+            ops.python_int_scalar(v)
+        elif type(v) is float and not math.isfinite(v) and v is not step:
+            raise RuntimeError(f"unsupported range: {_num(start)} -> {_num(end)}")
+    if step == 0 or step != step:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0:
         raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    count = math.ceil((end - start) / step)
     dtype = _resolve_dtype(dtype) or (
         dtypes.defaults.float if builtin_any(isinstance(v, float) for v in vals) else dtypes.int64
     )
+    if not dtype.is_floating_point and builtin_any(type(v) is int and v >= 1 << 63 for v in vals):
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    size = (end - start) / step
+    if not math.isfinite(size) or size >= 1 << 63:
+        raise RuntimeError("invalid size, possible overflow?")
+    count = math.ceil(size)
     limits.check_tensor_size(count, dtype.itemsize)
     if dtype.is_floating_point:
         array = (start + xp.arange(count, dtype=xp.float64) * step).astype(dtype.np)
@@ -1198,6 +1292,11 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 
 
 builtin_any = __builtins__["any"] if isinstance(__builtins__, dict) else __builtins__.any
+
+
+def _num(v):
+    """A number as c10's Scalar prints it in arange's range message (inf, nan, 0)."""
+    return str(v).lower() if type(v) is float and not math.isfinite(v) else str(v)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
@@ -1290,6 +1389,12 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
 
 def randperm(n, *, dtype=None, device=None):
     dev = _check_device(device)
+    if type(n) is int:  # (numpy's permutation of n would try, and say so in numpy's words)
+        if not -(1 << 63) <= n < 1 << 63:
+            raise ValueError("Overflow when unpacking long long")
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+        limits.check_tensor_size(n, 8)
     return _finish(RANDOM.gen.permutation(n).astype(xp.int64), False, dev)
 
 
@@ -1355,6 +1460,7 @@ def _fill_(self, value):
                 f"{value._data.ndim} dimensions."
             )
         return inplace(ROWS["fill_tensor"], self, value, any_cast=True)
+    value = _scalar_for(value, self._data.dtype)
     return inplace(ROWS["fill_"], self, None, {"value": value})
 
 

@@ -52,6 +52,16 @@ def check_tensor_size(numel: int, itemsize: int) -> None:
         )
 
 
+def check_sequence(n: int) -> None:
+    """Refuse to build `n` Python objects at once (iterating, unbinding or listing a tensor), in the words
+    of the interpreter's own --max-sequence check: a zero-element tensor can have a first dimension of
+    10**12 and costs nothing until it is turned into that many rows."""
+    if n > active.max_sequence:
+        raise LimitError(
+            f"a sequence of {n:,} elements is over the limit of {active.max_sequence:,} (--max-sequence)"
+        )
+
+
 def memory_error(exc: MemoryError, limits: Limits | None = None) -> LimitError:
     """A MemoryError met while a script ran, as the LimitError that reports it."""
     budget = (limits or active).max_memory

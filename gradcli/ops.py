@@ -410,12 +410,42 @@ def _operand_arrays(x, y, broadcasts=True):
         if t.dtype.kind != "f":
             t = t.astype(dtypes.defaults.float.np)
     elif st is int:
+        if s > 0x7FFF_FFFF_FFFF_FFFF or s < -0x8000_0000_0000_0000:
+            s = wide_int_operand(s, t)
         if t.dtype.kind == "b":
             t = t.astype(xp.int64)
     elif st is not bool:
         s = _as_number(s)
         return _operand_arrays(x if xt else s, s if xt else y)
     return (t, s) if xt else (s, t)
+
+
+def python_int_scalar(value):
+    """PyTorch's checks on a Python int passed where it takes a number (a c10::Scalar): one that fits
+    neither int64 nor uint64 is refused with CPython's words."""
+    if value >= 1 << 64:
+        raise OverflowError("int too big to convert")
+    if value < -(1 << 63):
+        raise OverflowError("can't convert negative int to unsigned")
+    return value
+
+
+def wide_int_operand(value, array):
+    """A Python int operand outside int64 (numpy: 'Python int too large to convert to C long'), as PyTorch
+    takes it: up to 2**64 - 1 it is a uint64 scalar, which a float tensor takes as a float and an integer
+    tensor wraps into its own dtype (int64: value - 2**64); a bool tensor refuses to promote with it."""
+    python_int_scalar(value)
+    kind = array.dtype.kind
+    if kind == "f":
+        return float(value)
+    if kind == "b":
+        raise RuntimeError(
+            "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote Bool and "
+            "UInt64"
+        )
+    bits = array.itemsize * 8
+    value %= 1 << bits
+    return value - (1 << bits) if value >= 1 << (bits - 1) else value
 
 
 SAME_DEVICE = ("Expected all tensors to be on the same device, but found at least two devices, cuda:0 and "
@@ -751,6 +781,7 @@ def unbind(x, dim):
     """The slices of x along dim, as views that share one UnbindBackward0 node (output_nr 0, 1, ...)."""
     xa = x._data
     d = _dim(dim, xa.ndim)
+    limits.check_sequence(xa.shape[d])
     outs = [Tensor._make(xa[(slice(None),) * d + (i,)]) for i in range(xa.shape[d])]
     base = x._base if x._base is not None else x
     for o in outs:
@@ -801,6 +832,26 @@ def _dim(d, ndim):
     if d < lo or d > hi:
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
     return d % ndim if ndim else 0
+
+
+def check_reduced(shape, dims, itemsize=8):
+    """Refuse a reduction of an empty input whose result is huge (the sum over dim 1 of a (10**12, 0) tensor
+    has 10**12 elements), before numpy allocates it. Call it only where the input has no elements: any
+    other input's result is smaller than the input."""
+    n = 1
+    for i, size in enumerate(shape):
+        if i not in dims:
+            n *= size
+    limits.check_tensor_size(n, itemsize)
+
+
+def check_nonempty_reduction(name, shape, dim):
+    """PyTorch's errors for max/min/argmax/argmin of an empty input (numpy's are about argmax of a sequence):
+    dim is None (the whole tensor) or a normalised dim."""
+    if dim is None:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if shape and shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
 
 
 def _expand_reduced(m, g, shape, dims, keepdim):
@@ -878,6 +929,8 @@ def _check_mm(a, b):
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
             f"{b.shape[0]}x{b.shape[1]})"
         )
+    if a.shape[0] * b.shape[1] > 1 << 16:  # (10**6 x 0) @ (0 x 10**6) is 10**12 zeros from nothing
+        limits.check_tensor_size(a.shape[0] * b.shape[1], a.itemsize)
     return a @ b
 
 
@@ -894,6 +947,8 @@ def _check_mv(a, v):
         mat = "x".join(str(n) for n in a.shape)
         vec = "x".join(str(n) for n in v.shape)
         raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({mat}), vec ({vec})")
+    if not a.size:  # a (10**12 x 0) matrix times an empty vector: 10**12 zeros
+        limits.check_tensor_size(a.shape[0], a.itemsize)
     return a @ v
 
 
@@ -927,17 +982,23 @@ def _check_bmm(a, b):
             f"[{a.shape[0]}, {a.shape[2]}] but "
             f"got: [{b.shape[0]}, {b.shape[1]}]."
         )
+    if a.shape[0] * a.shape[1] * b.shape[2] > 1 << 16:
+        limits.check_tensor_size(a.shape[0] * a.shape[1] * b.shape[2], a.itemsize)
     return xp.matmul(a, b)
 
 
 def _softmax_fwd(x, dim):
     d = _dim(dim, x.ndim)
+    if x.size == 0:  # (numpy has no max of an empty axis; the result is as empty as the input)
+        return x.copy()
     e = xp.exp(x - x.max(axis=d, keepdims=True))
     return e / e.sum(axis=d, keepdims=True)
 
 
 def _log_softmax_fwd(x, dim):
     d = _dim(dim, x.ndim)
+    if x.size == 0:
+        return x.copy()
     shifted = x - x.max(axis=d, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
 
@@ -1105,6 +1166,7 @@ def _expand_fwd(x, shape):
             f"number of dimensions in the tensor ({x.ndim})"
         )
     target = list(shape)
+    numel = 1
     for i in range(len(shape) - 1, -1, -1):
         d = x.ndim - len(shape) + i
         size = x.shape[d] if d >= 0 else 1
@@ -1120,6 +1182,11 @@ def _expand_fwd(x, shape):
                 f"The expanded size of the tensor ({target[i]}) must match the existing size ({size}) at "
                 f"non-singleton dimension {i}.  Target sizes: [{sizes}].  Tensor sizes: [{have}]"
             )
+        numel *= target[i]
+    if numel > 1 << 16:
+        # The view itself costs nothing, but everything done with it (clone, arithmetic, a reduction) works on
+        # every element: a view of more elements than one tensor may have is refused here, as a tensor is.
+        limits.check_tensor_size(numel, x.itemsize)
     return xp.broadcast_to(x, tuple(target))
 
 

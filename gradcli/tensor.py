@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import backend, dtypes
+from . import backend, dtypes, limits
 from .backend import to_host
 
 
@@ -249,7 +249,16 @@ class Tensor:
         return to_host(self._data).reshape(()).item()
 
     def tolist(self):
-        return to_host(self._data).tolist()
+        data = self._data
+        if data.size == 0 or data.size > limits.active.max_sequence:
+            # the lists (or numbers) tolist builds: a (10**12, 0) tensor holds nothing but makes 10**12 lists
+            count = 1
+            for n in data.shape:
+                if n == 0:
+                    break
+                count *= n
+            limits.check_sequence(count)
+        return to_host(data).tolist()
 
     def numpy(self):
         raise RuntimeError("gradcli scripts cannot leave the tensor world: use .tolist() or .item() instead")

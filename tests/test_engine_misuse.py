@@ -166,6 +166,21 @@ def _iterate_0d(t):
         pass
 
 
+def _setitem_over_int64(t):
+    x = t.ones(2, dtype=t.long)
+    x[0] = 2**63
+
+
+def _setitem_float_over_int64(t):
+    x = t.ones(2)
+    x[0] = 2**63
+
+
+def _setitem_int32_overflow(t):
+    x = t.ones(2, dtype=t.int32)
+    x[0] = 2**40
+
+
 MISUSE = {
     # backward and autograd.grad
     "backward_twice": _twice,
@@ -275,6 +290,50 @@ MISUSE = {
     "sub_bools": lambda t: t.tensor([True]) - t.tensor([False]),
     "clamp_without_bounds": lambda t: t.clamp(t.ones(2)),
     "fill_with_vector": lambda t: t.zeros(2).fill_(t.ones(2)),
+    # Python ints outside int64 (numpy says "Python int too large to convert to C long")
+    "tensor_int_over_int64": lambda t: t.tensor([2**63]),
+    "tensor_scalar_over_int64": lambda t: t.tensor(2**63),
+    "tensor_int_under_int64": lambda t: t.tensor([-2**63 - 1]),
+    "tensor_int_beyond_float": lambda t: t.tensor([1.0, 10**400]),
+    "tensor_int8_overflow": lambda t: t.tensor([300], dtype=t.int8),
+    "tensor_int8_over_int64": lambda t: t.tensor([2**63], dtype=t.int8),
+    "full_over_int64": lambda t: t.full((2,), 2**63),
+    "full_over_uint64": lambda t: t.full((2,), 2**64),
+    "full_under_int64": lambda t: t.full((2,), -2**63 - 1),
+    "full_int8_overflow": lambda t: t.full((2,), 300, dtype=t.int8),
+    "full_float32_overflow": lambda t: t.full((2,), 1e300, dtype=t.float32),
+    "add_over_uint64": lambda t: t.ones(2, dtype=t.long) + 2**64,
+    "mul_under_int64": lambda t: t.ones(2, dtype=t.long) * (-2**63 - 1),
+    "float_add_over_uint64": lambda t: t.ones(2) + 2**64,
+    "bool_add_uint64": lambda t: t.ones(2, dtype=t.bool) + 2**63,
+    "eq_over_uint64": lambda t: t.ones(2, dtype=t.long) == 2**64,
+    "fill_over_int64": lambda t: t.ones(2, dtype=t.long).fill_(2**63),
+    "fill_int32_overflow": lambda t: t.ones(2, dtype=t.int32).fill_(2**40),
+    "setitem_over_int64": _setitem_over_int64,
+    "setitem_float_over_int64": _setitem_float_over_int64,
+    "setitem_int32_overflow": _setitem_int32_overflow,
+    "clamp_over_int64": lambda t: t.ones(2, dtype=t.long).clamp(max=2**63),
+    "clamp_over_uint64": lambda t: t.ones(2, dtype=t.long).clamp(max=2**64),
+    "clamp_min_under_int64": lambda t: t.ones(2, dtype=t.long).clamp_min(-2**63 - 1),
+    "pow_over_int64": lambda t: t.ones(2, dtype=t.long) ** 2**63,
+    "float_pow_over_uint64": lambda t: t.ones(2) ** 2**64,
+    "arange_over_int64": lambda t: t.arange(2**63),
+    "arange_over_uint64": lambda t: t.arange(0, 2**64, 2**62),
+    "arange_inf": lambda t: t.arange(0, float("inf")),
+    "arange_nan": lambda t: t.arange(0, float("nan")),
+    "arange_minus_inf": lambda t: t.arange(float("-inf"), 0),
+    "arange_nan_step": lambda t: t.arange(0, 5, float("nan")),
+    "arange_count_overflow": lambda t: t.arange(0, 1e308, 1e-308),
+    "randperm_negative": lambda t: t.randperm(-1),
+    "randperm_over_int64": lambda t: t.randperm(2**63),
+    # reductions of empty tensors that have no identity (numpy: "attempt to get argmax of an empty sequence")
+    "max_empty_dim": lambda t: t.zeros(3, 0).max(1),
+    "max_empty_negative_dim": lambda t: t.zeros(3, 0).max(-1),
+    "min_empty_dim_keepdim": lambda t: t.min(t.zeros(3, 0), 1, True),
+    "argmax_empty_dim": lambda t: t.zeros(3, 0).argmax(1),
+    "argmin_empty_dim": lambda t: t.zeros(3, 0).argmin(-1, keepdim=True),
+    "argmax_empty": lambda t: t.zeros(3, 0).argmax(),
+    "argmin_empty": lambda t: t.zeros(0).argmin(),
 }
 
 
@@ -293,3 +352,40 @@ def test_error_matches_torch(torch, name):
     assert want is not None, "the scenario must make PyTorch raise"
     got = raised(MISUSE[name], G)
     assert got == want
+
+
+# What PyTorch computes, rather than refuses, at the same edges: an int in [2**63, 2**64) is a uint64
+# scalar that an integer tensor wraps into its dtype and a float tensor takes as a float; reductions of
+# empty tensors whose result is empty or has an identity; softmax of an empty dim.
+COMPUTED = {
+    "add_uint64": lambda t: t.ones(2, dtype=t.long) + 2**63,
+    "rsub_uint64": lambda t: 2**63 - t.ones(2, dtype=t.long),
+    "floordiv_uint64": lambda t: t.ones(2, dtype=t.long) // 2**63,
+    "remainder_uint64": lambda t: t.ones(2, dtype=t.long) % 2**63,
+    "lt_uint64": lambda t: t.ones(2, dtype=t.long) < 2**63,
+    "int32_add_uint64": lambda t: t.ones(2, dtype=t.int32) + 2**63,
+    "float_add_uint64": lambda t: t.ones(2) + 2**63,
+    "iadd_uint64": lambda t: t.ones(2, dtype=t.long).add_(2**63),
+    "full_uint8_negative": lambda t: t.full((2,), -1, dtype=t.uint8),
+    "float_pow_uint64": lambda t: t.ones(2) ** 2**63,
+    "arange_float_uint64": lambda t: t.arange(0.0, 2**63, 2**62),
+    "arange_inf_step": lambda t: t.arange(0, 5, float("inf")),
+    "max_empty_other_dim": lambda t: t.zeros(3, 0).max(0).values,
+    "argmax_empty_other_dim": lambda t: t.zeros(0, 3).argmax(1),
+    "reductions_of_empty_dim": lambda t: t.stack([
+        t.zeros(3, 0).sum(1), t.zeros(3, 0).mean(1), t.zeros(3, 0).prod(1), t.zeros(3, 0).norm(dim=1),
+        t.zeros(3, 0).any(1).float(), t.zeros(3, 0).all(1).float()]),
+    "softmax_empty_dim": lambda t: t.cat([t.zeros(3, 0).softmax(1), t.zeros(3, 0).log_softmax(1)]),
+    "argmax_0d_dim": lambda t: t.stack([t.tensor(2.0).argmax(0), t.tensor(2.0).argmin(0, keepdim=True)]),
+    "any_0d_dim": lambda t: t.stack([t.tensor(2.0).any(0), t.tensor(0.0).all(0)]),
+}
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", list(COMPUTED))
+def test_edge_values_match_torch(torch, name):
+    want = COMPUTED[name](torch)
+    got = COMPUTED[name](G)
+    # (the lists as text: nan equals nan there)
+    assert (str(got.dtype), tuple(got.shape), repr(got.tolist())) == (
+        str(want.dtype), tuple(want.shape), repr(want.tolist()))

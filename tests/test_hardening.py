@@ -240,6 +240,63 @@ def test_tensor_bombs_are_sized_before_allocating(source, kind, message, flags):
     refused(source, kind, message, *flags)
 
 
+# A tensor with no elements costs nothing however long its other dimensions are, and an expanded view
+# costs nothing however many elements it shows: what is made from them is sized before it is made.
+SEQUENCE = "over the limit of 10,000,000 (--max-sequence)"
+ELEMENTS = "1,000,000,000,000 elements is over the limit of 100,000,000 (--max-elements)"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("x = torch.zeros(10**12, 0)\nfor r in x:\n    pass", SEQUENCE),
+        ("x = torch.zeros(10**12, 0)\nx.tolist()", SEQUENCE),
+        ("x = torch.zeros(10**6, 10**6, 0)\nx.tolist()", SEQUENCE),
+        ("x = torch.zeros(10**12, 0)\nlist(x)", SEQUENCE),
+        ("x = torch.zeros(10**12, 0)\nx.unbind()", SEQUENCE),
+        ("x = torch.zeros(0, 10**12)\ntorch.unbind(x, 1)", SEQUENCE),
+        ("x = torch.zeros(10**12, 0)\nenumerate(x)", SEQUENCE),
+        ("x = torch.zeros(10**12, 0)\ny = x.sum(1)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = x.mean(1, keepdim=True)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = x.prod(1)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = x.std(1)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = x.var(1)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = x.norm(dim=1)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = x.any(1)", ELEMENTS),
+        ("x = torch.zeros(10**12, 0)\ny = torch.all(x, 1)", ELEMENTS),
+        ("a = torch.zeros(10**6, 0)\nb = torch.zeros(0, 10**6)\nc = a @ b", ELEMENTS),
+        ("a = torch.zeros(10**6, 0)\nc = a.mm(torch.zeros(0, 10**6))", ELEMENTS),
+        ("a = torch.zeros(10**12, 0)\nc = a @ torch.zeros(0)", ELEMENTS),
+        ("a = torch.zeros(10**12, 0)\nc = torch.mv(a, torch.zeros(0))", ELEMENTS),
+        ("a = torch.zeros(100, 10**5, 0)\nc = a @ torch.zeros(100, 0, 10**5)", "(--max-elements)"),
+        ("a = torch.zeros(10**6)\nc = torch.outer(a, a)", ELEMENTS),
+        ("x = torch.ones(1).expand(10**6, 10**6)", ELEMENTS),
+        ("x = torch.ones(1, 3).expand(10**5, 10**5, 3)\ny = x.contiguous()", "(--max-elements)"),
+        ("x = torch.ones(1, 1).expand_as(torch.zeros(10**6, 10**6, 0).sum(2))", ELEMENTS),
+        ("x = torch.broadcast_to(torch.ones(1), (10**6, 10**6))\ny = x.sum()", ELEMENTS),
+        ("x = torch.randperm(10**12)", ELEMENTS),
+        ("x = torch.arange(10**12)", ELEMENTS),
+    ],
+)
+def test_results_of_empty_tensors_and_views_are_sized_before_allocating(source, message):
+    refused(source, "LimitError", message)
+
+
+def test_empty_tensors_with_long_dimensions_still_work():
+    out = runs(
+        "x = torch.zeros(10**12, 0, requires_grad=True)\n"
+        "y = x.sum(0)\n"
+        "y.sum().backward()\n"
+        "print(y, x.grad.shape, x.softmax(1).shape, x.max(0).values.shape, torch.zeros(2, 0).tolist())\n"
+        "print(torch.ones(1).expand(1000, 1000).sum(), len(torch.zeros(5, 0).tolist()))\n"
+    )
+    assert out == (
+        "tensor([], grad_fn=<SumBackward1>) torch.Size([1000000000000, 0]) "
+        "torch.Size([1000000000000, 0]) torch.Size([0]) [[], []]\n"
+        "tensor(1000000.) 5\n"
+    )
+
+
 # ------------------------------------------------------------------ 8. time
 @pytest.mark.parametrize(
     ("source", "flags", "message"),
