@@ -8,6 +8,7 @@ Argument handling (defaults, keyword names, errors for bad types) lives here so 
 from __future__ import annotations
 
 import math
+import operator
 from types import SimpleNamespace
 
 from . import backend, dtypes, limits, ops
@@ -511,20 +512,34 @@ def unbind(input, dim=0):
 
 
 # ------------------------------------------------------------------ nn.functional
+def _check_softmax_dtype(name, input, dim):
+    """PyTorch's kernels take floating point only (numpy would compute in float64, or refuse a bool
+    subtraction in its words); which kernel names itself depends on whether dim is the last."""
+    data = input._data
+    if data.dtype.kind != "f" and data.size:
+        d = _dim(dim, data.ndim)
+        kernel = "lastdim_kernel_impl" if data.ndim == 0 or d == data.ndim - 1 else "kernel_impl"
+        raise NotImplementedError(f'"{name}_{kernel}" not implemented for \'{input.dtype.legacy[:-6]}\'')
+
+
 def softmax(input, dim=None, dtype=None):
+    _need_tensor("softmax", input)
     if dim is None:
         raise TypeError('softmax() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         input = to(input, dtype)
+    _check_softmax_dtype("softmax", input, dim)
     d = _dim(dim, input._data.ndim)
     return unary(ROWS["softmax"], input, {"dim": d})
 
 
 def log_softmax(input, dim=None, dtype=None):
+    _need_tensor("log_softmax", input)
     if dim is None:
         raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
     if dtype is not None:
         input = to(input, dtype)
+    _check_softmax_dtype("log_softmax", input, dim)
     d = _dim(dim, input._data.ndim)
     return unary(ROWS["log_softmax"], input, {"dim": d})
 
@@ -618,6 +633,7 @@ def _shape_args(name, shape):
 def reshape(input, *shape):
     """A view where the strides allow one (ViewBackward0, or ReshapeAliasBackward0 for a non-contiguous
     input), else a copy: clone, then _unsafe_view, as PyTorch records it."""
+    _need_tensor("reshape", input)
     shape = _shape_args("reshape", shape)
     data = input._data
     params = {"shape": shape, "in_shape": data.shape}
@@ -629,6 +645,7 @@ def reshape(input, *shape):
 
 
 def view(input, *shape):
+    _need_tensor("view", input)
     shape = _shape_args("view", shape)
     data = input._data
     if not data.flags["C_CONTIGUOUS"] and not ops.can_view(data, ops._view_shape(data, shape)):
@@ -640,7 +657,7 @@ def view(input, *shape):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    shape = input._data.shape
+    shape = _need_tensor("flatten", input)._data.shape
     if not shape:
         return reshape(input, 1)
     s, e = _dim(start_dim, len(shape)), _dim(end_dim, len(shape))
@@ -655,7 +672,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def transpose(input, dim0, dim1):
-    return unary(ROWS["transpose"], input, {"dim0": dim0, "dim1": dim1})
+    return unary(ROWS["transpose"], _need_tensor("transpose", input), {"dim0": dim0, "dim1": dim1})
 
 
 transpose_ = transpose  # for code where `t` names a tensor
@@ -665,19 +682,22 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    return unary(ROWS["t"], input)
+    return unary(ROWS["t"], _need_tensor("t", input))
 
 
 def permute(input, *dims):
+    _need_tensor("permute", input)
     dims = _shape_args("permute", dims)
     return unary(ROWS["permute"], input, {"dims": tuple(_dim(d, input._data.ndim) for d in dims)})
 
 
 def unsqueeze(input, dim):
+    _need_tensor("unsqueeze", input)
     return unary(ROWS["unsqueeze"], input, {"dim": dim, "in_shape": input._data.shape})
 
 
 def squeeze(input, dim=None, _row=None):
+    _need_tensor("squeeze", input)
     if dim is None:
         return unary(ROWS["squeeze"], input, {"in_shape": input._data.shape})
     row = _row or ("squeeze_dims" if isinstance(dim, (tuple, list)) else "squeeze_dim")
@@ -685,6 +705,7 @@ def squeeze(input, dim=None, _row=None):
 
 
 def expand(input, *sizes):
+    _need_tensor("expand", input)
     sizes = _shape_args("expand", sizes)
     return unary(ROWS["expand"], input, {"shape": sizes})
 
@@ -694,7 +715,7 @@ def broadcast_to(input, size):
 
 
 def clone(input, *, memory_format=None):
-    return unary(ROWS["clone"], input)
+    return unary(ROWS["clone"], _need_tensor("clone", input))
 
 
 def to(input, *args, dtype=None, device=None, copy=False, non_blocking=False):
@@ -924,12 +945,26 @@ def equal(input, other):
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())
 
 
+def _close_operands(name, input, other):
+    """isclose/allclose take two tensors of one dtype that broadcast, with PyTorch's errors."""
+    _need_tensor(name, input)
+    _need_tensor(name, other, 2, "other")
+    a, b = input._data, other._data
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{input.dtype.legacy[:-6]} did not match {other.dtype.legacy[:-6]}")
+    if a.shape != b.shape:
+        ops.check_broadcast(a.shape, b.shape)
+    return a, b
+
+
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _close_operands("allclose", input, other)
+    return bool(xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _nograd(xp.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _close_operands("isclose", input, other)
+    return _nograd(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def _any_all(name, input, dim, keepdim):
@@ -1140,6 +1175,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         array = xp.array(flat, dtype=dtype.np).reshape(shape)
     except OverflowError:
         raise _tensor_overflow(flat, dtype) from None
+    except ValueError:  # (numpy: "cannot convert float NaN to integer")
+        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") from None
     return _finish(array, requires_grad, dev)
 
 
@@ -1264,6 +1301,7 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
     if end is None:
         start, end = 0, start
     vals = [v.item() if type(v) is Tensor else v for v in (start, end, step)]
+    vals = [int(v) if type(v) is bool else v for v in vals]  # (numpy's bool arange is another thing)
     start, end, step = vals
     for v in vals:
         if type(v) is int:
@@ -1299,8 +1337,23 @@ def _num(v):
     return str(v).lower() if type(v) is float and not math.isfinite(v) else str(v)
 
 
+def _linspace_end(v, which):
+    """linspace's start or end: a number, or a 0-d tensor's value (numpy would take a tensor as an object)."""
+    if type(v) is Tensor:
+        if v._data.ndim:
+            raise RuntimeError(
+                "linspace only supports 0-dimensional start and end tensors, but got "
+                f"{which} with {v._data.ndim} dimension(s)."
+            )
+        return v.item()
+    if type(v) is int:
+        ops.python_int_scalar(v)
+    return v
+
+
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     dev = _check_device(device)
+    start, end = _linspace_end(start, "start"), _linspace_end(end, "end")
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     dtype = _resolve_dtype(dtype) or dtypes.defaults.float
@@ -1329,7 +1382,7 @@ class _Random:
         return self._gen
 
     def seed(self, seed):
-        self._gen = xp.random.default_rng(int(seed))
+        self._gen = xp.random.default_rng(seed)
 
 
 RANDOM = _Random()
@@ -1349,8 +1402,13 @@ class Generator:
 
 
 def manual_seed(seed):
+    # PyTorch takes any int64 and keeps it as a uint64 (-1 is 2**64 - 1); numpy refuses negative seeds
+    seed = int(seed)
+    if not -(1 << 63) <= seed < 1 << 64:
+        raise ValueError("Overflow when unpacking long long")
+    seed %= 1 << 64
     RANDOM.seed(seed)
-    return Generator(int(seed))
+    return Generator(seed)
 
 
 # The random stream is drawn on the host and the values moved to the device, so a seeded program draws the
@@ -1368,11 +1426,13 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 
 def rand_like(input, *, dtype=None, requires_grad=False):
+    _need_tensor("rand_like", input)
     return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
                 device=backend.device_type_of(input._data))
 
 
 def randn_like(input, *, dtype=None, requires_grad=False):
+    _need_tensor("randn_like", input)
     return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
                  device=backend.device_type_of(input._data))
 
@@ -1495,6 +1555,21 @@ def _max_method(which):
     return method
 
 
+def _bitwise(name, fn):
+    """& | ^ on tensors: integer and bool dtypes only, with PyTorch's promotion and its error for floats."""
+
+    def method(self, other):
+        if type(other) is not Tensor and not isinstance(other, _NUMBER):
+            return NotImplemented
+        a, b = ops._operand_arrays(self, other)
+        kind = dtypes.result_type((self, other))
+        if kind.is_floating_point:
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{kind.legacy[:-6]}\'')
+        return _nograd(fn(a, b))
+
+    return method
+
+
 def install_tensor_methods(cls):
     conv = {
         "float": lambda self: to(self, dtypes.float32),
@@ -1518,9 +1593,9 @@ def install_tensor_methods(cls):
         "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
         "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else
         _nograd(~self._data),
-        "__and__": lambda self, o: _nograd(self._data & (o._data if type(o) is Tensor else o)),
-        "__or__": lambda self, o: _nograd(self._data | (o._data if type(o) is Tensor else o)),
-        "__xor__": lambda self, o: _nograd(self._data ^ (o._data if type(o) is Tensor else o)),
+        "__and__": _bitwise("bitwise_and", operator.and_),
+        "__or__": _bitwise("bitwise_or", operator.or_),
+        "__xor__": _bitwise("bitwise_xor", operator.xor),
         "__getitem__": getitem, "__setitem__": setitem,
         "__iadd__": _iop(lambda s, o: inplace(ROWS["add"], s, o), add),
         "__isub__": _iop(lambda s, o: inplace(ROWS["sub"], s, o), sub),
