@@ -986,7 +986,9 @@ def all(input, dim=None, keepdim=False):  # noqa: A001
 
 
 def sign(input):
-    return unary(ROWS["sign"], _need_tensor("sign", input))
+    if _need_tensor("sign", input)._data.dtype.kind == "b":  # (no sign of a bool in numpy; PyTorch: itself)
+        return _nograd(input._data.copy())
+    return unary(ROWS["sign"], input)
 
 
 def floor(input):

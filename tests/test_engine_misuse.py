@@ -181,6 +181,16 @@ def _setitem_int32_overflow(t):
     x[0] = 2**40
 
 
+def _backward_inputs_not_tensors(t):
+    x = t.ones(2, requires_grad=True)
+    (x * 2).sum().backward(inputs=[1.0])
+
+
+def _backward_inputs_empty(t):
+    x = t.ones(2, requires_grad=True)
+    (x * 2).sum().backward(inputs=[])
+
+
 MISUSE = {
     # backward and autograd.grad
     "backward_twice": _twice,
@@ -369,6 +379,8 @@ MISUSE = {
     "allclose_number": lambda t: t.allclose(t.ones(2), 1.0),
     "isclose_dtypes": lambda t: t.isclose(t.ones(2), t.ones(2, dtype=t.float64)),
     "allclose_dtypes": lambda t: t.allclose(t.ones(2, dtype=t.long), t.ones(2)),
+    "backward_inputs_not_tensors": _backward_inputs_not_tensors,
+    "backward_inputs_empty": _backward_inputs_empty,
 }
 
 
@@ -421,6 +433,7 @@ COMPUTED = {
     "softmax_long_with_dtype": lambda t: t.softmax(t.ones(2, 2, dtype=t.long), 0, dtype=t.float32),
     "softmax_empty_long": lambda t: t.softmax(t.ones(2, 0, dtype=t.long), 0),
     "isclose_broadcasts": lambda t: t.isclose(t.ones(2, 1), t.ones(3)),
+    "sign_of_bool": lambda t: t.sign(t.tensor([True, False])),
     "manual_seed_negative": lambda t: t.tensor(t.manual_seed(-1).initial_seed() == 2**64 - 1),
 }
 
