@@ -1007,14 +1007,16 @@ def round(input, *, decimals=0):  # noqa: A001
 
 
 def logical_not(input):
-    return _nograd(xp.logical_not(input._data))
+    return _nograd(xp.logical_not(_need_tensor("logical_not", input)._data))
 
 
 def logical_and(input, other):
+    _need_tensor("logical_and", input)
     return _nograd(xp.logical_and(input._data, other._data if type(other) is Tensor else other))
 
 
 def logical_or(input, other):
+    _need_tensor("logical_or", input)
     return _nograd(xp.logical_or(input._data, other._data if type(other) is Tensor else other))
 
 
@@ -1366,6 +1368,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     dev = _check_device(device)
     dtype = _resolve_dtype(dtype) or dtypes.defaults.float
+    for name, v in (("n", n), ("m", m)):
+        if type(v) is int and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     limits.check_tensor_size(n * (n if m is None else m), dtype.itemsize)
     return _finish(xp.eye(n, m, dtype=dtype.np), requires_grad, dev)
 

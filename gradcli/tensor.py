@@ -221,7 +221,10 @@ class Tensor:
             return Size(self._data.shape)
         from .ops import _dim
 
-        return self._data.shape[_dim(dim, self._data.ndim)]
+        d = _dim(dim, self._data.ndim)
+        if not self._data.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._data.shape[d]
 
     @property
     def dtype(self):

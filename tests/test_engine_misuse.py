@@ -379,6 +379,11 @@ MISUSE = {
     "allclose_number": lambda t: t.allclose(t.ones(2), 1.0),
     "isclose_dtypes": lambda t: t.isclose(t.ones(2), t.ones(2, dtype=t.float64)),
     "allclose_dtypes": lambda t: t.allclose(t.ones(2, dtype=t.long), t.ones(2)),
+    "eye_negative_n": lambda t: t.eye(-1),
+    "eye_negative_m": lambda t: t.eye(2, -1),
+    "size_of_0d": lambda t: t.tensor(1.0).size(0),
+    "size_out_of_range": lambda t: t.ones(2).size(5),
+    "logical_not_of_int": lambda t: t.logical_not(1),
     "backward_inputs_not_tensors": _backward_inputs_not_tensors,
     "backward_inputs_empty": _backward_inputs_empty,
 }
