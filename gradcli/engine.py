@@ -511,9 +511,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grad_tensors = (grad_tensors,)
     if retain_graph is None:
         retain_graph = create_graph
+    if inputs is not None:  # (PyTorch checks this before the outputs, and the inputs' types after them)
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     roots, grads = _check_outputs(tensors, tuple(grad_tensors), create_graph=create_graph)
     if inputs is not None:
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise RuntimeError(
+                    f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}"
+                )
         edges = {edge_to(t): i for i, t in enumerate(inputs)}
         captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
                                 targets=edges)

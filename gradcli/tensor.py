@@ -195,15 +195,6 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .engine import backward
 
-        if inputs is not None and not isinstance(inputs, Tensor):
-            inputs = tuple(inputs)
-            if not inputs:
-                raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-            for t in inputs:
-                if not isinstance(t, Tensor):
-                    raise RuntimeError(
-                        f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}"
-                    )
         backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):

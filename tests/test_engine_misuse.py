@@ -191,6 +191,21 @@ def _backward_inputs_empty(t):
     (x * 2).sum().backward(inputs=[])
 
 
+def _autograd_backward_inputs_not_tensors(t):
+    x = t.ones(2, requires_grad=True)
+    t.autograd.backward((x * 2).sum(), inputs=[1.0])
+
+
+def _autograd_backward_inputs_empty_before_outputs(t):  # the empty check comes before the outputs' checks
+    x = t.ones(2, requires_grad=True)
+    t.autograd.backward(x * 2, inputs=[])
+
+
+def _autograd_backward_outputs_before_input_types(t):  # ... and the inputs' types after them
+    x = t.ones(2, requires_grad=True)
+    t.autograd.backward(x * 2, inputs=[1.0])
+
+
 MISUSE = {
     # backward and autograd.grad
     "backward_twice": _twice,
@@ -386,6 +401,9 @@ MISUSE = {
     "logical_not_of_int": lambda t: t.logical_not(1),
     "backward_inputs_not_tensors": _backward_inputs_not_tensors,
     "backward_inputs_empty": _backward_inputs_empty,
+    "autograd_backward_inputs_not_tensors": _autograd_backward_inputs_not_tensors,
+    "autograd_backward_inputs_empty_before_outputs": _autograd_backward_inputs_empty_before_outputs,
+    "autograd_backward_outputs_before_input_types": _autograd_backward_outputs_before_input_types,
 }
 
 
