@@ -119,9 +119,19 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
         raise TypeError(
             f"pow() received an invalid combination of arguments - got (Tensor, {type(exponent).__name__})"
         )
-    if type(exponent) is int and not -(1 << 63) <= exponent < 1 << 63:
-        exponent = _scalar_for(exponent, input._data.dtype)
+    if type(exponent) is int and not -0x80 <= exponent <= 0x7F:  # (fits every dtype: nothing to check)
+        exponent = _int_exponent(exponent, input._data.dtype)
     return unary(ROWS["pow"], input, {"exponent": exponent})
+
+
+def _int_exponent(exponent, dtype):
+    """pow's Python int exponent, checked as PyTorch checks it: outside int64 against int64 (or the float
+    dtype), inside against an integer tensor's dtype, where a negative one is refused by the kernel."""
+    if not -(1 << 63) <= exponent < 1 << 63:
+        return _scalar_for(exponent, dtype if dtype.kind == "f" else xp.dtype("int64"))
+    if dtype.kind in "iu" and exponent >= 0:
+        return _scalar_for(exponent, dtype, wrap=False)
+    return exponent
 
 
 def square(input):
@@ -1511,7 +1521,10 @@ def _iop(fn_inplace, fn):
 
 def _div_(self, other):
     if self._data.dtype.kind != "f":
-        raise RuntimeError("result type Float can't be cast to the desired output type Long")
+        if type(other) is int:  # (PyTorch takes the number first: OverflowError, or a bool's promotion error)
+            ops._int_operand(other, self._data, ops.TRUE_DIVIDE)
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {ops._type_name(self._data.dtype)}")
     return inplace(ROWS["div"], self, other)
 
 
@@ -1588,7 +1601,9 @@ def install_tensor_methods(cls):
     }
     methods = {
         # operators
-        "__add__": _direct("add"), "__radd__": _binop(add, swap=True),
+        # (`2 + x` is x.__radd__(2): PyTorch adds the number to the tensor, so the tensor is the node's first
+        # input, and 2**63 is a number to wrap, not a tensor to make)
+        "__add__": _direct("add"), "__radd__": _direct("add"),
         "__sub__": _binop(sub), "__rsub__": _binop(rsub),
         "__mul__": _direct("mul"), "__rmul__": _binop(mul, swap=True),
         "__truediv__": _binop(div), "__rtruediv__": _binop(div, swap=True),

@@ -49,7 +49,9 @@ class Op:
     save: str = ""
     aten: str = ""  # for a row PyTorch cannot differentiate: the name its error message gives
     view: bool = False  # the result shares memory (and the version counter) with the input
-    elementwise: bool = True  # a two-input op that broadcasts (mm and friends check shapes themselves)
+    # a two-input op that broadcasts (mm and friends check shapes themselves); TRUE_DIVIDE for div, which
+    # takes a Python int operand as a float, not wrapped into an integer tensor's dtype (_int_operand)
+    elementwise: bool | str = True
     scalar_arg: bool = False  # PyTorch's overload takes the second operand as a Scalar: it gets no edge
     float_constant: bool = False  # a Python float operand may be passed on as a 0-d array (_constant)
     node: type = field(default=None, compare=False)
@@ -410,14 +412,34 @@ def _operand_arrays(x, y, broadcasts=True):
         if t.dtype.kind != "f":
             t = t.astype(dtypes.defaults.float.np)
     elif st is int:
-        if s > 0x7FFF_FFFF_FFFF_FFFF or s < -0x8000_0000_0000_0000:
-            s = wide_int_operand(s, t)
+        if not -0x80 <= s <= 0x7F or s < 0 and t.dtype is _UINT8:  # (fits every dtype: nothing to check)
+            s = _int_operand(s, t, broadcasts)
         if t.dtype.kind == "b":
             t = t.astype(xp.int64)
     elif st is not bool:
         s = _as_number(s)
-        return _operand_arrays(x if xt else s, s if xt else y)
+        return _operand_arrays(x if xt else s, s if xt else y, broadcasts)
     return (t, s) if xt else (s, t)
+
+
+TRUE_DIVIDE = "true_divide"  # div's Op.elementwise (passed to _operand_arrays as `broadcasts`)
+_UINT8 = xp.dtype("uint8")
+_INT_RANGES = {xp.dtype(_name): (int(xp.iinfo(_name).min), int(xp.iinfo(_name).max))
+               for _name in ("int8", "uint8", "int16", "int32")}
+_INT64_RANGE = (-(1 << 63), (1 << 63) - 1)  # int64's, and what a float or bool tensor takes without a check
+
+
+def _int_operand(value, array, op_kind):
+    """A Python int operand of `array` that numpy may refuse ('Python integer 300 out of bounds for int8'),
+    as PyTorch takes it: true division takes it as a float; otherwise an integer tensor wraps it into its own
+    dtype (int32 + 2**40 adds 0, uint8 + -1 adds 255, comparisons too), and outside int64 see
+    wide_int_operand."""
+    if op_kind is TRUE_DIVIDE and (value < 1 << 63 or array.dtype.kind != "b"):
+        return float(python_int_scalar(value))
+    low, high = _INT_RANGES.get(array.dtype, _INT64_RANGE)
+    if low <= value <= high:
+        return value
+    return wide_int_operand(value, array)
 
 
 def python_int_scalar(value):
@@ -431,9 +453,10 @@ def python_int_scalar(value):
 
 
 def wide_int_operand(value, array):
-    """A Python int operand outside int64 (numpy: 'Python int too large to convert to C long'), as PyTorch
-    takes it: up to 2**64 - 1 it is a uint64 scalar, which a float tensor takes as a float and an integer
-    tensor wraps into its own dtype (int64: value - 2**64); a bool tensor refuses to promote with it."""
+    """A Python int operand outside int64 (numpy: 'Python int too large to convert to C long'), or outside
+    an integer tensor's dtype, as PyTorch takes it: up to 2**64 - 1 it is a uint64 scalar, which a float
+    tensor takes as a float and an integer tensor wraps into its own dtype (int64: value - 2**64); a bool
+    tensor refuses to promote with one outside int64."""
     python_int_scalar(value)
     kind = array.dtype.kind
     if kind == "f":
@@ -445,7 +468,7 @@ def wide_int_operand(value, array):
         )
     bits = array.itemsize * 8
     value %= 1 << bits
-    return value - (1 << bits) if value >= 1 << (bits - 1) else value
+    return value - (1 << bits) if kind == "i" and value >= 1 << (bits - 1) else value
 
 
 SAME_DEVICE = ("Expected all tensors to be on the same device, but found at least two devices, cuda:0 and "
@@ -1211,7 +1234,7 @@ def _pow_scalar_bwd(m, g, a, b, r, p):
 
 
 def _pow_scalar_fwd(x, exponent):
-    if x.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
+    if x.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if x.dtype.kind in "biu" and isinstance(exponent, float):
         x = x.astype(dtypes.defaults.float.np)
@@ -1622,7 +1645,7 @@ ROWS: dict[str, Op] = {
     "mul": Op("MulBackward0", operator.mul,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
     "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
-              save="Ab", float_constant=True),
+              save="Ab", float_constant=True, elementwise=TRUE_DIVIDE),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
     "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",

@@ -349,6 +349,19 @@ MISUSE = {
     "arange_minus_inf": lambda t: t.arange(float("-inf"), 0),
     "arange_nan_step": lambda t: t.arange(0, 5, float("nan")),
     "arange_count_overflow": lambda t: t.arange(0, 1e308, 1e-308),
+    # a Python int outside a small integer dtype: wrapped into it, so an integer division by it may be by 0
+    "int32_floordiv_wraps_to_zero": lambda t: t.ones(2, dtype=t.int32) // 2**40,
+    "int8_remainder_wraps_to_zero": lambda t: t.ones(2, dtype=t.int8) % 256,
+    "int32_div_floor_wraps_to_zero": lambda t: t.div(t.ones(2, dtype=t.int32), 2**40, rounding_mode="floor"),
+    "int32_pow_over_int32": lambda t: t.ones(2, dtype=t.int32) ** 2**40,
+    "int8_pow_over_int8": lambda t: t.ones(2, dtype=t.int8) ** 300,
+    "uint8_pow_over_int64": lambda t: t.ones(2, dtype=t.uint8) ** 2**63,
+    "uint8_pow_negative": lambda t: t.ones(2, dtype=t.uint8) ** -300,
+    "bool_pow_negative": lambda t: t.ones(2, dtype=t.bool) ** -1,
+    "bool_div_uint64": lambda t: t.ones(2, dtype=t.bool) / 2**63,
+    "div_over_uint64": lambda t: t.ones(2, dtype=t.long) / 2**64,
+    "int_div_inplace": lambda t: t.ones(2, dtype=t.int32).div_(3),
+    "uint8_div_inplace_over_uint64": lambda t: t.ones(2, dtype=t.uint8).div_(2**64),
     "randperm_negative": lambda t: t.randperm(-1),
     "randperm_over_int64": lambda t: t.randperm(2**63),
     # reductions of empty tensors that have no identity (numpy: "attempt to get argmax of an empty sequence")
@@ -438,6 +451,41 @@ COMPUTED = {
     "iadd_uint64": lambda t: t.ones(2, dtype=t.long).add_(2**63),
     "full_uint8_negative": lambda t: t.full((2,), -1, dtype=t.uint8),
     "float_pow_uint64": lambda t: t.ones(2) ** 2**63,
+    # a Python int outside an integer tensor's dtype (numpy: "Python integer 300 out of bounds for int8"):
+    # PyTorch wraps it into the dtype, for arithmetic and comparisons alike
+    "int32_arith_wraps": lambda t: t.stack([
+        t.tensor([1, 3], dtype=t.int32) + 2**40, 2**40 + t.tensor([1, 3], dtype=t.int32),
+        t.tensor([1, 3], dtype=t.int32) - 2**31, 2**40 - t.tensor([1, 3], dtype=t.int32),
+        t.tensor([1, 3], dtype=t.int32) * 2**31, t.tensor([1, 3], dtype=t.int32) * (2**63 - 1),
+        t.tensor([1, 3], dtype=t.int32) // 2**31, t.tensor([1, 3], dtype=t.int32) % (2**32 + 2)]),
+    "int32_compare_wraps": lambda t: t.stack([
+        t.tensor([1, 3], dtype=t.int32) == 2**40 + 1, t.tensor([1, 3], dtype=t.int32) < 2**40,
+        t.tensor([1, 3], dtype=t.int32) > -2**40, 2**40 <= t.tensor([1, 3], dtype=t.int32),
+        t.tensor([1, 3], dtype=t.int32) != 2**63 - 1]),
+    "int16_int8_wrap": lambda t: t.cat([
+        t.tensor([1, 3], dtype=t.int16) + 2**16 + 5, t.tensor([1, 3], dtype=t.int16) * -2**40,
+        (t.tensor([1, 3], dtype=t.int8) * 300).to(t.int16),
+        (t.tensor([1, 3], dtype=t.int8) - 129).to(t.int16)]),
+    "uint8_wraps_negative": lambda t: t.cat([
+        t.tensor([1, 3], dtype=t.uint8) + (-1), t.tensor([1, 3], dtype=t.uint8) * -1,
+        t.tensor([1, 3], dtype=t.uint8) - 300, -1 - t.tensor([1, 3], dtype=t.uint8),
+        t.tensor([1, 3], dtype=t.uint8) + 2**63 + 200, (t.tensor([1, 3], dtype=t.uint8) < -1).to(t.uint8)]),
+    "int8_inplace_wraps": lambda t: t.cat([
+        t.tensor([1, 3], dtype=t.int8).add_(2**40), t.tensor([1, 3], dtype=t.int8).mul_(300),
+        t.tensor([1, 3], dtype=t.int8).__isub__(-200)]),
+    "int32_pow_in_range": lambda t: t.cat([
+        t.tensor([1, 3], dtype=t.int32) ** 300, 2**40 ** t.ones(2, dtype=t.int32)]),
+    # true division takes a Python int as a float, whatever the tensor's dtype (not wrapped, not negative)
+    "int_true_divide_huge": lambda t: t.stack([
+        t.tensor([1, 3]) / 2**63, t.tensor([1, 3]) / (2**64 - 1), t.tensor([1, 3], dtype=t.int32) / 2**40,
+        t.div(t.tensor([1, 3], dtype=t.int8), 2**63), t.true_divide(t.tensor([1, 3], dtype=t.uint8), -1),
+        t.divide(t.tensor([1, 3], dtype=t.int16), 2**40), t.tensor([True, False]) / 2**62,
+        t.tensor([1.0, 3.0]).div_(2**63), 2**63 / t.tensor([1, 3], dtype=t.int32)]),
+    "floordiv_remainder_huge": lambda t: t.stack([
+        t.tensor([1, 3]) // 2**63, t.tensor([1, 3]) % 2**63, t.tensor([1, 3]) // (2**63 - 1),
+        2**63 // t.tensor([1, 3]), t.div(t.tensor([1, 3]), 2**63, rounding_mode="trunc")]),
+    "radd_tensor_first": lambda t: t.tensor([float(len((2 + t.ones(2, requires_grad=True)).grad_fn
+                                                        .next_functions[0][0].__class__.__name__))]),
     "arange_float_uint64": lambda t: t.arange(0.0, 2**63, 2**62),
     "arange_inf_step": lambda t: t.arange(0, 5, float("inf")),
     "max_empty_other_dim": lambda t: t.zeros(3, 0).max(0).values,
