@@ -563,6 +563,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     _need_tensor("nll_loss", input)
     _need_tensor("nll_loss", target, 2, "target")
+    _check_nll_shapes(input._data.shape, target._data.shape)
     if target._data.dtype.kind not in "iu":
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.legacy[:-6]}")
     if weight is not None and weight._data.dtype != input._data.dtype:
@@ -585,15 +586,42 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return res
 
 
+def _check_nll_shapes(shape, target_shape):
+    """PyTorch's checks of nll_loss's shapes (nll_loss_nd, then nll_loss's meta function), in its order,
+    before numpy meets an empty or 0-d target ('cannot reshape array of size 0', 'tuple index out of
+    range')."""
+    if not shape:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    batch = target_shape[0] if target_shape else 0  # (PyTorch reads a 0-d target's batch size as 0)
+    if len(shape) != 1 and shape[0] != batch:
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size ({batch}).")
+    if len(shape) > 2:
+        return
+    if len(target_shape) > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if len(shape) == 1 and len(target_shape) == 1 and target_shape[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target_shape[0]}")
+    if len(shape) == 2 and not target_shape:  # (an empty batch passed the check above)
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     _need_tensor("cross_entropy", input)
     class_dim = 0 if input._data.ndim == 1 else 1
+    # Class probabilities (a target of the input's shape, as PyTorch decides) instead of class indices
+    probabilities = type(target) is Tensor and target._data.shape == input._data.shape
+    if probabilities:
+        if target._data.dtype.kind != "f":
+            raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                               f"{target.dtype.legacy[:-6]}")
+        if not input._data.ndim:
+            raise IndexError("Dimension specified as 1 but tensor has no dimensions")
     logp = log_softmax(input, class_dim)
     classes = input._data.shape[class_dim]
-    if type(target) is Tensor and target._data.dtype.kind == "f":
-        # Class probabilities instead of class indices: -(logp * target) summed, then averaged over the batch
-        # by a division by a number (PyTorch's DivBackward1).
+    if probabilities:
+        # -(logp * target) summed, then averaged over the batch by a division by a number (PyTorch's
+        # DivBackward1).
         if label_smoothing:
             target = add(mul(target, 1 - label_smoothing), label_smoothing / classes)
         picked = mul(logp, target)

@@ -1069,6 +1069,9 @@ def _nll_parts(x, target, weight, ignore_index):
 def _nll_fwd(x, target, weight=None, ignore_index=-100, reduction="mean"):
     x2, t, w = _nll_parts(x, target, weight, ignore_index)
     picked = -x2[namespace_of(x2).arange(x2.shape[0]), t] * w
+    ignored = target.reshape(-1) == ignore_index
+    if ignored.any():  # PyTorch's ignored rows are 0, not -x * 0 (-0. for a positive x)
+        picked = namespace_of(x2).where(ignored, 0, picked).astype(x.dtype, copy=False)
     if reduction == "mean":
         return picked.sum() / w.sum()
     if reduction == "sum":
@@ -1081,7 +1084,14 @@ def _nll_bwd(m, g, a, b, r, p):
     ns = namespace_of(p["target"])
     x2, t, w = _nll_parts(ns.zeros(shape, dtype=p["dtype"]), p["target"], p["weight"], p["ignore_index"])
     coef = xp.zeros_like(x2)
-    coef[ns.arange(x2.shape[0]), t] = -w / w.sum() if p["reduction"] == "mean" else -w
+    if p["reduction"] == "mean":
+        w = -w / w.sum()
+        ignored = p["target"].reshape(-1) == p["ignore_index"]
+        if ignored.any():  # (PyTorch skips them: 0, not -0 / 0 where every row is ignored)
+            w = ns.where(ignored, 0, w).astype(x2.dtype, copy=False)
+        coef[ns.arange(x2.shape[0]), t] = w
+    else:
+        coef[ns.arange(x2.shape[0]), t] = -w
     if p["reduction"] == "none" and len(shape) > 1:
         g = m.expand_dims(g, 1)
     return (g * m.const(coef.reshape(shape)),)

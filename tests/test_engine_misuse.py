@@ -206,6 +206,18 @@ def _autograd_backward_outputs_before_input_types(t):  # ... and the inputs' typ
     t.autograd.backward(x * 2, inputs=[1.0])
 
 
+def _losses(t, x, target, cross_entropy=True):
+    """nll_loss (and cross_entropy) with each reduction, and x's gradient from them all, as one vector."""
+    outs = []
+    for fn in (t.nn.functional.nll_loss, t.nn.functional.cross_entropy)[:2 if cross_entropy else 1]:
+        for reduction in ("mean", "sum", "none"):
+            outs.append(fn(x, target, reduction=reduction).reshape(-1))
+    total = t.cat(outs)
+    if total.numel():
+        total.sum().backward()
+    return t.cat([total.detach(), x.grad.reshape(-1) if x.grad is not None else t.zeros(0)])
+
+
 MISUSE = {
     # backward and autograd.grad
     "backward_twice": _twice,
@@ -285,6 +297,20 @@ MISUSE = {
     "nll_loss_target_out_of_bounds": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0, 3])),
     "nll_loss_batch_mismatch": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0, 1, 2])),
     "nll_loss_float_target": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor([0.0, 1.0])),
+    # nll_loss's shape checks, in PyTorch's order (numpy: "cannot reshape array of size 0 into shape (1,)")
+    "nll_loss_1d_input_empty_target": lambda t: t.nn.functional.nll_loss(t.ones(3), t.zeros(0, dtype=t.long)),
+    "nll_loss_1d_input_long_target":
+        lambda t: t.nn.functional.nll_loss(t.ones(3), t.tensor([0, 1]), reduction="none"),
+    "nll_loss_0d_input": lambda t: t.nn.functional.nll_loss(t.tensor(1.0), t.tensor(0), reduction="sum"),
+    "nll_loss_0d_target": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.tensor(1)),
+    "nll_loss_empty_batch_0d_target": lambda t: t.nn.functional.nll_loss(t.ones(0, 3), t.tensor(1)),
+    "nll_loss_2d_target": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.zeros(2, 1, dtype=t.long)),
+    "nll_loss_2d_float_target": lambda t: t.nn.functional.nll_loss(t.ones(0, 3), t.zeros(0, 3)),
+    "cross_entropy_0d_target": lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor(1)),
+    "cross_entropy_same_shape_long_target":
+        lambda t: t.nn.functional.cross_entropy(t.ones(3), t.tensor([0, 1, 2]), reduction="none"),
+    "cross_entropy_empty_1d": lambda t: t.nn.functional.cross_entropy(t.ones(0), t.zeros(0, dtype=t.long)),
+    "cross_entropy_0d_probabilities": lambda t: t.nn.functional.cross_entropy(t.tensor(1.0), t.tensor(0.5)),
     "cross_entropy_target_out_of_bounds":
         lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor([5, 0])),
     # dims and indices
@@ -497,6 +523,17 @@ COMPUTED = {
     "argmax_0d_dim": lambda t: t.stack([t.tensor(2.0).argmax(0), t.tensor(2.0).argmin(0, keepdim=True)]),
     "any_0d_dim": lambda t: t.stack([t.tensor(2.0).any(0), t.tensor(0.0).all(0)]),
     "arange_of_bools": lambda t: t.cat([t.arange(True), t.arange(False, True, True)]),
+    # nll_loss and cross_entropy of an empty batch, and of a 0-d target (a 1-d input): values and gradients
+    "nll_loss_empty_batch": lambda t: _losses(t, t.zeros(0, 3, requires_grad=True), t.zeros(0, dtype=t.long)),
+    # (cross_entropy of a 1-d input differs from PyTorch's in the last bit: its 1-d log_softmax)
+    "nll_loss_0d_target":
+        lambda t: _losses(t, t.tensor([0.1, 0.5, 0.4], requires_grad=True), t.tensor(1), False),
+    "nll_loss_ignored_0d_target":
+        lambda t: _losses(t, t.tensor([0.1, 0.5, 0.4], requires_grad=True), t.tensor(-100), False),
+    "nll_loss_all_ignored":
+        lambda t: _losses(t, t.ones(2, 3, requires_grad=True), t.tensor([-100, -100]), False),
+    "nll_loss_ignored_rows_are_zero": lambda t: t.nn.functional.nll_loss(
+        t.tensor([[1.0, 2.0], [-1.0, -2.0]]), t.tensor([-100, 1]), reduction="none"),
     "linspace_0d_tensor_start": lambda t: t.linspace(t.tensor(0.0), 1, 5),
     "bitwise_bool_int": lambda t: t.ones(2, dtype=t.bool) | 2,
     "bitwise_bools": lambda t: t.tensor([True, False]) ^ t.tensor([True, True]),
