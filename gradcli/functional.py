@@ -52,7 +52,9 @@ def _check_sub(input, other):
 
 def sub(input, other, *, alpha=1):
     if type(input) is not Tensor:
-        return rsub(other, input, alpha=alpha)
+        if type(other) is Tensor:
+            return rsub(other, input, alpha=alpha)
+        input = tensor(input)  # two numbers: PyTorch takes them as 0-d tensors, as for add, mul and div
     xa = input._data
     if xa.dtype == bool or (other._data.dtype == bool if type(other) is Tensor else isinstance(other, bool)):
         _check_sub(input, other)
@@ -66,7 +68,10 @@ def rsub(input, other, *, alpha=1):
 
 def mul(input, other):
     if type(input) is not Tensor:
-        input, other = other, input
+        if type(other) is Tensor:
+            input, other = other, input
+        else:
+            input = tensor(input)
     return binary(ROWS["mul"], input, other)
 
 
@@ -79,7 +84,9 @@ def div(input, other, *, rounding_mode=None):
             )
         return binary(ROWS["div_rounding"], _as_tensor(input), other, {"rounding_mode": rounding_mode})
     if type(input) is not Tensor:
-        return mul(reciprocal(other), input)
+        if type(other) is Tensor:
+            return mul(reciprocal(other), input)
+        input = tensor(input)
     return binary(ROWS["div"], input, other)
 
 
@@ -225,11 +232,11 @@ def clamp_max(input, max):  # noqa: A002
 
 
 def maximum(input, other):
-    return binary(ROWS["maximum"], input, _need_tensor("maximum", other, 2, "other"))
+    return binary(ROWS["maximum"], _need_tensor("maximum", input), _need_tensor("maximum", other, 2, "other"))
 
 
 def minimum(input, other):
-    return binary(ROWS["minimum"], input, _need_tensor("minimum", other, 2, "other"))
+    return binary(ROWS["minimum"], _need_tensor("minimum", input), _need_tensor("minimum", other, 2, "other"))
 
 
 def where(condition, input=None, other=None):
@@ -1340,6 +1347,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     dev = _check_device(device)
+    if _resolve_dtype(dtype) is dtypes.bool_:  # (no bool kernel in PyTorch: before any range check)
+        raise NotImplementedError('"arange_cpu" not implemented for \'Bool\'')
     if end is None:
         start, end = 0, start
     vals = [v.item() if type(v) is Tensor else v for v in (start, end, step)]

@@ -33,9 +33,15 @@ class Size(tuple):
         return Size(tuple.__add__(other, self))
 
     def __mul__(self, n):
+        if not hasattr(type(n), "__index__"):
+            raise TypeError(f"can't multiply sequence by non-int of type '{type(n).__name__}'")
         return Size(tuple.__mul__(self, n))
 
-    __rmul__ = __mul__
+    def __rmul__(self, n):
+        if not hasattr(type(n), "__index__"):  # `[1] * size`: the list is the sequence, the Size the non-int
+            other = "torch.Size" if isinstance(n, (list, tuple, str)) else type(n).__name__
+            raise TypeError(f"can't multiply sequence by non-int of type '{other}'")
+        return Size(tuple.__mul__(self, n))
 
     def numel(self):
         n = 1

@@ -443,6 +443,13 @@ MISUSE = {
     "autograd_backward_inputs_not_tensors": _autograd_backward_inputs_not_tensors,
     "autograd_backward_inputs_empty_before_outputs": _autograd_backward_inputs_empty_before_outputs,
     "autograd_backward_outputs_before_input_types": _autograd_backward_outputs_before_input_types,
+    "maximum_of_numbers": lambda t: t.maximum(1, 2),
+    "minimum_of_number_and_tensor": lambda t: t.minimum(1, t.ones(2)),
+    "arange_bool": lambda t: t.arange(3, dtype=t.bool),
+    "arange_bool_infinite": lambda t: t.arange(float("inf"), dtype=t.bool),
+    "size_times_list": lambda t: t.Size([2]) * [1],
+    "list_times_size": lambda t: [1] * t.Size([2]),
+    "float_times_size": lambda t: 1.5 * t.Size([2]),
 }
 
 
@@ -543,6 +550,14 @@ COMPUTED = {
     "isclose_broadcasts": lambda t: t.isclose(t.ones(2, 1), t.ones(3)),
     "sign_of_bool": lambda t: t.sign(t.tensor([True, False])),
     "manual_seed_negative": lambda t: t.tensor(t.manual_seed(-1).initial_seed() == 2**64 - 1),
+    # two numbers: add, sub, mul and div take them as 0-d tensors (PyTorch's numbers-as-tensors ops)
+    "mul_of_ints": lambda t: t.mul(1, 2),
+    "mul_of_int_and_float": lambda t: t.mul(1, 2.5),
+    "mul_of_bools": lambda t: t.mul(True, False),
+    "sub_of_numbers": lambda t: t.sub(1, 2.5),
+    "div_of_ints": lambda t: t.div(1, 2),
+    "true_divide_of_ints": lambda t: t.true_divide(7, 2),
+    "add_of_ints": lambda t: t.add(1, 2),
 }
 
 
