@@ -443,11 +443,43 @@ def repl(color, **kw):
     """Explore autograd line by line (history, completion, :help for meta-commands)."""
     from .repl import run_repl
 
+    global _ends_at_once
+    _ends_at_once = False  # (the terminal's state and the history file are left to Python's own exit)
     kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
     _use_device(kw.pop("device"))
     sys.exit(run_repl(default_dtype=default_dtype, run_limits=_limits(kw), color=color))
 
 
+_ends_at_once = True
+
+
+def entry() -> typing.NoReturn:
+    """The `gradcli` command. Once a command has run and its output is flushed, the process ends at once
+    (os._exit), skipping Python's teardown of numpy and of every object the run made: about 20 ms, an eighth
+    of a whole `gradcli eval` (benchmarks/FINDINGS.md). Nothing is left to that teardown: the commands
+    close what they open, and the watchdog's helper ends with the command. The REPL exits the usual way."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if not _ends_at_once:
+        sys.exit(code)
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # (sys.exit("message"): Python prints it and exits 1)
+        with contextlib.suppress(OSError, ValueError):
+            print(code, file=sys.stderr)
+        code = EXIT_SCRIPT_ERROR
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # the reader left before the last write: the output-closed exit
+        code = code or EXIT_SCRIPT_ERROR
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    entry()

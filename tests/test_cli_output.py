@@ -363,3 +363,27 @@ def test_every_command_and_option_has_help(name, command):
     for param in command.params:
         if isinstance(param, click.Option):
             assert param.opts[0] in result.stdout, f"{name} {param.opts[0]}"
+
+
+# ------------------------------------------------------------------ the console entry
+@pytest.mark.parametrize(("source", "code", "stdout", "stderr_has"), [
+    ("print('a')\nprint('b' * 70000)\n", 0, "a\n" + "b" * 70000 + "\n", ""),
+    ("print('before')\nx = 1 / 0\n", 1, "before\n", "ZeroDivisionError: division by zero"),
+    ("x = (\n", 1, "", "SyntaxError"),
+])
+def test_the_console_entry_ends_the_process_with_everything_written(program, source, code, stdout,
+                                                                     stderr_has):
+    """`gradcli` (cli.entry) ends with os._exit once the command is done: the exit code and every byte of
+    output, a large last write included, must be there all the same."""
+    path = program(source)
+    entry = [sys.executable, "-c", "from gradcli.cli import entry; entry()"]
+    done = subprocess.run([*entry, "eval", "--no-table", path], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (code, stdout)
+    assert stderr_has in done.stderr
+
+
+def test_the_console_entry_passes_on_click_s_exit_codes():
+    for args, code in ((["--version"], 0), (["--bogus"], 2), (["eval", "/no/such/file.grad"], 1)):
+        done = subprocess.run([sys.executable, "-c", "from gradcli.cli import entry; entry()", *args],
+                              capture_output=True, text=True)
+        assert done.returncode == code, (args, done.stderr)
