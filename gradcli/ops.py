@@ -341,14 +341,14 @@ def unary(op, x, params=None):
         res._base = x._base if x._base is not None else x
     if x._rg and GRAD.enabled:
         node = op.node
-        if node.unary_fast and out.dtype is xa.dtype and out.shape == xa.shape:
+        if node.unary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
             # _record's commonest case, written out (it runs for every exp, tanh, sin, ... recorded): an
             # input of the result's shape and dtype, and the result, the input or nothing to save
             node = node()
             node.seq = next(_sequence)
             node.retained = None
             node.p = params
-            node._shape = out.shape
+            node._shape = shape  # (each read of .shape makes a new tuple)
             node._dtype = out.dtype
             node._meta = None
             fn = x.grad_fn
@@ -556,14 +556,14 @@ def binary(op, x, y, params=None):
     res = _make(out)
     if GRAD.enabled and ((type(x) is Tensor and x._rg) or (type(y) is Tensor and y._rg)):
         node = op.node
-        if same and node.binary_fast and out.dtype is xa.dtype and out.shape == xa.shape:
+        if same and node.binary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
             # _record's commonest two-input case, written out (it runs for every `+`, `-` and `*` recorded):
             # nothing to fit, and nothing or mul's plan to save
             node = node()
             node.seq = next(_sequence)
             node.retained = None
             node.p = params
-            node._shape = out.shape
+            node._shape = shape  # (each read of .shape makes a new tuple)
             node._dtype = out.dtype
             node._meta = None
             node.r = None
