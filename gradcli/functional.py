@@ -61,6 +61,12 @@ def sub(input, other, *, alpha=1):
     return binary(ROWS["sub"], input, other, {"alpha": alpha} if alpha != 1 else None)
 
 
+def _sub_(self, other, *, alpha=1):
+    """Tensor.sub_ and `-=`: PyTorch refuses a bool operand there too."""
+    _check_sub(self, other)
+    return inplace(ROWS["sub"], self, other, {"alpha": alpha} if alpha != 1 else None)
+
+
 def rsub(input, other, *, alpha=1):
     _check_sub(input, other)
     return binary(ROWS["rsub"], input, other, {"alpha": alpha} if alpha != 1 else None)
@@ -137,7 +143,7 @@ def _int_exponent(exponent, dtype):
     if not -(1 << 63) <= exponent < 1 << 63:
         return _scalar_for(exponent, dtype if dtype.kind == "f" else xp.dtype("int64"))
     if dtype.kind in "iu" and exponent >= 0:
-        return _scalar_for(exponent, dtype, wrap=False)
+        return _scalar_for(exponent, dtype)
     return exponent
 
 
@@ -187,9 +193,9 @@ def clamp(input, min=None, max=None):  # noqa: A002
     if type(min) is Tensor or type(max) is Tensor:
         return _clamp_tensor(input, min, max)
     if type(min) is int:
-        min = _scalar_for(min, input._data.dtype, wrap=False)  # noqa: A001
+        min = _scalar_for(min, input._data.dtype)  # noqa: A001
     if type(max) is int:
-        max = _scalar_for(max, input._data.dtype, wrap=False)  # noqa: A001
+        max = _scalar_for(max, input._data.dtype)  # noqa: A001
     return unary(ROWS["clamp"], input, {"min": min, "max": max})
 
 
@@ -219,7 +225,7 @@ def clamp_min(input, min):  # noqa: A002
     if type(min) is Tensor:
         return _clamp_tensor(input, min, None)
     if type(min) is int:
-        min = _scalar_for(min, input._data.dtype, wrap=False)  # noqa: A001
+        min = _scalar_for(min, input._data.dtype)  # noqa: A001
     return unary(ROWS["clamp_min"], input, {"min": min})
 
 
@@ -227,7 +233,7 @@ def clamp_max(input, max):  # noqa: A002
     if type(max) is Tensor:
         return _clamp_tensor(input, None, max)
     if type(max) is int:
-        max = _scalar_for(max, input._data.dtype, wrap=False)  # noqa: A001
+        max = _scalar_for(max, input._data.dtype)  # noqa: A001
     return unary(ROWS["clamp_max"], input, {"max": max})
 
 
@@ -1248,10 +1254,11 @@ _SCALAR_TYPE_NAMES = {
 }
 
 
-def _scalar_for(value, dtype, wrap=True):
-    """A Python number argument (full's fill_value, fill_'s value) checked as PyTorch checks it before it
-    becomes `dtype` (an np dtype); numpy would raise its own OverflowError, or wrap silently. wrap: a negative
-    value for an unsigned dtype becomes the number it stands for there (full and fill_; not a clamp bound)."""
+def _scalar_for(value, dtype):
+    """A Python number argument (full's fill_value, fill_'s value, a clamp bound, an int exponent) checked as
+    PyTorch checks it before it becomes `dtype` (an np dtype); numpy would raise its own OverflowError, or
+    wrap silently. An unsigned dtype takes -max..max, a negative value as the number it stands for there
+    (uint8: -1 is 255, -255 is 1), as c10's overflow check and conversion do."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
     if type(value) is int:
@@ -1259,9 +1266,9 @@ def _scalar_for(value, dtype, wrap=True):
     kind = dtype.kind
     if kind in "iu":
         info = xp.iinfo(dtype)
-        low = -(info.max + 1) // 2 if kind == "u" else info.min  # (uint8 takes -1 as 255, as PyTorch does)
+        low = -info.max if kind == "u" else info.min
         fits = low <= value <= info.max
-        if fits and value < 0 and kind == "u" and wrap:
+        if fits and value < 0 and kind == "u":
             value %= info.max + 1
     else:
         fits = kind != "f" or dtype.itemsize == 8 or not math.isfinite(value) or (
@@ -1655,9 +1662,13 @@ def install_tensor_methods(cls):
         "__and__": _bitwise("bitwise_and", operator.and_),
         "__or__": _bitwise("bitwise_or", operator.or_),
         "__xor__": _bitwise("bitwise_xor", operator.xor),
+        # (`3 & t`: the three are commutative, so the reflected method is the same one)
+        "__rand__": _bitwise("bitwise_and", operator.and_),
+        "__ror__": _bitwise("bitwise_or", operator.or_),
+        "__rxor__": _bitwise("bitwise_xor", operator.xor),
         "__getitem__": getitem, "__setitem__": setitem,
         "__iadd__": _iop(lambda s, o: inplace(ROWS["add"], s, o), add),
-        "__isub__": _iop(lambda s, o: inplace(ROWS["sub"], s, o), sub),
+        "__isub__": _iop(_sub_, sub),
         "__imul__": _iop(lambda s, o: inplace(ROWS["mul"], s, o), mul),
         "__itruediv__": _iop(_div_, div),
         # methods
@@ -1686,7 +1697,7 @@ def install_tensor_methods(cls):
         "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
         "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "equal": equal, "allclose": allclose,
         "any": any, "all": all,
-        "add_": _inplace_method("add"), "sub_": _inplace_method("sub"), "mul_": _inplace_method("mul"),
+        "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
         "neg_": lambda self: inplace(ROWS["neg"], self),
         "exp_": lambda self: inplace(ROWS["exp"], self),

@@ -6,6 +6,8 @@ and both exceptions are compared (type name and str()).
 
 from __future__ import annotations
 
+import operator
+
 import pytest
 from test_engine_ops import G
 
@@ -450,6 +452,12 @@ MISUSE = {
     "size_times_list": lambda t: t.Size([2]) * [1],
     "list_times_size": lambda t: [1] * t.Size([2]),
     "float_times_size": lambda t: 1.5 * t.Size([2]),
+    "bool_sub_in_place": lambda t: t.ones(2, dtype=t.bool).sub_(300),
+    "sub_bool_in_place": lambda t: t.ones(2, dtype=t.long).sub_(t.ones(2, dtype=t.bool)),
+    "isub_bools": lambda t: operator.isub(t.ones(2, dtype=t.bool), True),
+    "isub_bool_from_float": lambda t: operator.isub(t.ones(2), True),
+    "full_uint8_below_range": lambda t: t.full((2,), -256, dtype=t.uint8),
+    "rand_of_floats": lambda t: 1.5 & t.tensor([1]),
 }
 
 
@@ -558,6 +566,15 @@ COMPUTED = {
     "div_of_ints": lambda t: t.div(1, 2),
     "true_divide_of_ints": lambda t: t.true_divide(7, 2),
     "add_of_ints": lambda t: t.add(1, 2),
+    # an unsigned dtype takes -max..max, a negative number as what it stands for there (clamp bounds too)
+    "clamp_uint8_negative_max": lambda t: t.ones(2, dtype=t.uint8).clamp(max=-1),
+    "clamp_uint8_negative_bounds": lambda t: t.tensor([0, 100, 200], dtype=t.uint8).clamp(min=-255, max=-1),
+    "clamp_uint8_min_minus_129": lambda t: t.zeros(2, dtype=t.uint8).clamp(min=-129),
+    "full_uint8_minus_255": lambda t: t.full((2,), -255, dtype=t.uint8),
+    # the reflected bitwise operators
+    "rand_int": lambda t: 3 & t.tensor([6, 5]),
+    "ror_int": lambda t: 1 | t.tensor([6, 5]),
+    "rxor_bool": lambda t: True ^ t.tensor([True, False]),
 }
 
 
