@@ -105,7 +105,9 @@ def reciprocal(input):
 
 def floor_divide(input, other):
     if type(input) is not Tensor:
-        return binary(ROWS["rfloor_divide"], _need_tensor("floor_divide", other, 2, "other"), input)
+        if type(other) is not Tensor:  # two numbers: PyTorch takes them as 0-d tensors
+            return binary(ROWS["floor_divide"], tensor(input), other)
+        return binary(ROWS["rfloor_divide"], other, input)
     return binary(ROWS["floor_divide"], input, other)
 
 
@@ -975,6 +977,8 @@ def _nograd(array):
 
 
 def _compare(fn):
+    """A comparison operator (`t == x`): NotImplemented for what it cannot compare, so Python falls back."""
+
     def compare(input, other):
         if type(other) is not Tensor and not isinstance(other, _NUMBER):
             return NotImplemented
@@ -984,12 +988,35 @@ def _compare(fn):
     return compare
 
 
-eq = _compare(xp.equal)
-ne = _compare(xp.not_equal)
-lt = _compare(xp.less)
-le = _compare(xp.less_equal)
-gt = _compare(xp.greater)
-ge = _compare(xp.greater_equal)
+def _compare_function(name, compare, method=False):
+    """torch.eq(input, other) and Tensor.eq(other): PyTorch's argument error where the operator would give
+    up (a number first, a string, None, ...)."""
+
+    def function(input, other):
+        if type(input) is Tensor and (type(other) is Tensor or isinstance(other, _NUMBER)):
+            return compare(input, other)
+        if method:
+            bad = type(other).__name__
+            why = f"      didn't match because some of the arguments have invalid types: (!{bad}!)\n"
+            raise TypeError(
+                f"{name}() received an invalid combination of arguments - got ({bad}), but expected one of:\n"
+                f" * (Tensor other)\n{why} * (Number other)\n{why}"
+            )
+        got = ", ".join(type(x).__name__ for x in (input, other))
+        raise TypeError(
+            f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+            " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+            " * (Tensor input, Number other, *, Tensor out = None)\n"
+        )
+
+    function.__name__ = name
+    return function
+
+
+_COMPARISONS = {name: _compare(fn) for name, fn in (
+    ("eq", xp.equal), ("ne", xp.not_equal), ("lt", xp.less), ("le", xp.less_equal), ("gt", xp.greater),
+    ("ge", xp.greater_equal))}
+eq, ne, lt, le, gt, ge = (_compare_function(name, fn) for name, fn in _COMPARISONS.items())
 
 
 def equal(input, other):
@@ -1656,7 +1683,7 @@ def install_tensor_methods(cls):
         "__pow__": _binop(pow), "__rpow__": _binop(pow, swap=True),
         "__matmul__": _binop(matmul), "__rmatmul__": _binop(matmul, swap=True),
         "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
-        "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+        **{f"__{name}__": fn for name, fn in _COMPARISONS.items()},
         "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else
         _nograd(~self._data),
         "__and__": _bitwise("bitwise_and", operator.and_),
@@ -1695,7 +1722,8 @@ def install_tensor_methods(cls):
         "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal,
         "square": square,
         "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
-        "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "equal": equal, "allclose": allclose,
+        **{name: _compare_function(name, fn, method=True) for name, fn in _COMPARISONS.items()},
+        "equal": equal, "allclose": allclose,
         "any": any, "all": all,
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,

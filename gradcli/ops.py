@@ -1638,6 +1638,22 @@ def _reduced(fn):
     return lambda a, dim, keepdim, **_: fn(a, axis=dim, keepdims=keepdim) if a.ndim else a.copy()
 
 
+def _power(base, exponent):
+    """base ** exponent with a tensor exponent. numpy refuses an integer to a negative integer power;
+    PyTorch's integer kernel (powi) gives 1 for a base of 1, 1 or -1 for -1 (by the exponent's parity), and 0
+    for any other base."""
+    try:
+        return base**exponent
+    except ValueError:
+        if getattr(exponent, "dtype", None) is None or exponent.dtype.kind not in "iu":
+            raise
+    ns = namespace_of(exponent)
+    negative = exponent < 0
+    out = base ** ns.where(negative, 0, exponent)
+    sign = ns.where(exponent % 2 == 0, 1, -1)
+    return ns.where(negative, ns.where(base == 1, 1, ns.where(base == -1, sign, 0)), out).astype(out.dtype)
+
+
 def _nz(x):
     """True if x was saved, else None, so `_nz(x) and formula` skips a gradient nobody asked for (a row saves
     an input only when the *other* input's gradient needs it)."""
@@ -1666,11 +1682,11 @@ ROWS: dict[str, Op] = {
                      lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
     "pow": Op("PowBackward0", _pow_scalar_fwd, _pow_scalar_bwd, save="a"),
-    "pow_tensor": Op("PowBackward1", lambda a, b: a**b,
+    "pow_tensor": Op("PowBackward1", _power,
                      lambda m, g, a, b, r, p: (g * b * a ** (b - 1), _pow_exp_grad(m, g, a, b, r)),
                      save="abr"),
-    "rpow": Op("PowBackward2", lambda a, b: b**a, lambda m, g, a, b, r, p: (_pow_exp_grad(m, g, b, a, r),),
-               save="br", scalar_arg=True),
+    "rpow": Op("PowBackward2", lambda a, b: _power(b, a),
+               lambda m, g, a, b, r, p: (_pow_exp_grad(m, g, b, a, r),), save="br", scalar_arg=True),
     "floor_divide": Op("NotImplemented", _floor_divide, None, aten="aten::floor_divide"),
     "rfloor_divide": Op("NotImplemented", lambda a, b: _floor_divide(b, a), None, aten="aten::floor_divide"),
     "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g,), scalar_arg=True),

@@ -458,6 +458,12 @@ MISUSE = {
     "isub_bool_from_float": lambda t: operator.isub(t.ones(2), True),
     "full_uint8_below_range": lambda t: t.full((2,), -256, dtype=t.uint8),
     "rand_of_floats": lambda t: 1.5 & t.tensor([1]),
+    # comparisons: PyTorch's argument errors, as functions and as methods
+    "eq_of_numbers": lambda t: t.eq(1.0, 2),
+    "lt_number_first": lambda t: t.lt(1, t.ones(2)),
+    "ge_with_string": lambda t: t.ge(t.ones(2), "x"),
+    "eq_method_with_none": lambda t: t.ones(2).eq(None),
+    "pow_int_scalar_negative": lambda t: t.tensor([2]) ** -1,
 }
 
 
@@ -575,6 +581,11 @@ COMPUTED = {
     "rand_int": lambda t: 3 & t.tensor([6, 5]),
     "ror_int": lambda t: 1 | t.tensor([6, 5]),
     "rxor_bool": lambda t: True ^ t.tensor([True, False]),
+    # an integer to a negative integer power (a tensor exponent): 1, -1 or 0, where numpy refuses
+    "int_pow_negative_tensor": lambda t: t.tensor([1, -1, -1, 2, 0, 3]) ** t.tensor([-3, -3, -2, -1, 2, 0]),
+    "rpow_int_negative": lambda t: (-1) ** t.tensor([-1, -2, 3]),
+    "int8_pow_negative": lambda t: t.tensor([2, 3], dtype=t.int8) ** t.tensor([-1, 2], dtype=t.int8),
+    "floor_divide_of_numbers": lambda t: t.floor_divide(7.0, 2),
 }
 
 
