@@ -1379,7 +1379,32 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
                  device)
 
 
-def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+_ARANGE_TAIL = ("torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, "
+                "bool pin_memory = False, bool requires_grad = False)\n")
+_ARANGE_FORMS = (
+    f" * (Number end, *, Tensor out = None, {_ARANGE_TAIL}"
+    f" * (Number start, Number end, *, {_ARANGE_TAIL}"
+    f" * (Number start, Number end, Number step = 1, *, Tensor out = None, {_ARANGE_TAIL}"
+)
+_NO_STEP = object()  # arange's step when none was given (its argument errors list what was given)
+
+
+def _check_arange_args(start, end, step):
+    """PyTorch's argument errors for arange: its numbers may be Python numbers or tensors, nothing else."""
+    given = (start,) if end is None else (start, end) if step is _NO_STEP else (start, end, step)
+    if builtin_all(type(v) is Tensor or isinstance(v, _NUMBER) for v in given):
+        return
+    if len(given) == 1:
+        raise TypeError(f"arange(): argument 'end' (position 1) must be Number, not {type(start).__name__}")
+    got = ", ".join(type(v).__name__ for v in given)
+    raise TypeError(f"arange() received an invalid combination of arguments - got ({got}), but expected one "
+                    f"of:\n{_ARANGE_FORMS}")
+
+
+def arange(start=0, end=None, step=_NO_STEP, *, dtype=None, device=None, requires_grad=False):
+    _check_arange_args(start, end, step)
+    if step is _NO_STEP:
+        step = 1
     dev = _check_device(device)
     if _resolve_dtype(dtype) is dtypes.bool_:  # (no bool kernel in PyTorch: before any range check)
         raise NotImplementedError('"arange_cpu" not implemented for \'Bool\'')

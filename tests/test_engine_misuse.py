@@ -464,6 +464,10 @@ MISUSE = {
     "ge_with_string": lambda t: t.ge(t.ones(2), "x"),
     "eq_method_with_none": lambda t: t.ones(2).eq(None),
     "pow_int_scalar_negative": lambda t: t.tensor([2]) ** -1,
+    "arange_of_string": lambda t: t.arange("a"),
+    "arange_of_none": lambda t: t.arange(None),
+    "arange_end_not_a_number": lambda t: t.arange(1, [5]),
+    "arange_step_not_a_number": lambda t: t.arange(1, 5, "x"),
 }
 
 
