@@ -94,7 +94,18 @@ def needs_more(source: str, run_limits: Limits = DEFAULT) -> bool:
         return not ended and any(p.search(err.message) for p in _UNFINISHED_AT_END) and _at_end(source, err)
     except ScriptError:  # over a limit: running it says so
         return False
+    if _statement_after_block(module) is not None:
+        return False  # complete, and wrong: see push
     return not ended and any(type(stmt).__name__ in _COMPOUND for stmt in module.body)
+
+
+def _statement_after_block(module) -> int | None:
+    """The line of a statement typed straight after a block, with no blank line to end the block first.
+    Python's REPL compiles one statement at a time (its 'single' mode) and calls that invalid syntax."""
+    body = module.body
+    if len(body) > 1 and type(body[0]).__name__ in _COMPOUND and body[1].line > body[0].line:
+        return body[1].line
+    return None
 
 
 def _at_end(source: str, err: ScriptError) -> bool:
@@ -151,8 +162,23 @@ class Repl:
         if self.needs_more(source):
             return True
         self._lines = []
+        if not source.lstrip().startswith(":"):
+            line = self._line_after_block(source)
+            if line is not None:
+                text = source.split("\n")[line - 1]
+                self._script_error(ScriptSyntaxError("invalid syntax", line=line, column=1, source_line=text,
+                                                     filename=FILENAME))
+                return False
         self.execute(source)
         return False
+
+    def _line_after_block(self, source: str) -> int | None:
+        from .parser import parse
+
+        try:
+            return _statement_after_block(parse(source, filename=FILENAME, limits=self.limits))
+        except ScriptError:  # running it reports this error
+            return None
 
     def flush(self) -> None:
         """Run what `push` holds (the end of the input ends a block, as a blank line does)."""

@@ -124,6 +124,8 @@ def echoed(out: str) -> list[str]:
         ("class F:\n    @staticmethod\n    def f(x):\n        return x\n    @staticmethod", True),
         ("class F:\n    @staticmethod\n\n", False),  # ended: the error is reported
         ("if x:\ny", False),  # wrong, not unfinished
+        ("if x:\n    a\nb", False),  # a statement straight after a block: invalid syntax, not unfinished
+        ("if x: a\nb = 1", False),
         ("x = 1 +", False),
         ("x = )", False),
         ("x = 'abc", False),
@@ -131,6 +133,40 @@ def echoed(out: str) -> list[str]:
 )
 def test_needs_more_decides_like_pythons_repl(source, more):
     assert needs_more(source) is more
+
+
+@pytest.mark.parametrize("lines", [
+    ["if True:", "    1", "2"],
+    ["for i in range(2):", "    i", "x = 3"],
+    ["if True: 1", "2"],
+    ["if True:", "    1", "else:", "    2", ""],
+    ["def f():", "    return 1", "", "f()"],
+])
+def test_a_statement_straight_after_a_block_is_invalid_syntax_as_in_python(lines):
+    """Python's REPL compiles one statement at a time: typed without the blank line that ends a block, the
+    next statement is a SyntaxError, and nothing of the input runs."""
+    import codeop
+
+    python = []
+    for n in range(1, len(lines) + 1):
+        try:
+            if codeop.compile_command("\n".join(lines[:n]), "<stdin>", "single") is not None:
+                python.append("complete")
+                break
+        except SyntaxError as exc:
+            python.append(f"SyntaxError: {exc.msg} at {exc.lineno}:{exc.offset}")
+            break
+    repl, out, err = make_repl()
+    feed(repl, *lines)
+    repl.flush()
+    first = err.getvalue().splitlines()[:2]
+    ours = "complete"
+    if first:
+        _, line, column = first[1].rsplit(":", 2)
+        ours = f"{first[0]} at {line}:{column}"
+    assert ours == (python[0] if python else "complete")
+    if python and python[0].startswith("SyntaxError"):
+        assert out.getvalue() == ""  # nothing ran
 
 
 # ------------------------------------------------------------------ the loop's logic
