@@ -540,9 +540,7 @@ def script_peek(obj, name: str):
 
 
 # ----------------------------------------------------------------- limits on values
-def _sequence_limit(n: int) -> LimitError:
-    limit = limits_module.active.max_sequence
-    return LimitError(f"a sequence of {n:,} elements is over the limit of {limit:,} (--max-sequence)")
+_sequence_limit = limits_module.sequence_limit_error
 
 
 def _int_limit(bits: float, limit: int) -> LimitError:

@@ -52,14 +52,18 @@ def check_tensor_size(numel: int, itemsize: int) -> None:
         )
 
 
+def sequence_limit_error(n: int) -> LimitError:
+    """The --max-sequence error for a str, list, tuple or row count of `n` elements."""
+    limit = active.max_sequence
+    return LimitError(f"a sequence of {n:,} elements is over the limit of {limit:,} (--max-sequence)")
+
+
 def check_sequence(n: int) -> None:
-    """Refuse to build `n` Python objects at once (iterating, unbinding or listing a tensor), in the words
-    of the interpreter's own --max-sequence check: a zero-element tensor can have a first dimension of
-    10**12 and costs nothing until it is turned into that many rows."""
+    """Refuse to build `n` Python objects at once (iterating, unbinding or listing a tensor), as the
+    interpreter refuses a long sequence: a zero-element tensor can have a first dimension of 10**12 and
+    costs nothing until it is turned into that many rows."""
     if n > active.max_sequence:
-        raise LimitError(
-            f"a sequence of {n:,} elements is over the limit of {active.max_sequence:,} (--max-sequence)"
-        )
+        raise sequence_limit_error(n)
 
 
 def memory_error(exc: MemoryError, limits: Limits | None = None) -> LimitError:
