@@ -269,7 +269,8 @@ def _sum_to(m, g, shape):
 
 
 def _collect(roots):
-    """Count, for every node reachable from `roots`, how many graph edges point at it (roots start at 0)."""
+    """Count, for every node reachable from `roots`, how many graph edges point at it (roots start at 0): what
+    `_needed` walks to find the nodes that lead to autograd.grad's inputs."""
     deps = dict.fromkeys(n for n in roots if n is not None)
     stack = list(deps)
     for n in stack:
@@ -284,7 +285,7 @@ def _collect(roots):
                 else:
                     deps[nxt] = 1
                     stack.append(nxt)
-    return deps, deps.keys()
+    return deps
 
 
 def _needed(roots, deps, targets):
@@ -323,7 +324,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     if targets is not None:
         captured = [None] * len(set(targets.values()))
         root_nodes = [n for n, _ in roots]
-        deps, _ = _collect(root_nodes)
+        deps = _collect(root_nodes)
         needed = _needed(root_nodes, deps, {node for node, _ in targets})
 
     buffers = {}
