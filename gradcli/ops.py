@@ -227,15 +227,10 @@ _SAVE_INPUT = _save_plan("a")  # log, sin, cos, ...
 
 
 def _record(op, result, inputs, params, inplace_old=None):
-    """Attach a node for `op` to `result`, saving what the row's derivative needs.
-
-    This runs once per differentiable op, so the common cases are written out: one or two tensor inputs
-    (the second may be a number), and the three commonest save plans."""
-    node = op.node()
-    node.seq = next(_sequence)
-    node.retained = None
-    node.p = params
-    node.a = node.b = node.r = None
+    """Attach a node for `op` to `result`, saving what the row's derivative needs. (unary and binary record
+    the commonest nodes themselves; this is every other case: broadcasting, casts, views, in-place ops,
+    three inputs, the other save plans.)"""
+    node = _new_node(op, params)
     edged = inputs
     if op.scalar_arg:
         edged = inputs[:1]
