@@ -38,10 +38,9 @@ class Size(tuple):
         return Size(tuple.__mul__(self, n))
 
     def __rmul__(self, n):
-        if not hasattr(type(n), "__index__"):  # `[1] * size`: the list is the sequence, the Size the non-int
-            other = "torch.Size" if isinstance(n, (list, tuple, str)) else type(n).__name__
-            raise TypeError(f"can't multiply sequence by non-int of type '{other}'")
-        return Size(tuple.__mul__(self, n))
+        if isinstance(n, (list, tuple, str)):  # `[1] * size`: the list is the sequence, the Size the non-int
+            raise TypeError("can't multiply sequence by non-int of type 'torch.Size'")
+        return self.__mul__(n)
 
     def numel(self):
         n = 1
