@@ -12,16 +12,58 @@ What it copies from CuPy (and is strict about, so code that works here cannot le
   * an operation that mixes one with a numpy.ndarray raises TypeError ("Unsupported type"), as CuPy's
     kernels do (numpy scalars and Python numbers are fine; it refuses even 0-d numpy arrays, which may
     be stricter than CuPy);
-  * creation functions (zeros, arange, asarray, ...) make device arrays; `.get()` and `asnumpy` copy back.
+  * creation functions (zeros, arange, asarray, ...) make device arrays; `.get()` and `asnumpy` copy back;
+  * ONLY WHAT THE REAL CUPY HAS (tests/fakecupy/cupy_api.json, recorded from cupy 14.2 by record_api.py):
+    a numpy function with no cupy counterpart at the same module path makes numpy raise TypeError (CuPy's
+    `__array_function__` returns NotImplemented), as does a ufunc method cupy lacks; a keyword argument a
+    cupy function, ufunc or ndarray method does not take is a TypeError; an ndarray attribute cupy lacks
+    is an AttributeError.
 Only tests/fakecupy/simulate.py loads it (never by putting it on sys.path for `import cupy` elsewhere).
 """
 
 from __future__ import annotations
 
+import json as _json
+import pathlib as _pathlib
+
 import numpy as _np
 
 __version__ = "0.0.fake"
 FAKE = True
+
+_API = _json.loads((_pathlib.Path(__file__).resolve().parent.parent / "cupy_api.json").read_text())
+_FUNCTIONS = _API["functions"]  # module path under cupy ("" for cupy itself) -> {name: parameter names}
+_UFUNCS = _API["ufuncs"]  # name -> the ufunc methods it has
+_NDARRAY = _API["ndarray"]  # attribute -> parameter names, or "attribute"
+# What cupy's ufunc.__call__ takes besides the operands (cupy/_core/_kernel.pyx pops these and raises
+# "Wrong arguments" for any other), and what its reduce/accumulate/... take.
+_UFUNC_CALL_KEYWORDS = {"out", "dtype", "casting"}
+_UFUNC_METHOD_KEYWORDS = {"axis", "dtype", "out", "keepdims"}
+
+
+def _check_arguments(name, params, args, kwargs):
+    """TypeError, as Python would raise it, for arguments the real cupy callable does not take."""
+    if params is None or params == "attribute" or any(p.startswith("**") for p in params):
+        return
+    keywords = {p for p in params if not p.startswith("*")}
+    for key in kwargs:
+        if key not in keywords:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}' (not in cupy {_API['cupy']})")
+    if any(p.startswith("*") and p != "*" for p in params):
+        return
+    positional = params.index("*") if "*" in params else len(params)
+    if len(args) > positional:
+        raise TypeError(f"{name}() takes at most {positional} positional arguments ({len(args)} given)")
+
+
+def _cupy_function(func):
+    """The recorded parameters of cupy's counterpart of a numpy function, or None if cupy has none."""
+    path = ".".join(func.__module__.split(".")[1:])
+    table = _FUNCTIONS.get(path, {})
+    name = getattr(func, "__name__", "")
+    if name in table:
+        return table[name] if table[name] is not None else ["**unknown"]
+    return None
 
 
 def _strict(x):
@@ -130,11 +172,14 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __getattr__(self, name):  # methods: sum, astype, reshape, ... on the wrapped values
         if name.startswith("__"):  # (no __array_interface__ and the like: numpy must not see the values)
             raise AttributeError(name)
+        if name not in _NDARRAY:
+            raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}' (not in cupy {_API['cupy']})")
         attr = getattr(self._a, name)
         if not callable(attr):
             return _wrap(attr)
 
         def method(*args, **kwargs):
+            _check_arguments(f"ndarray.{name}", _NDARRAY[name], args, kwargs)
             args = _unwrap(args)
             kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
             return _wrap(attr(*args, **kwargs))
@@ -143,6 +188,18 @@ class ndarray:  # noqa: N801 - CuPy's name
 
     # ---------------------------------------------------------------- numpy's protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = ufunc.__name__  # cupy looks the ufunc up by name, then the method on it
+        if name in _UFUNCS:
+            if method != "__call__" and method not in _UFUNCS[name]:
+                return NotImplemented
+            allowed = _UFUNC_CALL_KEYWORDS if method == "__call__" else _UFUNC_METHOD_KEYWORDS
+            for key in kwargs:
+                if key not in allowed:
+                    raise TypeError(f"Wrong arguments {{{key!r}: ...}} for cupy's {name}.{method}")
+        elif name in _FUNCTIONS[""] and method == "__call__":  # matmul: a function in cupy
+            _check_arguments(name, _FUNCTIONS[""][name], inputs, kwargs)
+        else:
+            return NotImplemented
         inputs = _unwrap(inputs)
         out = kwargs.get("out")
         if out is not None:
@@ -153,9 +210,13 @@ class ndarray:  # noqa: N801 - CuPy's name
         return _wrap(result)
 
     def __array_function__(self, func, types, args, kwargs):
+        params = _cupy_function(func)
+        if params is None:  # numpy then raises "no implementation found for 'numpy.<name>'"
+            return NotImplemented
         for t in types:
             if not issubclass(t, (ndarray, _np.ndarray)):
                 return NotImplemented
+        _check_arguments(func.__name__, params, args, kwargs)
         args = _unwrap(args)
         kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
         return _wrap(func(*args, **kwargs))
@@ -211,6 +272,9 @@ class _Ufunc:
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args, **kwargs):
+        for key in kwargs:
+            if key not in _UFUNC_CALL_KEYWORDS:
+                raise TypeError(f"Wrong arguments {{{key!r}: ...}} for cupy's {self.__name__}")
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = _unwrap(out)
@@ -218,9 +282,13 @@ class _Ufunc:
         return out if out is not None else _wrap(result)
 
     def at(self, a, indices, b=None):
+        if "at" not in _UFUNCS[self.__name__]:
+            raise AttributeError(f"cupy's {self.__name__} has no 'at'")
         self._u.at(_unwrap(a), _index(indices), *(() if b is None else (_unwrap(b),)))
 
     def reduce(self, *args, **kwargs):
+        if "reduce" not in _UFUNCS[self.__name__] or not set(kwargs) <= _UFUNC_METHOD_KEYWORDS:
+            raise TypeError(f"cupy's {self.__name__}.reduce does not take {sorted(kwargs)}")
         return _wrap(self._u.reduce(*_unwrap(args), **kwargs))
 
 
@@ -257,12 +325,21 @@ def get_array_module(*args):
     return sys.modules[__name__] if any(type(a) is ndarray for a in args) else _np
 
 
-def __getattr__(name):  # everything else: numpy's, run on the unwrapped arrays
+def __getattr__(name):  # everything else: numpy's, run on the unwrapped arrays, if the real cupy has it
     attr = getattr(_np, name)
-    if isinstance(attr, _np.ufunc):
+    if name in _UFUNCS and isinstance(attr, _np.ufunc):
         return _Ufunc(attr)
     if callable(attr) and not isinstance(attr, type):
-        return _function(attr)
+        if name not in _FUNCTIONS[""]:
+            raise AttributeError(f"module 'cupy' has no attribute '{name}' (not in cupy {_API['cupy']})")
+        params = _FUNCTIONS[""][name]
+
+        def checked(*args, **kwargs):
+            _check_arguments(name, params, args, kwargs)
+            return call(*args, **kwargs)
+
+        call = _function(attr)
+        return checked
     return attr
 
 
