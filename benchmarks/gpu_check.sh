@@ -3,64 +3,100 @@
 #
 #     bash benchmarks/gpu_check.sh            # log under "$OUT" (or ./gpu-check-out when OUT is unset)
 #
-# It (1) installs what is missing, (2) runs the `gpu`-marked tests (the op table on CuPy against PyTorch on
-# the CPU, and tests/test_device.py on the real GPU), (3) runs benchmarks/gpu_mlp.py (gradcli + CuPy against
-# PyTorch CUDA), and writes everything to "$OUT/gpu_check.log" (plus "$OUT/gpu_mlp.json").
+# Steps, cheapest and most telling first, each under its own time limit so that the whole script ends within
+# about 330 s (the session's device time is 15 minutes in all, start-up included, and a rerun must fit):
+#   1. versions; whether gradcli sees the GPU                                                    (~10 s)
+#   2. `gradcli eval --device cuda` on an example, against the same run on the CPU                (60 s max)
+#   3. tests/test_device.py -m gpu: printing, moves, backward and custom Functions on the GPU     (90 s max)
+#   4. tests/test_engine_ops.py -m gpu: the whole op table on CuPy, against PyTorch on the CPU   (150 s max)
+#      (with pytest-xdist, 8 workers: CuPy compiles each new kernel once, which is most of the time)
+#   5. benchmarks/gpu_mlp.py: the MLP step, gradcli + CuPy against PyTorch CUDA                   (60 s max)
+# Everything goes to "$OUT/gpu_check.log" as it happens (plus "$OUT/gpu_mlp.json", "$OUT/status"), so a run
+# stopped at its limit still tells how far it got.
 #
-# The machine has no internet. Its image has CuPy (cupy-cuda13x) and, usually, numpy. What else it needs must
-# be carried with the working tree (the device tool's `carry`, at most 64 MiB in all):
-#   * wheelhouse/ -- pure-Python wheels of gradcli's dependencies and test tools, built here with
-#         pip download --only-binary=:all: --python-version 3.11 -d wheelhouse \
-#             click lark rich prompt_toolkit pytest pytest-timeout hypothesis
-#     (a few MiB; numpy is left to the image). Without wheelhouse/ the script installs nothing and runs
-#     gradcli from the source tree (PYTHONPATH), which works when the image already has those packages.
-#   * PyTorch cannot be carried (its wheels are hundreds of MiB): the oracle tests and the CUDA baseline
-#     need the image's torch. Without torch the oracle tests skip (they say so) and the benchmark times
-#     gradcli alone (--gradcli-only); the log says which happened.
-# gradcli is never pip-installed here (hatchling may be missing): PYTHONPATH points at the tree.
+# The machine's image (the device tool's KINDS.md) has python3 3.12 with PyTorch, CuPy 14 (cupy-cuda13x),
+# numpy, click, rich, pytest, pytest-timeout, pytest-xdist and hypothesis, but not lark or prompt_toolkit,
+# and it cannot download. Carry those as wheels in wheelhouse/ (the device tool's `carry`), built here with
+#     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 -d wheelhouse \
+#         lark prompt_toolkit wcwidth
+# They are installed with --target into a folder of their own (the image's environment is left alone);
+# gradcli itself runs from this tree (PYTHONPATH), never pip-installed. PYTHON overrides the interpreter.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-./gpu-check-out}"
 mkdir -p "$out"
 log="$out/gpu_check.log"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export GRADCLI_REQUIRE_TORCH=0
-{
-  status=0
-  echo "== gpu_check $(date -u +%FT%TZ) at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
-  python - <<'PY'
-import importlib, sys
-print("python", sys.version.split()[0])
-for name in ("numpy", "cupy", "torch", "click", "lark", "rich", "prompt_toolkit", "pytest", "hypothesis"):
+py="${PYTHON:-python3}"
+site="${TMPDIR:-/tmp}/gradcli-site"
+export PYTHONUNBUFFERED=1 GRADCLI_REQUIRE_TORCH=0
+export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}"
+status=0
+step() { echo; echo "== $* ($(date -u +%T))"; }
+fail() { echo "!! FAILED: $*"; status=1; }
+exec > >(tee "$log") 2>&1
+
+step "gpu_check at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+if ls wheelhouse/*.whl >/dev/null 2>&1; then
+  "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" \
+    wheelhouse/*.whl || fail "installing wheelhouse/"
+else
+  echo "(no wheelhouse/: the image's packages only)"
+fi
+"$py" - <<'PY' || status=1
+import importlib, importlib.metadata, sys
+print("python", sys.version.split()[0], sys.executable)
+missing = []
+for name in ("numpy", "cupy", "torch", "click", "lark", "rich", "prompt_toolkit", "pytest", "xdist", "hypothesis"):
     try:
         m = importlib.import_module(name)
-        extra = ""
-        if name == "torch":
-            extra = f" cuda={m.cuda.is_available()}"
-        print(f"{name} {getattr(m, '__version__', '?')}{extra}")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - report and go on
         print(f"{name} MISSING ({type(exc).__name__}: {exc})")
+        missing.append(name)
+        continue
+    dist = {"xdist": "pytest-xdist", "cupy": "cupy-cuda13x"}.get(name, name)
+    try:
+        version = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        version = "?"
+    extra = f" cuda={m.cuda.is_available()}" if name == "torch" else ""
+    print(f"{name} {version}{extra} ({m.__file__})")
+from gradcli import backend
+print("gradcli sees the GPU:", backend.gpu_unavailable_reason() or "yes")
+sys.exit(1 if {"numpy", "cupy", "click", "lark", "rich", "pytest"} & set(missing) else 0)
 PY
-  if [ -d wheelhouse ]; then
-    echo "== installing from wheelhouse/"
-    python -m pip install --no-index --find-links wheelhouse --quiet \
-      click lark rich prompt_toolkit pytest pytest-timeout hypothesis 2>&1 | tail -5
+
+step "gradcli eval --device cuda, against the CPU"
+for example in examples/scalar_gradients.grad examples/mlp_cross_entropy.grad examples/custom_exp.grad; do
+  timeout 20 "$py" -m gradcli.cli eval --no-table "$example" > "$out/cpu.txt" 2>&1
+  if timeout 40 "$py" -m gradcli.cli eval --no-table --device cuda "$example" > "$out/cuda.txt" 2>&1; then
+    # PyTorch prints device='cuda:0' in a CUDA tensor's repr: compare with that taken out.
+    if diff <(sed "s/, device='cuda:0'//" "$out/cuda.txt") "$out/cpu.txt" > "$out/diff.txt"; then
+      echo "ok   $example (same output as on the CPU, but for device='cuda:0')"
+    else
+      fail "$example differs from the CPU run:"; head -40 "$out/diff.txt"
+    fi
   else
-    echo "== no wheelhouse/: using the image's packages"
+    fail "$example on cuda:"; tail -20 "$out/cuda.txt"
   fi
-  echo "== gradcli sees the GPU?"
-  python -c "from gradcli import backend; print(backend.gpu_unavailable_reason() or 'yes')"
-  echo "== pytest -m gpu"
-  timeout 420 python -m pytest -q -p no:cacheprovider -m gpu -rs tests/test_device.py tests/test_engine_ops.py \
-    || status=1
-  echo "== gradcli eval --device cuda on an example"
-  python -m gradcli.cli eval --no-table --device cuda examples/scalar_gradients.grad || status=1
-  echo "== benchmark"
-  flag=""
-  python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || flag="--gradcli-only"
-  timeout 240 python benchmarks/gpu_mlp.py --repeat 5 $flag --json "$out/gpu_mlp.json" || status=1
-  echo "== done: status $status"
-  echo "$status" > "$out/status"
-} 2>&1 | tee "$log"
-exit "$(cat "$out/status" 2>/dev/null || echo 1)"
+done
+timeout 20 "$py" -m gradcli.cli eval --device cuda examples/scalar_gradients.grad | tail -15
+
+xdist=""
+"$py" -c "import xdist" 2>/dev/null && xdist="-n 8"
+
+step "pytest -m gpu tests/test_device.py"
+timeout 90 "$py" -m pytest -q -p no:cacheprovider -m gpu -rs tests/test_device.py || fail "test_device.py"
+
+step "pytest -m gpu tests/test_engine_ops.py $xdist"
+timeout 150 "$py" -m pytest -q -p no:cacheprovider -m gpu -rs $xdist --maxfail=40 tests/test_engine_ops.py \
+  || fail "test_engine_ops.py"
+
+step "benchmark: benchmarks/gpu_mlp.py"
+flag=""
+"$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || flag="--gradcli-only"
+timeout 60 "$py" benchmarks/gpu_mlp.py --repeat 5 $flag --json "$out/gpu_mlp.json" || fail "gpu_mlp.py"
+
+step "done: status $status"
+echo "$status" > "$out/status"
+exit "$status"

@@ -102,14 +102,15 @@ def main():
     print(f"MLP training step on {device} ({args.steps} steps x {args.repeat} repetitions), ms per step")
     for name, ms in times.items():
         print(f"  {name:14} median {statistics.median(ms):8.3f}   min-max {min(ms):.3f}-{max(ms):.3f}")
+    ratio, same = None, True
     if torch is None:
         print("  (no PyTorch CUDA baseline in this run)")
-        return 0
-    ratio = statistics.median(times["gradcli+cupy"]) / statistics.median(times["pytorch-cuda"])
-    print(f"  ratio gradcli / PyTorch (medians): {ratio:.2f}x")
-    a, b = losses["gradcli+cupy"], losses["pytorch-cuda"]
-    same = abs(a - b) <= 1e-4 * max(abs(b), 1e-12)
-    print(f"  final loss: gradcli {a:.6g}, PyTorch {b:.6g} ({'same' if same else 'DIFFERENT'})")
+    else:
+        ratio = statistics.median(times["gradcli+cupy"]) / statistics.median(times["pytorch-cuda"])
+        print(f"  ratio gradcli / PyTorch (medians): {ratio:.2f}x")
+        a, b = losses["gradcli+cupy"], losses["pytorch-cuda"]
+        same = abs(a - b) <= 1e-4 * max(abs(b), 1e-12)
+        print(f"  final loss: gradcli {a:.6g}, PyTorch {b:.6g} ({'same' if same else 'DIFFERENT'})")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(
             {"device": device, "ms_per_step": times, "ratio": ratio, "losses": losses}, indent=2))
