@@ -48,7 +48,7 @@ def _check_arguments(name, params, args, kwargs):
     keywords = {p for p in params if not p.startswith("*")}
     for key in kwargs:
         if key not in keywords:
-            raise TypeError(f"{name}() got an unexpected keyword argument '{key}' (not in cupy {_API['cupy']})")
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}' (cupy {_API['cupy']})")
     if any(p.startswith("*") and p != "*" for p in params):
         return
     positional = params.index("*") if "*" in params else len(params)
@@ -173,7 +173,7 @@ class ndarray:  # noqa: N801 - CuPy's name
         if name.startswith("__"):  # (no __array_interface__ and the like: numpy must not see the values)
             raise AttributeError(name)
         if name not in _NDARRAY:
-            raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}' (not in cupy {_API['cupy']})")
+            raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}' (cupy {_API['cupy']})")
         attr = getattr(self._a, name)
         if not callable(attr):
             return _wrap(attr)
