@@ -576,26 +576,42 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """PyTorch's nll_loss_nd: (C,) and (N, C) inputs are one NllLossBackward0; (N, C, H, W) is
+    NllLoss2DBackward0; any other (N, C, d1, ...) is made contiguous and viewed as (N, C, 1, -1) for
+    nll_loss2d (ViewBackward0, after a CloneBackward0 if it was not contiguous), its 'none' result viewed
+    back to (N, d1, ...)."""
     _need_tensor("nll_loss", input)
     _need_tensor("nll_loss", target, 2, "target")
-    _check_nll_shapes(input._data.shape, target._data.shape)
-    if target._data.dtype.kind not in "iu":
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.legacy[:-6]}")
-    if weight is not None and weight._data.dtype != input._data.dtype:
-        raise RuntimeError(
-            f"expected scalar type {input.dtype.legacy[:-6]} but found {weight.dtype.legacy[:-6]}"
-        )
+    shape, target_shape = input._data.shape, target._data.shape
+    _check_nll_shapes(shape, target_shape)
+    if len(shape) == 3 or len(shape) > 4:
+        n, c = shape[:2]
+        out_size = (n, *shape[2:])
+        if target_shape[1:] != shape[2:]:
+            raise RuntimeError(f"Expected target size {list(out_size)}, got {list(target_shape)}")
+        # (input.contiguous().view(...): a CloneBackward0 first for a non-contiguous input)
+        if input._data.size:
+            input = view(input if input._data.flags["C_CONTIGUOUS"] else clone(input), n, c, 1, -1)
+        else:
+            input = view(input, n, c, 0, 0)
+        target = Tensor._make(target._data.reshape((n, 1, -1) if target._data.size else (n, 0, 0)))
+        loss = nll_loss(input, target, weight, ignore_index=ignore_index, reduction=reduction)
+        return view(loss, out_size) if reduction == "none" else loss
+    _check_nll_args(input, target, weight, len(shape) == 4)
     x = input._data
+    w = None if weight is None else weight._data.reshape(-1)
     params = {
         "target": target._data,
-        "weight": None if weight is None else weight._data,
-        "ignore_index": ignore_index,
+        "terms": ops.nll_terms(target._data, x.shape, x.dtype, w, ignore_index),
         "reduction": reduction,
         "shape": x.shape,
         "dtype": x.dtype,
+        # PyTorch's nll_loss2d backward makes its gradient like the input (empty_like keeps a permuted
+        # dense layout), then refuses it unless contiguous: its error, at backward, for such an input
+        "permuted": len(shape) == 4 and ops.permuted_dense(x),
     }
-    row = ROWS["nll_loss"]
-    res = ops._wrap(row.forward(x, target._data, params["weight"], ignore_index, reduction))
+    row = ROWS["nll_loss2d" if len(shape) == 4 else "nll_loss"]
+    res = ops._wrap(row.forward(x, params))
     if input._rg and GRAD.enabled:
         ops._record(row, res, (input,), params)
     return res
@@ -618,6 +634,37 @@ def _check_nll_shapes(shape, target_shape):
         raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target_shape[0]}")
     if len(shape) == 2 and not target_shape:  # (an empty batch passed the check above)
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+
+
+def _check_nll_args(input, target, weight, spatial):
+    """The checks of nll_loss (or, for a 4-d input, nll_loss2d) after nll_loss_nd's, in PyTorch's order:
+    the target's dimensions and dtype, the weight's size, the shapes, the input's and weight's dtypes."""
+    shape, target_shape = input._data.shape, target._data.shape
+    if spatial and len(target_shape) != 3:
+        raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets of "
+                           f"dimension: {len(target_shape)}")
+    kind = target._data.dtype
+    if kind != xp.int64 and kind != xp.uint8:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.legacy[:-6]}")
+    if weight is not None:
+        if spatial and weight._data.size != shape[1]:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
+        if not spatial and (weight._data.ndim != 1 or weight._data.size != shape[-1]):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {shape[-1]} classes or no classes but got "
+                f"weight tensor of shape: {list(weight._data.shape)}"
+            )
+    if spatial and (shape[0], shape[2], shape[3]) != target_shape:
+        raise RuntimeError(f"size mismatch (got input: {list(shape)} , target: {list(target_shape)}")
+    if input._data.dtype.kind != "f":
+        frame = "nll_loss2d_forward_out_frame" if spatial else "nll_loss_out_frame"
+        raise NotImplementedError(f'"{frame}" not implemented for \'{input.dtype.legacy[:-6]}\'')
+    if weight is not None and weight._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"expected scalar type {input.dtype.legacy[:-6]} but found {weight.dtype.legacy[:-6]}"
+        )
+    if spatial and kind == xp.uint8:
+        raise RuntimeError("expected scalar type Long but found Byte")
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -645,7 +692,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         loss = neg(sum(picked))
         if reduction == "sum":
             return loss
-        return binary(ROWS["div_scalar"], loss, input._data.shape[0] if input._data.ndim > 1 else 1)
+        # (divided by the number of rows, input.numel() / C: N for (N, C), N * d1 * ... for (N, C, d1, ...))
+        return binary(ROWS["div_scalar"], loss, input._data.size // classes if classes else 0)
     loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return loss

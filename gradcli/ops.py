@@ -1005,8 +1005,14 @@ def _check_bmm(a, b):
     return xp.matmul(a, b)
 
 
+def _contiguous(x):
+    """x in C order: what PyTorch's softmax and log_softmax return whatever their input's layout."""
+    return x if x.flags.c_contiguous else namespace_of(x).ascontiguousarray(x)
+
+
 def _softmax_fwd(x, dim):
     d = _dim(dim, x.ndim)
+    x = _contiguous(x)
     if x.size == 0:  # (numpy has no max of an empty axis; the result is as empty as the input)
         return x.copy()
     e = xp.exp(x - x.max(axis=d, keepdims=True))
@@ -1015,6 +1021,7 @@ def _softmax_fwd(x, dim):
 
 def _log_softmax_fwd(x, dim):
     d = _dim(dim, x.ndim)
+    x = _contiguous(x)
     if x.size == 0:
         return x.copy()
     shifted = x - x.max(axis=d, keepdims=True)
@@ -1043,53 +1050,153 @@ def _mse_bwd(m, g, a, b, r, p):
     return ga, -ga
 
 
-def _nll_parts(x, target, weight, ignore_index):
-    """Rows, picked classes and their weights for nll_loss on (N, C) or (C,) input."""
+def _nll_rows(x, target):
+    """nll_loss's input as (rows, classes) and its target as one class per row: a (C,) input is one row,
+    (N, C) is N rows, and (N, C, H, W) (nll_loss2d) is N*H*W rows, its class axis moved last."""
     if x.ndim == 1:
-        x2, t = x[None, :], target.reshape(1)
-    else:
-        x2, t = x, target
-    n, c = x2.shape[0], x2.shape[1]
-    if t.shape[0] != n:
-        raise ValueError(f"Expected input batch_size ({n}) to match target batch_size ({t.shape[0]}).")
+        return x[None, :], target.reshape(1)
+    if x.ndim == 2:
+        return x, target
+    return namespace_of(x).moveaxis(x, 1, -1).reshape(-1, x.shape[1]), target.reshape(-1)
+
+
+def nll_terms(target, shape, dtype, weight, ignore_index):
+    """What nll_loss reads of its target: the rows not ignored (row numbers as in _nll_rows), their
+    classes, their weights (None without a weight) and the total weight a mean divides by, summed as
+    PyTorch sums it. Raises PyTorch's IndexError for a class out of range."""
+    ns = namespace_of(target)
+    t = target.reshape(-1)
     keep = t != ignore_index
-    bad = keep & ((t < 0) | (t >= c))
+    classes = shape[0] if len(shape) == 1 else shape[1]
+    bad = keep & ((t < 0) | (t >= classes))
     if bad.any():
         raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
-    safe_t = xp.where(keep, t, 0)
-    w = (weight[safe_t] if weight is not None else xp.ones_like(safe_t, dtype=x.dtype)) * keep
-    return x2, safe_t, w.astype(x.dtype)
+    rows = ns.flatnonzero(keep)
+    cls = t[rows]
+    if weight is None:
+        return rows, cls, None, ns.array(rows.size, dtype)
+    w = weight[cls]
+    if len(shape) == 1:
+        return rows, cls, w, w[0] if w.size else ns.array(0, dtype)
+    return rows, cls, w, _cascade_sum(rows, w, t.size, subtract=False)
 
 
-def _nll_fwd(x, target, weight=None, ignore_index=-100, reduction="mean"):
-    x2, t, w = _nll_parts(x, target, weight, ignore_index)
-    picked = -x2[namespace_of(x2).arange(x2.shape[0]), t] * w
-    ignored = target.reshape(-1) == ignore_index
-    if ignored.any():  # PyTorch's ignored rows are 0, not -x * 0 (-0. for a positive x)
-        picked = namespace_of(x2).where(ignored, 0, picked).astype(x.dtype, copy=False)
-    if reduction == "mean":
-        return picked.sum() / w.sum()
-    if reduction == "sum":
-        return picked.sum()
-    return picked if x.ndim > 1 else picked[0]
+def _ceil_log2(n):
+    return 1 if n <= 2 else (n - 1).bit_length()
+
+
+def _cascade_sum(index, values, count, subtract):
+    """The sum PyTorch's CPU nll_loss and nll_loss2d compute (LossNLL.cpp, LossNLL2d.cpp), in the same
+    order and precision, so that a mean prints PyTorch's last digit. It keeps 8 accumulators: each value
+    (that of row `index`) goes into level 0 (subtracted for the loss, added for the weights); after row
+    b, level j is added into level j + 1 and cleared, for each j while b is a multiple of 16**(j + 1)
+    (16 = 2**4; more only past 2**39 rows); at the end the levels are added up, level 0 first.
+
+    Here: row 0 goes straight through to the last level; each other level is summed run by run (its
+    values between two clearings), the runs as rows of a table summed by one cumsum, which adds in order."""
+    power = max(4, _ceil_log2(count) // 8)
+    ns = namespace_of(values)
+    total = ns.zeros((), values.dtype)
+    if not values.size:
+        return total
+    items = -values if subtract else values  # (acc - x is acc + -x, exactly)
+    last = total
+    if int(index[0]) == 0:
+        last, index, items = total + items[0], index[1:], items[1:]
+    for level in range(7):
+        if not items.size:
+            break
+        flush = index % (1 << (power * (level + 1))) == 0
+        sums = _run_sums(items, flush)
+        total = total + sums[-1]
+        index, items = index[flush], sums[:-1]
+    if items.size:  # (what reached the last level after row 0, past 16**7 rows)
+        last = _run_sums(ns.concatenate([last[None], items]), ns.zeros(items.size + 1, bool))[0]
+    return total + last
+
+
+def _run_sums(items, flush):
+    """Sums, from 0 and in order, of the runs of `items` that end where `flush` is true, plus the run after
+    the last of them (0 if empty)."""
+    ns = namespace_of(items)
+    ends = ns.flatnonzero(flush)
+    if not ends.size:  # one run
+        return ns.cumsum(ns.concatenate([ns.zeros(1, items.dtype), items]))[-1:]
+    starts = ns.concatenate([ns.zeros(1, ends.dtype), ends + 1])
+    run = ns.cumsum(flush) - flush  # the run of each item
+    position = ns.arange(items.size) - starts[run]
+    # a column of +0.0 to start from; padding of -0.0, which changes no sum (x + -0.0 is x, -0.0 too)
+    table = ns.full((starts.size, int(position.max()) + 2), -0.0, items.dtype)
+    table[:, 0] = 0.0
+    table[run, position + 1] = items
+    return table.cumsum(axis=1)[:, -1]
+
+
+def _nll_fwd(x, p):
+    rows, cls, w, total_weight = p["terms"]
+    ns = namespace_of(x)
+    picked = _nll_rows(x, p["target"])[0][rows, cls]
+    if w is not None:
+        picked = picked * w
+    reduction = p["reduction"]
+    if reduction == "none":
+        if x.ndim == 1:  # (-x * w for a kept class, else 0; a 0-d result)
+            return -picked[0] if picked.size else ns.zeros((), x.dtype)
+        out = ns.zeros(p["target"].size, x.dtype)
+        out[rows] = -picked
+        return out.reshape(p["target"].shape)
+    if x.ndim == 1:  # one row: no sum
+        loss = -picked[0] if picked.size else ns.zeros((), x.dtype)
+    else:
+        loss = _cascade_sum(rows, picked, p["target"].size, subtract=True)
+    return loss / total_weight if reduction == "mean" else loss
+
+
+def permuted_dense(a) -> bool:
+    """True for an array that fills its memory without gaps or overlaps but not in C order (a permuted
+    contiguous array): what PyTorch's empty_like copies the strides of."""
+    if a.flags.c_contiguous:
+        return False
+    expected = a.itemsize
+    for stride, size in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def _nll_bwd(m, g, a, b, r, p):
+    """PyTorch's nll_loss_backward: grad = -(g / total_weight) (mean) or -g, written as weight * grad (or
+    grad) at each kept row's class; every other entry is 0, whatever the sign of g."""
+    if p.get("permuted"):
+        raise RuntimeError("grad_input must be contiguous")
     shape = p["shape"]
+    rows, cls, w, total_weight = p["terms"]
     ns = namespace_of(p["target"])
-    x2, t, w = _nll_parts(ns.zeros(shape, dtype=p["dtype"]), p["target"], p["weight"], p["ignore_index"])
-    coef = xp.zeros_like(x2)
-    if p["reduction"] == "mean":
-        w = -w / w.sum()
-        ignored = p["target"].reshape(-1) == p["ignore_index"]
-        if ignored.any():  # (PyTorch skips them: 0, not -0 / 0 where every row is ignored)
-            w = ns.where(ignored, 0, w).astype(x2.dtype, copy=False)
-        coef[ns.arange(x2.shape[0]), t] = w
+    count = p["target"].size
+    written = ns.zeros((count, shape[0] if len(shape) == 1 else shape[1]), bool)
+    written[rows, cls] = True
+    scale = None
+    if w is not None:
+        scale = ns.zeros(written.shape, p["dtype"])
+        scale[rows, cls] = w
+    if len(shape) == 4:  # rows back to (N, C, H, W)
+        n, c, h, width = shape
+        written = ns.moveaxis(written.reshape(n, h, width, c), -1, 1)
+        scale = None if scale is None else ns.moveaxis(scale.reshape(n, h, width, c), -1, 1)
+    written = written.reshape(shape)
+    reduction = p["reduction"]
+    if reduction == "mean":
+        g = -(g / m.const(total_weight))
     else:
-        coef[ns.arange(x2.shape[0]), t] = -w
-    if p["reduction"] == "none" and len(shape) > 1:
-        g = m.expand_dims(g, 1)
-    return (g * m.const(coef.reshape(shape)),)
+        g = -g
+        if reduction == "none" and len(shape) > 1:
+            g = m.expand_dims(g, 1)
+    if scale is not None:
+        g = m.const(scale.reshape(shape)) * g
+    else:
+        g = m.broadcast_to(g, shape)
+    return (m.where(written, g, 0),)
 
 
 def _index_grad_fwd(g, shape, index):
@@ -1762,6 +1869,7 @@ ROWS: dict[str, Op] = {
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd),
+    "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
     "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, _to_input_shape, view=True),

@@ -208,6 +208,10 @@ def _autograd_backward_outputs_before_input_types(t):  # ... and the inputs' typ
     t.autograd.backward(x * 2, inputs=[1.0])
 
 
+def _nll(t, *args, **kwargs):
+    return t.nn.functional.nll_loss(*args, **kwargs)
+
+
 def _losses(t, x, target, cross_entropy=True):
     """nll_loss (and cross_entropy) with each reduction, and x's gradient from them all, as one vector."""
     outs = []
@@ -308,6 +312,46 @@ MISUSE = {
     "nll_loss_empty_batch_0d_target": lambda t: t.nn.functional.nll_loss(t.ones(0, 3), t.tensor(1)),
     "nll_loss_2d_target": lambda t: t.nn.functional.nll_loss(t.ones(2, 3), t.zeros(2, 1, dtype=t.long)),
     "nll_loss_2d_float_target": lambda t: t.nn.functional.nll_loss(t.ones(0, 3), t.zeros(0, 3)),
+    # nll_loss with a wrong weight or target dtype, and on (N, C, d...) inputs: nll_loss_nd's, nll_loss's and
+    # nll_loss2d's checks, each pair below failing two of them to pin PyTorch's order
+    "nll_loss_weight_size": lambda t: _nll(t, t.ones(2, 3), t.zeros(2, dtype=t.long), weight=t.ones(2)),
+    "nll_loss_weight_2d": lambda t: _nll(t, t.ones(2, 3), t.zeros(2, dtype=t.long), weight=t.ones(1, 3)),
+    "nll_loss_int32_target": lambda t: _nll(t, t.ones(2, 3), t.zeros(2, dtype=t.int32)),
+    "nll_loss_target_dtype_before_weight": lambda t: _nll(
+        t, t.ones(2, 3), t.zeros(2, dtype=t.int32), weight=t.ones(2)),
+    "nll_loss_target_dims_before_dtype": lambda t: _nll(
+        t, t.ones(2, 3), t.zeros(2, 2, dtype=t.int32)),
+    "nll_loss_weight_size_before_input_dtype": lambda t: _nll(
+        t, t.ones(2, 3, dtype=t.int32), t.zeros(2, dtype=t.long), weight=t.ones(2)),
+    "nll_loss_int_input": lambda t: _nll(t, t.ones(2, 3, dtype=t.int32), t.zeros(2, dtype=t.long)),
+    "nll_loss_input_dtype_before_weight_dtype": lambda t: _nll(
+        t, t.ones(2, 3, dtype=t.int32), t.zeros(2, dtype=t.long), weight=t.ones(3)),
+    "nll_loss_weight_dtype_before_bounds": lambda t: _nll(
+        t, t.ones(2, 3), t.full((2,), 5), weight=t.ones(3, dtype=t.float64)),
+    "nll_loss_3d_target_size": lambda t: _nll(t, t.ones(2, 3, 2), t.zeros(2, 3, dtype=t.long)),
+    "nll_loss_3d_target_size_before_dtype": lambda t: _nll(
+        t, t.ones(2, 3, 2), t.zeros(2, 3, dtype=t.int32)),
+    "nll_loss_3d_1d_target": lambda t: _nll(t, t.ones(2, 3, 5), t.zeros(2, dtype=t.long)),
+    "nll_loss_3d_batch": lambda t: _nll(t, t.ones(2, 3, 5), t.zeros(3, 5, dtype=t.long)),
+    "nll_loss_4d_target_dims": lambda t: _nll(t, t.ones(2, 3, 2, 2), t.zeros(2, 4, dtype=t.long)),
+    "nll_loss_4d_size_mismatch": lambda t: _nll(
+        t, t.ones(2, 3, 2, 2), t.zeros(2, 2, 3, dtype=t.long)),
+    "nll_loss_4d_target_dtype_before_size": lambda t: _nll(
+        t, t.ones(2, 3, 2, 2), t.zeros(2, 2, 3, dtype=t.int32)),
+    "nll_loss_4d_weight_size": lambda t: _nll(
+        t, t.ones(2, 3, 2, 2), t.zeros(2, 2, 2, dtype=t.long), weight=t.ones(2)),
+    "nll_loss_4d_byte_target": lambda t: _nll(t, t.ones(2, 3, 2, 2), t.zeros(2, 2, 2, dtype=t.uint8)),
+    "nll_loss_4d_weight_dtype_before_byte": lambda t: _nll(
+        t, t.ones(2, 3, 2, 2), t.zeros(2, 2, 2, dtype=t.uint8), weight=t.ones(3, dtype=t.float64)),
+    "nll_loss_4d_int_input": lambda t: _nll(
+        t, t.ones(2, 3, 2, 2, dtype=t.int32), t.zeros(2, 2, 3, dtype=t.long)),
+    "nll_loss_4d_out_of_bounds": lambda t: _nll(t, t.ones(2, 3, 2, 2), t.full((2, 2, 2), 3)),
+    "nll_loss_5d_negative_target": lambda t: _nll(
+        t, t.ones(2, 3, 2, 1, 2), t.full((2, 2, 1, 2), -1)),
+    # PyTorch's nll_loss2d backward refuses a gradient laid out like a permuted input
+    "nll_loss_4d_permuted_backward": lambda t: _nll(
+        t, t.ones(2, 2, 2, 3, requires_grad=True).permute(0, 3, 1, 2), t.zeros(2, 2, 2, dtype=t.long),
+    ).backward(),
     "cross_entropy_0d_target": lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor(1)),
     "cross_entropy_same_shape_long_target":
         lambda t: t.nn.functional.cross_entropy(t.ones(3), t.tensor([0, 1, 2]), reduction="none"),
@@ -555,6 +599,36 @@ COMPUTED = {
         lambda t: _losses(t, t.tensor([0.1, 0.5, 0.4], requires_grad=True), t.tensor(1), False),
     "nll_loss_ignored_0d_target":
         lambda t: _losses(t, t.tensor([0.1, 0.5, 0.4], requires_grad=True), t.tensor(-100), False),
+    # (N, C, d...) inputs: nll_loss2d for 4-d, and a view to 4-d (and back, for 'none') for the others
+    "nll_loss_3d": lambda t: _losses(t, (t.arange(30.0).reshape(2, 3, 5) * 0.37).sin().requires_grad_(),
+                                     t.tensor([[0, 2, 1, -100, 2], [1, 1, 0, 2, -100]]), False),
+    "nll_loss_4d": lambda t: _losses(t, (t.arange(24.0).reshape(2, 3, 2, 2) * 0.37).sin().requires_grad_(),
+                                     t.tensor([[[0, 1], [2, -100]], [[1, 1], [0, 2]]]), False),
+    "nll_loss_5d_weighted": lambda t: t.cat([
+        t.nn.functional.nll_loss(x, t.tensor([[[[0, 1]], [[2, -100]]], [[[1, 1]], [[0, 2]]]]), weight=w,
+                                 reduction=r).reshape(-1)
+        for x in [t.arange(24.0).reshape(2, 3, 2, 1, 2).cos()] for w in [t.tensor([0.5, 2.0, 1.5])]
+        for r in ("mean", "sum", "none")]),
+    "nll_loss_3d_empty":
+        lambda t: _losses(t, t.zeros(2, 3, 0, requires_grad=True), t.zeros(2, 0, dtype=t.long), False),
+    # a non-contiguous (N, C, d) input is made contiguous first (nll_loss2d's backward never sees it)
+    "nll_loss_3d_transposed": lambda t: _losses(
+        t, (t.arange(30.0).reshape(2, 5, 3) * 0.37).sin().requires_grad_().transpose(1, 2),
+        t.tensor([[0, 2, 1, -100, 2], [1, 1, 0, 2, -100]]), False),
+    "nll_loss_weight_2d_in_4d": lambda t: _nll(
+        t, t.arange(24.0).reshape(2, 3, 2, 2).cos(), t.ones(2, 2, 2, dtype=t.long),
+        weight=t.tensor([[1.0, 3.0, 2.0]])),
+    # a mean over many rows: PyTorch's cascade of partial sums, in float32, to the last bit
+    "nll_loss_many_rows": lambda t: t.stack([
+        t.nn.functional.nll_loss((t.arange(2100.0).reshape(300, 7) * 0.37) % 1.0 - 0.5, t.arange(300) * 7 % 8,
+                                 weight=w, ignore_index=7, reduction=r)
+        for w in (None, t.arange(1.0, 8.0) * 0.3) for r in ("mean", "sum")]),
+    "nll_loss_4d_many_rows": lambda t: t.stack([
+        _nll(t, (t.arange(20480.0).reshape(8, 5, 16, 32) * 0.37) % 1.0 - 0.5,
+             (t.arange(4096).reshape(8, 16, 32) * 3) % 6, weight=w, ignore_index=5, reduction=r)
+        for w in (None, t.arange(1.0, 6.0) * 0.3) for r in ("mean", "sum")]),
+    "nll_loss_sum_ignored_grad_is_zero":
+        lambda t: _losses(t, -t.ones(2, 3, requires_grad=True), t.tensor([1, -100]), False),
     "nll_loss_all_ignored":
         lambda t: _losses(t, t.ones(2, 3, requires_grad=True), t.tensor([-100, -100]), False),
     "nll_loss_ignored_rows_are_zero": lambda t: t.nn.functional.nll_loss(

@@ -414,6 +414,22 @@ CASES: dict[str, Case] = {
     "nll_loss_ignore": case(lambda t, x: F(t).nll_loss(x, t.tensor([1, 0, 1]), ignore_index=0),
                             f(3, 2), rows="nll_loss"),
     "nll_loss_1d": case(lambda t, x: F(t).nll_loss(x, t.tensor(2)), f(4), rows="nll_loss"),
+    "nll_loss_3d": case(lambda t, x: F(t).nll_loss(x, t.tensor([[0, 2, -100], [1, 1, 0]])), f(2, 3, 3),
+                        rows=("view", "nll_loss2d")),
+    "nll_loss_4d_none": case(lambda t, x: F(t).nll_loss(x, t.tensor([[[0, 1], [2, 2]], [[1, 1], [0, 2]]]),
+                                                         reduction="none"), f(2, 3, 2, 2), rows="nll_loss2d"),
+    "nll_loss_5d_weight": case(
+        lambda t, x: F(t).nll_loss(x, t.tensor([[[[0, 1]], [[2, 2]]]]), reduction="sum",
+                                   weight=t.tensor([0.5, 2.0, 1.5]).to(x.dtype)),
+        f(1, 3, 2, 1, 2), rows=("view", "nll_loss2d")),
+    # softmax and log_softmax return contiguous results: nll_loss2d's backward accepts them
+    "cross_entropy_4d_permuted": case(
+        lambda t, x: F(t).cross_entropy(x.permute(0, 3, 1, 2),
+                                        t.tensor([[[0, 1], [2, 2]], [[1, 1], [0, 2]]])),
+        f(2, 2, 2, 3), rows=("log_softmax", "nll_loss2d")),
+    "cross_entropy_3d_probabilities": case(
+        lambda t, x: F(t).cross_entropy(x, (t.arange(24.0, dtype=x.dtype).reshape(2, 3, 4) * 0.3).softmax(1)),
+        f(2, 3, 4), rows="log_softmax"),
     "cross_entropy": case(lambda t, x: F(t).cross_entropy(x, t.tensor([0, 2, 1])), f(3, 4),
                           rows="nll_loss log_softmax"),
     "cross_entropy_sum": case(lambda t, x: F(t).cross_entropy(x, t.tensor([0, 2]), reduction="sum"),
