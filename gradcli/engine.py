@@ -16,6 +16,7 @@ import itertools
 import sys
 import weakref
 
+from . import backend
 from .backend import xp
 
 
@@ -443,6 +444,8 @@ def _accumulate(leaf, g, create_graph):
     if isinstance(g, Tensor):
         if not create_graph:
             g = g._data
+    elif type(g) is not xp.ndarray:
+        g = backend.as_array(g)  # (a 0-d gradient may come as a numpy scalar: .grad must be an array)
     if leaf.grad is None:
         if isinstance(g, Tensor):
             # A copy (PyTorch's clone_obey_contract): the grad is a CopyBackwards of the incoming gradient.
@@ -457,9 +460,9 @@ def _accumulate(leaf, g, create_graph):
             # A copy: the same array may flow to several leaves (AddBackward passes it through), or be held
             # by a hook, or be a view of memory that something else owns.
             leaf.grad = Tensor._make(g.astype(leaf._data.dtype, copy=True))
-    elif create_graph or leaf.grad.grad_fn is not None:
+    elif create_graph:
         leaf.grad = leaf.grad + g
-    else:
+    else:  # (in place with grad mode off, as AccumulateGrad: a .grad with a grad_fn keeps it)
         data = leaf.grad._data
         data += g._data if isinstance(g, Tensor) else g
         leaf.grad._version[0] += 1

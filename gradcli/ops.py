@@ -800,7 +800,7 @@ def unbind(x, dim):
     xa = x._data
     d = _dim(dim, xa.ndim)
     limits.check_sequence(xa.shape[d])
-    outs = [Tensor._make(xa[(slice(None),) * d + (i,)]) for i in range(xa.shape[d])]
+    outs = [Tensor._make(xa[(slice(None),) * d + (i, Ellipsis)]) for i in range(xa.shape[d])]  # (views)
     base = x._base if x._base is not None else x
     for o in outs:
         o._version = x._version
@@ -1889,7 +1889,9 @@ ROWS: dict[str, Op] = {
     # matmul of a vector and a matrix squeezes its result in place: PyTorch's node for `squeeze_(dim)`
     "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, _to_input_shape, view=True),
     "expand": Op("ExpandBackward0", _expand_fwd, lambda m, g, a, b, r, p: (g,), view=True),
-    "select": Op("SelectBackward0", lambda a, index, **_: a[index], _indexed_back("select_grad"), view=True),
+    # (the Ellipsis keeps a whole-element index a 0-d view of a, where numpy would copy it out as a scalar)
+    "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)], _indexed_back("select_grad"),
+                 view=True),
     "slice": Op("SliceBackward0", lambda a, index, **_: a[index], _indexed_back("slice_grad"), view=True),
     "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad")),
     # the backward of indexing, as a differentiable op (create_graph=True)
