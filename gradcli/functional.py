@@ -921,7 +921,10 @@ def getitem(x, index):
             expanded.extend([slice(None)] * (ndim - consumed))
         else:
             expanded.append(i)
-    only = len(expanded) == 1
+    # A lone slice, x[a:b], is always a SliceBackward0; inside a tuple (or after ...), a slice that covers
+    # its whole dimension is skipped, and an index that skips everything is an alias (PyTorch's
+    # applySlicing).
+    lone_slice = isinstance(index, slice)
     out = x
     d = 0
     for pos, i in enumerate(expanded):
@@ -935,16 +938,13 @@ def getitem(x, index):
             key = (slice(None),) * d + (i,)
             out = unary(ROWS["select"], out, {"index": key, "in_shape": out._data.shape})
         else:
-            if i == slice(None) and not only:
+            if not lone_slice and i.indices(out._data.shape[d]) == (0, out._data.shape[d], 1):
                 d += 1
                 continue
             key = (slice(None),) * d + (i,)
             out = unary(ROWS["slice"], out, {"index": key, "in_shape": out._data.shape})
             d += 1
     if out is x:
-        # x[:] is a slice; x[...] and x[()] index nothing at all, which PyTorch records as an alias.
-        if expanded and expanded[0] == slice(None) and Ellipsis not in items:
-            return unary(ROWS["slice"], x, {"index": (slice(None),), "in_shape": x._data.shape})
         return unary(ROWS["alias"], x)
     return out
 
