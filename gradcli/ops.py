@@ -1890,8 +1890,8 @@ ROWS: dict[str, Op] = {
     "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, _to_input_shape, view=True),
     "expand": Op("ExpandBackward0", _expand_fwd, lambda m, g, a, b, r, p: (g,), view=True),
     # (the Ellipsis keeps a whole-element index a 0-d view of a, where numpy would copy it out as a scalar)
-    "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)], _indexed_back("select_grad"),
-                 view=True),
+    "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)],
+                 _indexed_back("select_grad"), view=True),
     "slice": Op("SliceBackward0", lambda a, index, **_: a[index], _indexed_back("slice_grad"), view=True),
     "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad")),
     # the backward of indexing, as a differentiable op (create_graph=True)
