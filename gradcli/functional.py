@@ -1734,6 +1734,45 @@ def _bitwise(name, fn):
     return method
 
 
+def _ibitwise(name, fn):
+    """&= |= ^= on tensors: & | ^, written into the tensor (integers and bools, which carry no grad)."""
+    compute = _bitwise(name, fn)
+
+    def method(self, other):
+        result = compute(self, other)
+        if result is NotImplemented:
+            return result
+        ops.check_inplace_result(result._data, self._data)
+        xp.copyto(self._data, result._data, casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    return method
+
+
+def _ifloordiv(self, other):
+    if type(other) is not Tensor and not isinstance(other, _NUMBER):
+        return NotImplemented
+    return inplace(ROWS["floor_divide"], self, other)
+
+
+def _imod(self, other):
+    if type(other) is not Tensor and not isinstance(other, _NUMBER):
+        return NotImplemented
+    return inplace(ROWS["remainder_tensor" if type(other) is Tensor else "remainder"], self, other)
+
+
+def _ipow(self, exponent):
+    if type(exponent) is Tensor:
+        ops._no_bool("pow", self._data, exponent._data)
+        return inplace(ROWS["pow_tensor"], self, exponent)
+    if not isinstance(exponent, _NUMBER):
+        return NotImplemented
+    if type(exponent) is int and not -0x80 <= exponent <= 0x7F:
+        exponent = _int_exponent(exponent, self._data.dtype)
+    return inplace(ROWS["pow"], self, None, {"exponent": exponent})
+
+
 def install_tensor_methods(cls):
     conv = {
         "float": lambda self: to(self, dtypes.float32),
@@ -1771,6 +1810,9 @@ def install_tensor_methods(cls):
         "__isub__": _iop(_sub_, sub),
         "__imul__": _iop(lambda s, o: inplace(ROWS["mul"], s, o), mul),
         "__itruediv__": _iop(_div_, div),
+        "__ifloordiv__": _ifloordiv, "__imod__": _imod, "__ipow__": _ipow,
+        "__iand__": _ibitwise("bitwise_and", operator.and_), "__ior__": _ibitwise("bitwise_or", operator.or_),
+        "__ixor__": _ibitwise("bitwise_xor", operator.xor),
         # methods
         "add": lambda self, other, *, alpha=1: add(self, other, alpha=alpha),
         "sub": lambda self, other, *, alpha=1: sub(self, other, alpha=alpha),
@@ -1803,7 +1845,7 @@ def install_tensor_methods(cls):
         "neg_": lambda self: inplace(ROWS["neg"], self),
         "exp_": lambda self: inplace(ROWS["exp"], self),
         "abs_": lambda self: inplace(ROWS["abs"], self),
-        "pow_": lambda self, e: inplace(ROWS["pow"], self, None, {"exponent": e}),
+        "pow_": _ipow,
         "new_tensor": lambda self, data, **kw: tensor(data, dtype=kw.get("dtype") or self.dtype,
                                                      device=kw.get("device") or self.device,
                                                      requires_grad=kw.get("requires_grad", False)),

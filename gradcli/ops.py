@@ -636,16 +636,7 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
             xa2, ya = across_devices(op, xa2, ya, inplace=True)
             out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
     out = asarray(out)
-    if out.shape != xa.shape:
-        raise RuntimeError(
-            f"output with shape [{', '.join(map(str, xa.shape))}] doesn't match the broadcast shape "
-            f"[{', '.join(map(str, out.shape))}]"
-        )
-    if out.dtype != xa.dtype and not any_cast and not xp.can_cast(out.dtype, xa.dtype, "same_kind"):
-        raise RuntimeError(
-            f"result type {_type_name(out.dtype)} can't be cast to the desired output type "
-            f"{_type_name(xa.dtype)}"
-        )
+    check_inplace_result(out, xa, any_cast)
     old = None
     if needs_grad and op.save and "a" in op.save.lower():
         old = Tensor._make(xa.copy())
@@ -743,6 +734,30 @@ class AsStridedBackward0(Node):
         out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
         ns.add.at(out, self.index, g)
         return [out.reshape(self.base_shape)]
+
+
+def check_inplace_result(out, xa, any_cast=False):
+    """PyTorch's errors for an in-place result that cannot be written into xa: another shape, or (unless
+    any_cast) a dtype that xa's cannot take."""
+    if out.shape != xa.shape:
+        raise RuntimeError(
+            f"output with shape [{', '.join(map(str, xa.shape))}] doesn't match the broadcast shape "
+            f"[{', '.join(map(str, out.shape))}]"
+        )
+    if out.dtype != xa.dtype and not any_cast and not can_cast(out.dtype, xa.dtype):
+        raise RuntimeError(
+            f"result type {_type_name(out.dtype)} can't be cast to the desired output type "
+            f"{_type_name(xa.dtype)}"
+        )
+
+
+def can_cast(src, dst) -> bool:
+    """PyTorch's canCast, which an in-place op's result must pass to be written into its tensor: never
+    a float into an integer or bool tensor, nor a non-bool into a bool one; any integer into any other
+    (wrapping: `uint8_tensor += int64_tensor`), unlike numpy's same-kind rule."""
+    if src.kind == "f" and dst.kind in "iub":
+        return False
+    return not (dst.kind == "b" and src.kind != "b")
 
 
 def _type_name(np_dtype):
