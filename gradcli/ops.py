@@ -1626,8 +1626,12 @@ def _prod_bwd(m, g, a, b, r, p):
 
 
 def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
-    if _count(x.shape, dims) <= correction:  # no degrees of freedom left: nan, as PyTorch gives
+    count = _count(x.shape, dims)
+    if count == 0:  # (numpy would warn on stderr)
         return namespace_of(x).full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
+    if count <= correction:  # no degree of freedom left: PyTorch divides by 0 (inf, or nan for 0 / 0)
+        dev = x - x.mean(axis=dims, keepdims=True)
+        return (dev * dev).sum(axis=dims, keepdims=keepdim) / x.dtype.type(0)
     return x.var(axis=dims, ddof=correction, keepdims=keepdim)
 
 
@@ -1646,10 +1650,18 @@ def _centered(m, a, dims):
 
 
 def _var_bwd(m, g, a, b, r, p):
+    """PyTorch's var_backward: 2 / (n - correction) * g * (a - mean), the division a C++ one of doubles
+    (inf where n == correction, negative below); over all elements with no degree of freedom left,
+    g * (nan where a equals the mean, else inf)."""
     dims = p["dims"]
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
-    scale = 2.0 / (_count(a.shape, dims) - p["correction"])
-    return (_expand_reduced(m, g, a.shape, all_dims, p["keepdim"]) * scale * _centered(m, a, dims),)
+    g = _expand_reduced(m, g, a.shape, all_dims, p["keepdim"])
+    dof = _count(a.shape, dims) - p["correction"]
+    if (dims is None or not a.shape) and dof <= 0:
+        data = m.data(a)
+        return (g * m.const(xp.where(data == data.mean(), xp.nan, xp.inf).astype(data.dtype)),)
+    scale = 2.0 / dof if dof else math.inf
+    return (g * scale * _centered(m, a, dims),)
 
 
 def _std_fwd(x, **params):
@@ -1657,11 +1669,13 @@ def _std_fwd(x, **params):
 
 
 def _std_bwd(m, g, a, b, r, p):
-    dims = p["dims"]
-    all_dims = tuple(range(len(a.shape))) if dims is None else dims
-    scale = 1.0 / (_count(a.shape, dims) - p["correction"])
-    g = _expand_reduced(m, g / r, a.shape, all_dims, p["keepdim"])
-    return (g * scale * _centered(m, a, dims),)
+    """PyTorch's std_backward: var's backward of g / (2 * std), made 0 where the std is 0 (all the values
+    equal: a gradient of 0, not nan)."""
+    g = g / (r * 2)
+    zero = m.data(r) == 0
+    if zero.any():
+        g = m.where(zero, 0, g)
+    return _var_bwd(m, g, a, b, r, p)
 
 
 def _norm_fwd(x, ord=2, dims=None, keepdim=False):  # noqa: A002 - PyTorch's name
