@@ -249,8 +249,10 @@ def minimum(input, other):
 
 def where(condition, input=None, other=None):
     cond = _need_tensor("where", condition, 1, "condition")
-    if input is None and other is None:
-        return tuple(_nograd(i) for i in xp.nonzero(cond._data))
+    if input is None and other is None:  # (nonzero: a 0-d condition counts as one element)
+        data = cond._data
+        return tuple(_nograd(i) for i in backend.namespace_of(data).nonzero(data.reshape(-1) if not data.ndim
+                                                                            else data))
     if cond._data.dtype.kind != "b":
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{cond.dtype.name.capitalize()}")
@@ -896,6 +898,12 @@ def _index_on_device(items, data):
 
 
 def getitem(x, index):
+    if not x._data.ndim and type(index) is not tuple:  # PyTorch's words for t[0] and t[a:b] on a 0-d t
+        if isinstance(index, int) and not isinstance(index, bool):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        if isinstance(index, slice):
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     items, advanced = _convert_index(index)
     if advanced:
         if type(x._data) is not xp.ndarray:
@@ -1168,6 +1176,8 @@ def _spread(name, row, input, dim, keepdim, unbiased, correction):
     if correction is None:
         correction = 1 if unbiased else 0
     dims = None if dim is None else _dims(dim, input._data.ndim)
+    if not input._data.ndim:  # (dim 0 or -1 of a 0-d tensor: all of it)
+        dims = None
     if not input._data.size and dims is not None:
         ops.check_reduced(input._data.shape, dims)
     params = {"dims": dims, "keepdim": keepdim, "correction": correction}
@@ -1191,7 +1201,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         p = 2
     if isinstance(p, str) or not isinstance(p, (int, float)):
         raise RuntimeError(f"gradcli: norm(p={p!r}) is not supported")
-    dims = None if dim is None else _dims(dim, input._data.ndim)
+    dims = None if dim is None or not input._data.ndim else _dims(dim, input._data.ndim)
+    if dim is not None and not input._data.ndim:
+        _dims(dim, 0)  # (dim 0 or -1 of a 0-d tensor: all of it; others out of range)
     if not input._data.size and dims is not None:
         ops.check_reduced(input._data.shape, dims)
     return unary(ROWS["norm"], input, {"ord": p, "dims": dims, "keepdim": keepdim})

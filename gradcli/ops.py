@@ -814,6 +814,8 @@ def unbind(x, dim):
     """The slices of x along dim, as views that share one UnbindBackward0 node (output_nr 0, 1, ...)."""
     xa = x._data
     d = _dim(dim, xa.ndim)
+    if not xa.ndim:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     limits.check_sequence(xa.shape[d])
     outs = [Tensor._make(xa[(slice(None),) * d + (i, Ellipsis)]) for i in range(xa.shape[d])]  # (views)
     base = x._base if x._base is not None else x
@@ -1238,6 +1240,9 @@ def _setitem_fwd(x, v, index):
 def _squeeze_fwd(x, dim=None, **_):
     if dim is None:
         return x.squeeze()
+    if not x.ndim:  # (a 0-d tensor takes dim 0 or -1, and stays itself)
+        _dims(dim, 0)
+        return x.view()
     dims = tuple(d for d in _dims(dim, x.ndim) if x.shape[d] == 1)
     return x.squeeze(axis=dims) if dims else x
 
@@ -1714,7 +1719,16 @@ def _norm_bwd(m, g, a, b, r, p):
 
 
 def _cumsum_fwd(x, dim):
-    return xp.cumsum(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else None)
+    dtype = xp.int64 if x.dtype.kind in "biu" else None
+    if not x.ndim:  # (numpy's cumsum of a 0-d array is 1-d; PyTorch's stays 0-d)
+        return xp.cumsum(x.reshape(1), dtype=dtype).reshape(())
+    return xp.cumsum(x, axis=dim, dtype=dtype)
+
+
+def _cumsum_bwd(m, g, a, b, r, p):
+    if not g.shape:
+        return (g,)
+    return (m.sum(g, (p["dim"],), True) - m.cumsum(g, p["dim"]) + g,)
 
 
 def _split_bwd(m, g, p, stacked):
@@ -1869,8 +1883,7 @@ ROWS: dict[str, Op] = {
     "var": Op("VarBackward0", _var_fwd, _var_bwd, save="a"),
     "std": Op("StdBackward0", _std_fwd, _std_bwd, save="ar"),
     "norm": Op("LinalgVectorNormBackward0", _norm_fwd, _norm_bwd, save="ar"),
-    "cumsum": Op("CumsumBackward0", _cumsum_fwd,
-                 lambda m, g, a, b, r, p: (m.sum(g, (p["dim"],), True) - m.cumsum(g, p["dim"]) + g,)),
+    "cumsum": Op("CumsumBackward0", _cumsum_fwd, _cumsum_bwd),
     "max": Op("MaxBackward1", lambda a: a.max(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "min": Op("MinBackward1", lambda a: a.min(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along),
