@@ -188,10 +188,16 @@ def abs(input):  # noqa: A001
     return unary(ROWS["abs"], _need_tensor("abs", input))
 
 
+def _float_bound(input, *bounds):
+    """clamp's input, made float when a bound is a float and the tensor is not (as PyTorch promotes)."""
+    if input._data.dtype.kind != "f" and builtin_any(isinstance(b, float) for b in bounds):
+        return to(input, dtypes.defaults.float)
+    return input
+
+
 def clamp(input, min=None, max=None):  # noqa: A002
     _need_tensor("clamp", input)
-    if input._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
-        input = to(input, dtypes.defaults.float)  # a float bound makes an integer tensor float
+    input = _float_bound(input, min, max)
     if type(min) is Tensor or type(max) is Tensor:
         return _clamp_tensor(input, min, max)
     if type(min) is int:
@@ -224,6 +230,7 @@ clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
+    input = _float_bound(_need_tensor("clamp_min", input), min)
     if type(min) is Tensor:
         return _clamp_tensor(input, min, None)
     if type(min) is int:
@@ -232,6 +239,7 @@ def clamp_min(input, min):  # noqa: A002
 
 
 def clamp_max(input, max):  # noqa: A002
+    input = _float_bound(_need_tensor("clamp_max", input), max)
     if type(max) is Tensor:
         return _clamp_tensor(input, None, max)
     if type(max) is int:
@@ -1870,8 +1878,7 @@ def install_tensor_methods(cls):
     }
     for name, fn in methods.items():
         setattr(cls, name, fn)
-    cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))) if self._data.ndim > 1
-                     else self)
+    cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))))  # (a new view, 1-d too)
     cls.mT = property(lambda self: transpose(self, -2, -1))
 
 

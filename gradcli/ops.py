@@ -1997,7 +1997,7 @@ TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor,
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
-    count=lambda mask: xp.count_nonzero(mask),
+    count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
     sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
     reshape=lambda x, shape: x.reshape(shape),
     broadcast_to=lambda x, shape: xp.broadcast_to(x, shape),
