@@ -1361,7 +1361,8 @@ def _scalar_for(value, dtype):
     kind = dtype.kind
     if kind in "iu":
         info = xp.iinfo(dtype)
-        low = -info.max if kind == "u" else info.min
+        # (a negative int wraps into an unsigned dtype; a float must lie within the dtype's range)
+        low = -info.max if kind == "u" and type(value) is int else info.min
         fits = low <= value <= info.max
         if fits and value < 0 and kind == "u":
             value %= info.max + 1
@@ -1535,8 +1536,45 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     dtype = _resolve_dtype(dtype) or dtypes.defaults.float
+    if dtype.np.kind == "b":
+        raise NotImplementedError('"linspace_cpu" not implemented for \'Bool\'')
     limits.check_tensor_size(steps, dtype.itemsize)
-    return _finish(xp.linspace(start, end, steps, dtype=xp.float64).astype(dtype.np), requires_grad, dev)
+    return _finish(_linspace_values(start, end, steps, dtype.np), requires_grad, dev)
+
+
+def _linspace_values(start, end, steps, np_dtype):
+    """PyTorch's CPU linspace, value for value. start and end are first converted to the dtype (an integer
+    one truncates them); step = (end - start) / (steps - 1), in the dtype (in double for integers); then
+    start + step * i for the first half and end - step * (steps - 1 - i) for the rest. For float32 and
+    float64 the kernel's multiply-add is fused, one rounding, so the middle of linspace(-1, 1, 7) is
+    -2.98e-08 as PyTorch prints it, not 0: computed wide here, exactly for float32 (in float64), to within
+    a rounding for float64 (in long double). float16 rounds at every step, as c10::Half's operators do."""
+    if steps <= 1:  # (empty, or filled with start: only what is used is converted and checked)
+        return xp.array([_scalar_for(start, np_dtype)] if steps else []).astype(np_dtype)
+    start, end = _scalar_for(start, np_dtype), _scalar_for(end, np_dtype)  # (PyTorch's overflow checks)
+    i = xp.arange(steps)
+    low = i < steps // 2
+    k = xp.where(low, i, steps - 1 - i)
+    if np_dtype.kind == "f" and np_dtype.itemsize == 2:
+        half = np_dtype.type
+        first, last = half(start), half(end)
+        step = (last - first) / half(builtin_max(steps - 1, 1))
+        kk = k.astype(np_dtype)
+        return xp.where(low, first + step * kk, last - step * kk).astype(np_dtype)
+    if np_dtype.kind in "iu":
+        # (C++'s conversion truncates towards zero; a negative int is wrapped into an unsigned dtype)
+        first, last = (float(int(v) % (xp.iinfo(np_dtype).max + 1) if np_dtype.kind == "u" else int(v))
+                       for v in (start, end))
+        kind = xp.dtype(xp.float64)
+    else:
+        kind = np_dtype
+        first, last = kind.type(start), kind.type(end)
+    step = (kind.type(last) - kind.type(first)) / kind.type(builtin_max(steps - 1, 1))
+    wide = xp.float64 if kind.itemsize < 8 else xp.longdouble
+    values = xp.where(low, wide(first), wide(last)) + xp.where(low, 1, -1).astype(wide) * wide(step) * k
+    if np_dtype.kind in "iu":
+        values = values.astype(xp.float64)  # (then truncated towards zero, as C++ converts)
+    return values.astype(np_dtype)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):

@@ -352,6 +352,10 @@ MISUSE = {
     "nll_loss_4d_permuted_backward": lambda t: _nll(
         t, t.ones(2, 2, 2, 3, requires_grad=True).permute(0, 3, 1, 2), t.zeros(2, 2, 2, dtype=t.long),
     ).backward(),
+    "linspace_bool": lambda t: t.linspace(0, 1, 3, dtype=t.bool),
+    "linspace_uint8_negative_float": lambda t: t.linspace(-1.0, 1.0, 3, dtype=t.uint8),
+    "full_uint8_negative_float": lambda t: t.full((2,), -0.5, dtype=t.uint8),
+    "full_int8_fraction_above_max": lambda t: t.full((2,), 127.9, dtype=t.int8),
     "cross_entropy_0d_target": lambda t: t.nn.functional.cross_entropy(t.ones(2, 3), t.tensor(1)),
     "cross_entropy_same_shape_long_target":
         lambda t: t.nn.functional.cross_entropy(t.ones(3), t.tensor([0, 1, 2]), reduction="none"),
@@ -627,6 +631,12 @@ COMPUTED = {
         _nll(t, (t.arange(20480.0).reshape(8, 5, 16, 32) * 0.37) % 1.0 - 0.5,
              (t.arange(4096).reshape(8, 16, 32) * 3) % 6, weight=w, ignore_index=5, reduction=r)
         for w in (None, t.arange(1.0, 6.0) * 0.3) for r in ("mean", "sum")]),
+    # linspace steps from both ends with fused multiply-adds: exact values, many sizes and dtypes
+    "linspace_many": lambda t: t.cat([
+        t.linspace(a, b, n, dtype=d).double()
+        for a, b in ((-1, 1), (0.1, 2.7), (-5.5, 3.25), (7, -3), (-100, 100))
+        for n in (1, 2, 7, 16, 17, 33, 101, 1500) for d in (t.float32, t.float64, t.float16, t.int64)]
+        + [t.linspace(-1, 1, 7, dtype=t.uint8).double(), t.linspace(200, -10, 9, dtype=t.int32).double()]),
     "nll_loss_sum_ignored_grad_is_zero":
         lambda t: _losses(t, -t.ones(2, 3, requires_grad=True), t.tensor([1, -100]), False),
     "nll_loss_all_ignored":
