@@ -1022,6 +1022,11 @@ def _check_bmm(a, b):
     return xp.matmul(a, b)
 
 
+def _threshold_backward(g, result):
+    """relu's gradient: g where the result is positive, else 0."""
+    return namespace_of(g).where(result > 0, g, 0).astype(g.dtype, copy=False)
+
+
 def _contiguous(x):
     """x in C order: what PyTorch's softmax and log_softmax return whatever their input's layout."""
     return x if x.flags.c_contiguous else namespace_of(x).ascontiguousarray(x)
@@ -1849,7 +1854,11 @@ ROWS: dict[str, Op] = {
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (g * (1 - r * r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (g * r * (1 - r),), save="r"),
     "relu": Op("ReluBackward0", lambda a: xp.maximum(a, 0).astype(a.dtype, copy=False),
-               lambda m, g, a, b, r, p: (m.where(m.data(r) > 0, g, 0),), save="r"),
+               lambda m, g, a, b, r, p: (m.threshold_backward(g, r),), save="r"),
+    # relu's backward as an op of (grad, result), recorded under create_graph as PyTorch records it, so a
+    # first-order gradient requires grad whenever relu's result does; its gradient for the result is 0
+    "threshold_backward": Op("ThresholdBackwardBackward0", _threshold_backward,
+                             lambda m, g, a, b, r, p: (m.threshold_backward(g, b), m.zeros(g)), save="b"),
     "sqrt": Op("SqrtBackward0", xp.sqrt, lambda m, g, a, b, r, p: (g / (2 * r),), save="r"),
     "rsqrt": Op("RsqrtBackward0", lambda a: 1 / xp.sqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * r * r * r,),
                 save="r"),
@@ -1996,6 +2005,7 @@ def _array_index_grad(g, shape, index, row):
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor,
+    threshold_backward=_threshold_backward,
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
     sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),

@@ -259,6 +259,10 @@ CASES: dict[str, Case] = {
     "F.sigmoid": case(lambda t, x: t.nn.functional.sigmoid(x), f(3), rows="sigmoid"),
     "sigmoid_method": case(lambda t, x: x.sigmoid(), f(3), rows="sigmoid"),
     "relu": case(lambda t, x: t.relu(x), f(2, 3), rows="relu", smooth=False),
+    # relu's first-order gradient under create_graph: a ThresholdBackwardBackward0 of (grad, result)
+    "relu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.relu() * x.relu()).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("relu", "threshold_backward"), smooth=False),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
