@@ -1620,19 +1620,59 @@ def _prod_fwd(x, dims=None, keepdim=False, **_):
 
 
 def _prod_bwd(m, g, a, b, r, p):
-    """d prod / d x_i is the product of the other entries: r / x_i where the slice has no zero; at the one
-    zero of a slice, the product of its nonzero entries; 0 elsewhere (two zeros or more kill every
-    gradient)."""
+    """PyTorch's prod_backward: g * (result / x) where no entry is 0; else the product of the other
+    entries, as prod_safe_zeros_backward builds it (exclusive cumulative products from both ends, which
+    keep the signs of zeros), or zeros for a whole-tensor product with several zeros (grad mode off)."""
     shape, dims, keepdim = p["shape"], p["dims"], p["keepdim"]
+    if not shape:
+        return (g,)
     g = _expand_reduced(m, g, shape, dims, keepdim)
     zero = m.data(a) == 0
     if not zero.any():
-        return (g * _expand_reduced(m, r, shape, dims, keepdim) / a,)
-    count = zero.sum(axis=dims, keepdims=True)
-    safe = m.where(zero, 1, a)
-    nonzero_prod = m.broadcast_to(m.prod(safe, dims, True), shape)
-    others = m.where(count == 0, nonzero_prod / safe, m.where(zero & (count == 1), nonzero_prod, 0))
-    return (g * others,)
+        return (g * (_expand_reduced(m, r, shape, dims, keepdim) / a),)
+    whole = p.get("whole", len(dims) == len(shape))
+    if m is ARRAY_MATH:
+        if whole and zero.sum() > 1:
+            return (namespace_of(a).zeros_like(a),)
+        return (g * _exclusive_products(a, None if whole else dims[0]),)
+    if whole:  # (PyTorch multiplies the flattened input's products, then views them as the input)
+        return (m.reshape(m.reshape(g, (-1,)) * _others_product(m, a, None), shape),)
+    return (g * _others_product(m, a, dims[0]),)
+
+
+def _exclusive_products(a, dim):
+    """For each entry of a (flattened when dim is None), the product of the others along dim: the
+    products of those before it times those after it, each a cumulative product in order."""
+    ns = namespace_of(a)
+    x = a.reshape(-1) if dim is None else a
+    d = 0 if dim is None else dim
+    n = x.shape[d]
+    ones = ns.ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype)
+    before = ns.cumprod(ns.concatenate([ones, ns.take(x, ns.arange(n - 1), axis=d)], axis=d), axis=d)
+    after = ns.flip(ns.cumprod(ns.concatenate([ones, ns.flip(ns.take(x, ns.arange(1, n), axis=d), axis=d)],
+                                              axis=d), axis=d), axis=d)
+    return (before * after).reshape(a.shape)
+
+
+_OTHERS_LIMIT = 1 << 22  # elements of the (..., n, n) table below; past it the gradient is a constant
+
+
+def _others_product(m, a, dim):
+    """The product of the other entries along dim (of all of them, flattened, when dim is None), as a
+    differentiable expression of every entry (create_graph): an (n, n) table of the entries with the
+    diagonal set to 1, multiplied along its rows. Past _OTHERS_LIMIT it is computed as constants
+    instead (its second derivative is then 0 where PyTorch's is not)."""
+    x = m.reshape(a, (-1,)) if dim is None else m.swapaxes(a, dim, -1)
+    lead, n = m.data(x).shape[:-1], m.data(x).shape[-1]
+    if _numel(lead) * n * n > _OTHERS_LIMIT:
+        products = _exclusive_products(m.data(a), dim)
+        return m.const(products.reshape(-1) if dim is None else products)
+    table = m.broadcast_to(m.expand_dims(x, -2), (*lead, n, n))
+    eye = xp.eye(n, dtype=bool)
+    if type(m.data(a)) is not ndarray:
+        eye = backend.to_device(eye, "cuda")
+    others = m.prod(m.where(eye, 1, table), (len(lead) + 1,), False)
+    return others if dim is None else m.swapaxes(others, dim, -1)
 
 
 def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
