@@ -1954,6 +1954,7 @@ def _t_prod(x, axes, keepdims):
 ops.TENSOR_MATH = SimpleNamespace(
     exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
+    pow=lambda x, e: x ** e,
     where=_t_where,
     equal=lambda a, b: _nograd(xp.equal(a._data if type(a) is Tensor else a,
                                         b._data if type(b) is Tensor else b)),
