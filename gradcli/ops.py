@@ -918,9 +918,21 @@ def _mean_fwd(x, dim=None, keepdim=False):
     return x.mean(axis=_dims(dim, x.ndim) if dim is not None else None, keepdims=keepdim)
 
 
+def _sign(x):
+    """sign, with PyTorch's 0 for nan (numpy's is nan)."""
+    out = backend.as_array(xp.sign(x))
+    if x.dtype.kind == "f":
+        nan = xp.isnan(x)
+        if nan.any():
+            out[nan] = 0
+    return out
+
+
 def _evenly(m, g, a, r):
-    """max()/min() over everything: ties share the gradient equally, as in PyTorch."""
-    mask = m.equal(a, r)
+    """max()/min() over everything: ties share the gradient equally, as in PyTorch; a nan result is
+    shared by the nans."""
+    data = m.data(r)
+    mask = xp.isnan(m.data(a)) if data.dtype.kind == "f" and xp.isnan(data) else m.equal(a, r)
     return (m.where(mask, g / m.count(mask), 0),)
 
 
@@ -1951,7 +1963,7 @@ ROWS: dict[str, Op] = {
     "rsqrt": Op("RsqrtBackward0", lambda a: 1 / xp.sqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * r * r * r,),
                 save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
-    "sign": Op("SignBackward0", xp.sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "sign": Op("SignBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
     "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (m.zeros(g),)),
@@ -2092,7 +2104,7 @@ def _array_index_grad(g, shape, index, row):
 # this module).
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
-    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor,
+    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor,
     threshold_backward=_threshold_backward,
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
