@@ -1116,7 +1116,8 @@ def _any_all(name, input, dim, keepdim):
         ops.check_reduced(data.shape, (axis,), 1)
     if axis is not None and not data.ndim:
         axis = None
-    return _nograd((data.any if name == "any" else data.all)(axis=axis, keepdims=keepdim))
+    out = (data.any if name == "any" else data.all)(axis=axis, keepdims=keepdim)
+    return _nograd(out.astype(data.dtype) if data.dtype == xp.uint8 else out)  # (uint8 in, uint8 out)
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001
@@ -1274,35 +1275,30 @@ def _finish(array, requires_grad, device="cpu"):
 
 
 def _infer(data, shape, depth, flat):
-    """Walk nested lists, checking they are rectangular; returns the widest kind seen (0 bool, 1 int,
-    2 float)."""
+    """Walk nested lists, checking they are rectangular; returns the dtype PyTorch infers for them: each
+    number's (bool, int64 or the default float) and each tensor's own, promoted together (an empty list
+    counts as the default float)."""
     if type(data) is Tensor:
         if depth == len(shape):
             shape.extend(data._data.shape)
         elif tuple(shape[depth:]) != data._data.shape:
             raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {len(data)})")
         flat.extend(data._data.reshape(-1).tolist())
-        return data.dtype.category
+        return data.dtype
     if isinstance(data, (list, tuple, Size)):
         n = len(data)
         if depth == len(shape):
             shape.append(n)
         elif shape[depth] != n:
             raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {n})")
-        kind = 0 if n else 2
+        kind = None
         for item in data:
             k = _infer(item, shape, depth + 1, flat)
-            kind = kind if kind > k else k
-        return kind
-    if isinstance(data, bool):
+            kind = k if kind is None else dtypes.promote_types(kind, k)
+        return dtypes.defaults.float if kind is None else kind
+    if isinstance(data, (bool, int, float)):
         flat.append(data)
-        return 0
-    if isinstance(data, int):
-        flat.append(data)
-        return 1
-    if isinstance(data, float):
-        flat.append(data)
-        return 2
+        return dtypes.scalar_dtype(data)
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
@@ -1317,9 +1313,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             return _finish(array, requires_grad)
         return _finish(backend.to_device(array, dev), requires_grad)
     shape, flat = [], []
-    kind = _infer(data, shape, 0, flat)
+    inferred = _infer(data, shape, 0, flat)
     if dtype is None:
-        dtype = (dtypes.bool_, dtypes.int64, dtypes.defaults.float)[kind]
+        dtype = inferred
     limits.check_tensor_size(len(flat), dtype.itemsize)
     try:
         array = xp.array(flat, dtype=dtype.np).reshape(shape)

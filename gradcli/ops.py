@@ -1034,6 +1034,14 @@ def _check_bmm(a, b):
     return xp.matmul(a, b)
 
 
+def _add_alpha(a, b, alpha):
+    """a + alpha * b; two bool tensors give a bool one (True + True * 2 is True), as in PyTorch."""
+    out = a + b * alpha
+    if getattr(a, "dtype", None) == _BOOL and getattr(b, "dtype", None) == _BOOL:
+        return out != 0
+    return out
+
+
 def _threshold_backward(g, result):
     """relu's gradient: g where the result is positive, else 0."""
     return namespace_of(g).where(result > 0, g, 0).astype(g.dtype, copy=False)
@@ -1394,6 +1402,10 @@ def _pow_scalar_bwd(m, g, a, b, r, p):
 def _pow_scalar_fwd(x, exponent):
     if x.dtype.kind in "biu" and isinstance(exponent, int) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if x.dtype.kind == "b" and isinstance(exponent, int):  # (bool ** bool stays bool; ** int is int64)
+        if type(exponent) is bool:
+            return x.copy() if exponent else namespace_of(x).ones_like(x)
+        x = x.astype(xp.int64)
     if x.dtype.kind in "biu" and isinstance(exponent, float):
         x = x.astype(dtypes.defaults.float.np)
     if x.dtype.kind == "f":
@@ -1912,7 +1924,7 @@ def _nz(x):
 
 ROWS: dict[str, Op] = {
     # arithmetic
-    "add": Op("AddBackward0", lambda a, b, alpha=1: a + b * alpha if alpha != 1 else a + b,
+    "add": Op("AddBackward0", lambda a, b, alpha=1: _add_alpha(a, b, alpha) if alpha != 1 else a + b,
               lambda m, g, a, b, r, p: (g, g * p["alpha"] if p else g), float_constant=True),
     "sub": Op("SubBackward0", lambda a, b, alpha=1: a - b * alpha if alpha != 1 else a - b,
               lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g), float_constant=True),
