@@ -616,6 +616,8 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
     xa = x._data
+    if id(op) not in _FILL_ROWS:  # (fill_ and zero_ write one value everywhere: PyTorch allows them)
+        check_no_overlap(xa)
     if y is None:
         out = op.forward(xa, **params) if params else op.forward(xa)
     else:
@@ -1367,7 +1369,22 @@ def _expand_fwd(x, shape):
         # The view itself costs nothing, but everything done with it (clone, arithmetic, a reduction) works on
         # every element: a view of more elements than one tensor may have is refused here, as a tensor is.
         limits.check_tensor_size(numel, x.itemsize)
-    return xp.broadcast_to(x, tuple(target))
+    out = namespace_of(x).broadcast_to(x, tuple(target))
+    if type(out) is ndarray:  # (numpy's is read-only; PyTorch's expanded tensor can be filled, see inplace)
+        out = xp.lib.stride_tricks.as_strided(x, out.shape, out.strides, writeable=x.flags.writeable)
+    return out
+
+
+OVERLAP_MESSAGE = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+    "location. Please clone() the tensor before performing the operation."
+)
+
+
+def check_no_overlap(array):
+    """PyTorch's refusal to compute into a tensor whose elements share memory (an expanded one)."""
+    if 0 in array.strides and any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape)):
+        raise RuntimeError(OVERLAP_MESSAGE)
 
 
 def _pow_exp_grad(m, g, base, exponent, r):
@@ -2080,6 +2097,7 @@ ROWS: dict[str, Op] = {
 
 
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
+_FILL_ROWS = {id(ROWS["zero_"]), id(ROWS["fill_"]), id(ROWS["fill_tensor"])}
 _UFUNC_OF = {id(ROWS["add"]): xp.add, id(ROWS["sub"]): xp.subtract, id(ROWS["mul"]): xp.multiply}
 
 
