@@ -1747,6 +1747,193 @@ def _split_bwd(m, g, p, stacked):
     return outs
 
 
+# --------------------------------------------------------------- activations and losses of nn.functional
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K = math.sqrt(2 / math.pi)  # the tanh approximation's constants, PyTorch's
+_GELU_C = 0.044715
+_erf_host = xp.frompyfunc(math.erf, 1, 1)
+
+
+def _erf64(a):
+    """erf in float64 (numpy has none; its values come from Python's math.erf, on the host)."""
+    host = backend.to_host(a).astype(_F64)
+    return backend.like(_erf_host(host).astype(_F64).reshape(host.shape), backend.device_type_of(a))
+
+
+def _in_float64(fn):
+    """A float function computed in float64 and rounded once to the input's dtype, as _rounded_once does
+    for the transcendental functions."""
+
+    def forward(a, **params):
+        with xp.errstate(over="ignore", invalid="ignore"):
+            return fn(a.astype(_F64), **params).astype(a.dtype, copy=False)
+
+    return forward
+
+
+_erf = _in_float64(_erf64)
+
+
+# The activations are computed in the input's dtype step by step as PyTorch's kernels compute them, each
+# transcendental step rounded once (the digits then agree far more often than one rounding of the whole).
+def _gelu_fwd(x, approximate="none"):
+    half = x.dtype.type(0.5)
+    if approximate == "tanh":
+        inner = (x + x * x * x.dtype.type(_GELU_C) * x) * x.dtype.type(_GELU_K)
+        return half * x * (1 + _tanh(inner))
+    return x * half * (1 + _erf(x * x.dtype.type(_SQRT1_2)))
+
+
+def _silu_fwd(x):
+    with xp.errstate(over="ignore"):
+        return x / (1 + _exp(-x))
+
+
+def _elu_fwd(x, alpha):
+    with xp.errstate(over="ignore", invalid="ignore"):
+        return xp.where(x > 0, x, _expm1(x) * x.dtype.type(alpha))
+
+
+def _softplus_fwd(x, beta, threshold):
+    bx = x * x.dtype.type(beta)
+    with xp.errstate(over="ignore"):
+        soft = _log1p(_exp(bx))
+    return xp.where(bx > threshold, x, soft / x.dtype.type(beta) if beta != 1 else soft)
+
+
+def _gelu_bwd(m, g, a, b, r, p):
+    """PyTorch's gelu_backward, with m's operations so that a second derivative works."""
+    if p["approximate"] == "tanh":
+        t = m.tanh((a + a * a * a * _GELU_C) * _GELU_K)
+        inner = (a * a * (3 * _GELU_C) + 1) * _GELU_K
+        return (g * ((t + 1) * 0.5 + a * 0.5 * (1 - t * t) * inner),)
+    cdf = (m.erf(a * _SQRT1_2) + 1) * 0.5
+    pdf = m.exp(a * a * -0.5) * _INV_SQRT_2PI
+    return (g * (cdf + a * pdf),)
+
+
+def _softplus_bwd(m, g, a, b, r, p):
+    beta, threshold = p["beta"], p["threshold"]
+    z = m.exp(a * beta)
+    return (m.where(m.data(a) * beta > threshold, g, g * z / (z + 1)),)
+
+
+def _sigmoid_of(m, x):
+    return 1 / (m.exp(-x) + 1)
+
+
+def _silu_bwd(m, g, a, b, r, p):
+    s = _sigmoid_of(m, a)
+    return (g * s * (a * (1 - s) + 1),)
+
+
+def _loss_grad(m, g, shape, reduction):
+    """The incoming gradient of a reduced loss spread over the elementwise losses: divided by their count
+    for 'mean', as it is for 'none'."""
+    if reduction == "none":
+        return g
+    if reduction == "mean":
+        g = g / max(_numel(shape), 1)
+    return m.broadcast_to(g, shape)
+
+
+def _weighted(m, x, weight):
+    return x if weight is None else x * m.const(weight)
+
+
+def _bce_fwd(x, t, weight=None, reduction="mean", **_):
+    """PyTorch's binary_cross_entropy: (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), each log
+    rounded once to the input's dtype."""
+    ns = namespace_of(x)
+    if ((x < 0) | (x > 1) | (x != x)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if ((t < 0) | (t > 1)).any():
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    with xp.errstate(divide="ignore"):
+        log_x = ns.maximum(_in_float64(xp.log)(x), -100)
+        log_1mx = ns.maximum(_in_float64(xp.log1p)(-x), -100)
+    loss = (t - 1) * log_1mx - t * log_x
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_loss(loss, reduction)
+
+
+_BCE_EPSILON = 1e-12
+
+
+def _bce_bwd(m, g, a, b, r, p):
+    """PyTorch's binary_cross_entropy_backward (input): g * (x - t) / max((1 - x) * x, 1e-12); and its
+    target_backward: -g * logit(x)."""
+    weight, reduction = p["weight"], p["reduction"]
+    g = _loss_grad(m, g, a.shape, reduction)
+    denominator = (1 - a) * a
+    small = m.data(denominator) < _BCE_EPSILON
+    if small.any():
+        denominator = m.where(small, _BCE_EPSILON, denominator)
+    grad_input = _weighted(m, g * (a - b) / denominator, weight)
+    if not p["target_grad"]:
+        return grad_input, None
+    return grad_input, _weighted(m, -g * (m.log(a) - m.log(1 - a)), weight)
+
+
+def _log_sigmoid64(x):
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _bce_logits_fwd(x, t, weight=None, pos_weight=None, reduction="mean", dtype=None):
+    """PyTorch's binary_cross_entropy_with_logits: (1 - t) * x - (1 + (pos_weight - 1) * t) * log_sigmoid(x)
+    (without pos_weight: - log_sigmoid(x)), log_sigmoid rounded once to the input's dtype."""
+    log_sig = _in_float64(_log_sigmoid64)(x)
+    if pos_weight is not None:
+        log_sig = ((pos_weight - 1) * t + 1) * log_sig
+    loss = (1 - t) * x - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_loss(loss.astype(dtype, copy=False), reduction)
+
+
+def _bce_logits_bwd(m, g, a, b, r, p):
+    """PyTorch's binary_cross_entropy_with_logits_backward and its target_backward."""
+    weight, pos_weight, reduction = p["weight"], p["pos_weight"], p["reduction"]
+    g = _loss_grad(m, g, a.shape, reduction)
+    s = _sigmoid_of(m, a)
+    if pos_weight is None:
+        grad_input = s - b
+        grad_target = -a
+    else:
+        pw = m.const(pos_weight)
+        grad_input = (pw * b + 1 - b) * s - pw * b
+        # d/dt of -(1 + (pw - 1) * t) * log_sigmoid(x): log_sigmoid(x) = -log(1 + exp(-x))
+        grad_target = -a + (pw - 1) * m.log(m.exp(-a) + 1)
+    return _weighted(m, g * grad_input, weight), _weighted(m, g * grad_target, weight)
+
+
+def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
+    d = xp.abs(x - t)
+    return _reduce_loss(xp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def _huber_fwd(x, t, delta=1.0, reduction="mean"):
+    d = xp.abs(x - t)
+    return _reduce_loss(xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
+def _smooth_l1_bwd(m, g, a, b, r, p):
+    """PyTorch's smooth_l1_loss_backward: g * d / beta inside (-beta, beta), g * sign(d) outside; huber's:
+    g * d inside [-delta, delta], g * delta * sign(d) outside."""
+    huber = "delta" in p
+    width = p["delta"] if huber else p["beta"]
+    g = _loss_grad(m, g, a.shape, p["reduction"])
+    d = a - b
+    dd = m.data(d)
+    outside = g * m.sign(d) * (width if huber else 1)
+    inside = g * d if huber else g * d / width
+    grad = m.where((dd < -width) | (dd > width), outside, inside)
+    return grad, -grad
+
+
+
 # --------------------------------------------------------------- the table
 def _to_copy(a, dtype, device=None, src=None):
     if device is None:
@@ -1911,6 +2098,22 @@ ROWS: dict[str, Op] = {
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd),
+    "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a"),
+    "erf": Op("ErfBackward0", _erf,
+              lambda m, g, a, b, r, p: (g * m.exp(-(a * a)) * (2 / math.sqrt(math.pi)),), save="a"),
+    "leaky_relu": Op("LeakyReluBackward0",
+                     lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
+                     lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
+                     save="a"),
+    "elu": Op("EluBackward0", _elu_fwd,
+              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a"),
+    "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a"),
+    "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a"),
+    "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
+    "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
+                                           _bce_logits_bwd, save="ab"),
+    "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab"),
+    "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
@@ -1995,8 +2198,8 @@ def _array_index_grad(g, shape, index, row):
 # this module).
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
-    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor,
-    where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
+    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=xp.sign, floor=xp.floor, tanh=_tanh,
+    erf=_erf, where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
     sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
     reshape=lambda x, shape: x.reshape(shape),

@@ -512,6 +512,49 @@ MISUSE = {
     "arange_of_none": lambda t: t.arange(None),
     "arange_end_not_a_number": lambda t: t.arange(1, [5]),
     "arange_step_not_a_number": lambda t: t.arange(1, 5, "x"),
+    # activations and losses of nn.functional: dtypes, arguments, shapes
+    "gelu_long": lambda t: t.nn.functional.gelu(t.tensor([1, 2])),
+    "gelu_bad_approximate": lambda t: t.nn.functional.gelu(t.ones(2), approximate="exact"),
+    "gelu_approximate_positional": lambda t: t.nn.functional.gelu(t.ones(2), "tanh"),
+    "leaky_relu_bool": lambda t: t.nn.functional.leaky_relu(t.tensor([True])),
+    "elu_long": lambda t: t.nn.functional.elu(t.tensor([1, 2])),
+    "silu_long": lambda t: t.nn.functional.silu(t.tensor([1, 2])),
+    "softplus_long": lambda t: t.nn.functional.softplus(t.tensor([1, 2]), beta=2),
+    "silu_of_number": lambda t: t.nn.functional.silu(1.0),
+    "bce_target_size": lambda t: t.nn.functional.binary_cross_entropy(t.ones(3) * 0.5, t.ones(3, 1)),
+    "bce_bad_reduction": lambda t: t.nn.functional.binary_cross_entropy(t.ones(2) * 0.5, t.ones(2),
+                                                                         reduction="avg"),
+    "bce_input_above_one": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([1.5, 0.5]), t.ones(2)),
+    "bce_input_nan": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([float("nan")]), t.ones(1)),
+    "bce_target_above_one": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([0.5]), t.tensor([2.0])),
+    "bce_long_target": lambda t: t.nn.functional.binary_cross_entropy(t.ones(2) * 0.5, t.tensor([0, 1])),
+    "bce_long_input_and_target": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([0, 1]),
+                                                                                 t.tensor([0, 1])),
+    "bce_weight_broadcast": lambda t: t.nn.functional.binary_cross_entropy(
+        t.ones(2, 3) * 0.5, t.ones(2, 3), weight=t.tensor([1.0, 2.0])),
+    "bce_logits_target_size": lambda t: t.nn.functional.binary_cross_entropy_with_logits(t.ones(3),
+                                                                                          t.ones(2)),
+    "bce_logits_bad_reduction": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.ones(2), t.ones(2), reduction="batchmean"),
+    "bce_logits_long_input": lambda t: t.nn.functional.binary_cross_entropy_with_logits(t.tensor([0, 1]),
+                                                                                         t.ones(2)),
+    "bce_logits_long_target": lambda t: t.nn.functional.binary_cross_entropy_with_logits(t.ones(2),
+                                                                                          t.tensor([0, 1])),
+    "bce_logits_pos_weight_shape": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.ones(2, 3), t.ones(2, 3), pos_weight=t.tensor([1.0, 2.0])),
+    "bce_logits_weight_shape": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.ones(2, 3), t.ones(2, 3), weight=t.tensor([1.0, 2.0])),
+    "l1_loss_bad_reduction": lambda t: t.nn.functional.l1_loss(t.ones(2), t.ones(2), reduction="avg"),
+    "l1_loss_long_mean": lambda t: t.nn.functional.l1_loss(t.tensor([1, 2]), t.tensor([0, 2])),
+    "l1_loss_bools": lambda t: t.nn.functional.l1_loss(t.tensor([True]), t.tensor([False]), reduction="none"),
+    "l1_loss_no_broadcast": lambda t: t.nn.functional.l1_loss(t.ones(3), t.ones(2)),
+    "smooth_l1_negative_beta": lambda t: t.nn.functional.smooth_l1_loss(t.ones(2), t.ones(2), beta=-1.0),
+    "smooth_l1_long": lambda t: t.nn.functional.smooth_l1_loss(t.tensor([1, 2]), t.tensor([1, 2])),
+    "smooth_l1_bad_reduction_first": lambda t: t.nn.functional.smooth_l1_loss(
+        t.ones(2), t.ones(2), beta=-1.0, reduction="x"),
+    "huber_zero_delta": lambda t: t.nn.functional.huber_loss(t.ones(2), t.ones(2), delta=0.0),
+    "huber_long": lambda t: t.nn.functional.huber_loss(t.tensor([1, 2]), t.tensor([1, 2])),
+    "huber_bad_reduction": lambda t: t.nn.functional.huber_loss(t.ones(2), t.ones(2), reduction="mean_"),
 }
 
 
@@ -664,7 +707,32 @@ COMPUTED = {
     "rpow_int_negative": lambda t: (-1) ** t.tensor([-1, -2, 3]),
     "int8_pow_negative": lambda t: t.tensor([2, 3], dtype=t.int8) ** t.tensor([-1, 2], dtype=t.int8),
     "floor_divide_of_numbers": lambda t: t.floor_divide(7.0, 2),
+    # binary_cross_entropy clamps its logs at -100: an input of exactly 0 or 1 costs 100, not inf
+    "bce_clamped_logs": lambda t: t.nn.functional.binary_cross_entropy(
+        t.tensor([0.0, 1.0, 0.5, 1.0]), t.tensor([1.0, 0.0, 0.5, 1.0]), reduction="none"),
+    "bce_clamped_logs_grad": lambda t: _input_grad(
+        t, lambda x: t.nn.functional.binary_cross_entropy(x, t.tensor([1.0, 0.0, 0.5])), [0.0, 1.0, 0.5]),
+    "bce_logits_far_out": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.tensor([100.0, -100.0, 30.0, -30.0]), t.tensor([0.0, 1.0, 1.0, 0.0]), reduction="none"),
+    "bce_logits_double_input": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.tensor([0.5, -1.0], dtype=t.float64), t.tensor([1.0, 0.0])),
+    "l1_loss_long_sum_none": lambda t: t.stack([t.nn.functional.l1_loss(t.tensor([1, 5]), t.tensor([3, 2]),
+                                                                         reduction="sum").expand(2),
+                                                t.nn.functional.l1_loss(t.tensor([1, 5]), t.tensor([3, 2]),
+                                                                        reduction="none")]),
+    "smooth_l1_long_target": lambda t: t.nn.functional.smooth_l1_loss(t.tensor([0.5, 3.0]), t.tensor([1, 1])),
+    "activations_far_out": lambda t: t.stack([
+        t.nn.functional.softplus(t.tensor([-30.0, 30.0, 100.0])),
+        t.nn.functional.elu(t.tensor([-30.0, 0.0, 3.0])),
+        t.nn.functional.silu(t.tensor([-100.0, 0.0, 100.0])),
+        t.nn.functional.leaky_relu(t.tensor([-2.0, 0.0, 2.0]), -0.5)]),
 }
+
+
+def _input_grad(t, fn, values):
+    x = t.tensor(values, requires_grad=True)
+    fn(x).backward()
+    return x.grad
 
 
 @pytest.mark.oracle
