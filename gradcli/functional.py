@@ -1437,6 +1437,137 @@ def cumsum(input, dim, *, dtype=None):
     return unary(ROWS["cumsum"], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
 
 
+# ------------------------------------------------------------------ logsumexp, amax/amin, split, flip, isnan
+def _reduce_dims(name, data, dim):
+    """A reduction's dims as PyTorch checks them: in range, none twice; a 0-d tensor takes 0 and -1."""
+    dims = _dims(dim, data.ndim)
+    if len(set(dims)) != len(dims):
+        twice = next(d for d in dims if dims.count(d) > 1)
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
+    return dims if data.ndim else ()
+
+
+def logsumexp(input, dim=None, keepdim=False):
+    _need_tensor("logsumexp", input)
+    if dim is None:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+    if input._data.dtype.kind != "f":  # (integers and bools are summed as the default float dtype)
+        input = to(input, dtypes.defaults.float)
+    dims = _reduce_dims("logsumexp", input._data, dim)
+    if not input._data.size:
+        ops.check_reduced(input._data.shape, dims)
+    return unary(ROWS["logsumexp"], input, {"dims": dims, "keepdim": keepdim})
+
+
+def _amax_amin(name, input, dim, keepdim):
+    data = _need_tensor(name, input)._data
+    dims = _reduce_dims(name, data, dim if dim != () and dim != [] else None)
+    if not data.size:
+        if dim == () or dim == [] or dim is None:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        for d in dims:
+            if data.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return unary(ROWS[name], input, {"dims": dims, "keepdim": keepdim})
+
+
+def amax(input, dim=(), keepdim=False):
+    return _amax_amin("amax", input, dim, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return _amax_amin("amin", input, dim, keepdim)
+
+
+def _split_dim(name, input, dim):
+    data = input._data
+    if not data.ndim:
+        raise RuntimeError(f"{name} expects at least a 1-dimensional tensor")
+    return _dim(dim, data.ndim)
+
+
+def chunk(input, chunks, dim=0):
+    _need_tensor("chunk", input)
+    if isinstance(chunks, bool) or not isinstance(chunks, int):
+        raise TypeError(f"chunk(): argument 'chunks' (position 2) must be int, not {type(chunks).__name__}")
+    if not input._data.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _split_dim("chunk", input, dim)
+    n = input._data.shape[d]
+    if n == 0:  # (PyTorch: `chunks` empty pieces)
+        return ops.split(input, [0] * chunks, d, "split_with_sizes")
+    size = -(-n // chunks)
+    return _split_by_size(input, size, d)
+
+
+def _split_by_size(input, size, d):
+    n = input._data.shape[d]
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+    if size == 0 and n:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+    sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    return ops.split(input, sizes or [0], d, "split")
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    _need_tensor("split", tensor)
+    d = _split_dim("split", tensor, dim)
+    sizes = split_size_or_sections
+    if isinstance(sizes, int) and not isinstance(sizes, bool):
+        return _split_by_size(tensor, sizes, d)
+    if not isinstance(sizes, (list, tuple)):
+        raise TypeError(f"split(): argument 'split_size' must be int or tuple of ints, not "
+                        f"{type(sizes).__name__}")
+    sizes = [int(n) for n in sizes]
+    n = tensor._data.shape[d]
+    if builtin_any(k < 0 for k in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                           f"split_sizes={sizes}")
+    if builtin_sum(sizes) != n:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                           f"at dimension {d}), but got split_sizes={sizes}")
+    return ops.split(tensor, sizes, d, "split_with_sizes")
+
+
+def flip(input, dims=None):
+    _need_tensor("flip", input)
+    if dims is None:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    if not isinstance(dims, (list, tuple)):
+        raise TypeError("flip(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    normalised = _reduce_dims("flip", input._data, tuple(dims)) if dims else ()
+    return unary(ROWS["flip"], input, {"dims": normalised})
+
+
+def _flip_method(self, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = tuple(dims[0])
+    return flip(self, dims)
+
+
+def _float_test(name, fn, default):
+    """isnan / isinf / isfinite: bool results that carry no gradient (an integer tensor is always finite)."""
+
+    def test(input):
+        data = _need_tensor(name, input)._data
+        if data.dtype.kind != "f":
+            return _nograd(backend.namespace_of(data).full(data.shape, default, dtype=bool))
+        return _nograd(fn(data))
+
+    test.__name__ = name
+    return test
+
+
+isnan = _float_test("isnan", xp.isnan, False)
+isinf = _float_test("isinf", xp.isinf, False)
+isfinite = _float_test("isfinite", xp.isfinite, True)
+
+
 builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __builtins__.max
 builtin_all = __builtins__["all"] if isinstance(__builtins__, dict) else __builtins__.all
 builtin_sum = __builtins__["sum"] if isinstance(__builtins__, dict) else __builtins__.sum
@@ -2056,7 +2187,9 @@ def install_tensor_methods(cls):
         "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum, "minimum": minimum,
         "sum": sum, "mean": mean, "max": _max_method("max"), "min": _max_method("min"),
         "argmax": argmax, "argmin": argmin, "prod": prod, "var": var, "std": std, "norm": norm,
-        "cumsum": cumsum,
+        "cumsum": cumsum, "logsumexp": logsumexp, "amax": amax, "amin": amin, "flip": _flip_method,
+        "chunk": chunk, "split": lambda self, split_size, dim=0: split(self, split_size, dim),
+        "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
         "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
@@ -2151,6 +2284,8 @@ ops.TENSOR_MATH = SimpleNamespace(
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
     stack=lambda xs, dim: stack(xs, dim),
+    cat=lambda xs, dim: cat(xs, dim),
+    flip=lambda x, dims: flip(x, dims),
     zeros=lambda g: _nograd(xp.zeros_like(g._data)),
     data=lambda x: x._data if type(x) is Tensor else x,
     const=_nograd,

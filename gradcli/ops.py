@@ -797,9 +797,12 @@ class MultiOutputNode(OpNode):
 
     def apply(self, grads, create_graph):
         m = TENSOR_MATH if create_graph else ARRAY_MATH
-        shape, dtype = self.p["out_shape"], self.meta[0][1]
+        dtype = self.meta[0][1]
+        # (unbind's outputs share one shape; split's and chunk's last one may be shorter)
+        shapes = self.p.get("out_shapes") or [self.p["out_shape"]] * len(grads)
         given = next(m.data(g) for g in grads if g is not None)  # zeros go where the given gradients are
-        grads = [m.const(namespace_of(given).zeros(shape, dtype)) if g is None else g for g in grads]
+        grads = [m.const(namespace_of(given).zeros(shape, dtype)) if g is None else g
+                 for g, shape in zip(grads, shapes)]
         return _fit(m, self.op.backward(m, grads, None, None, None, self.p), self.meta)
 
 
@@ -824,6 +827,30 @@ def unbind(x, dim):
         o._base = base
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
+        node.n_outputs = len(outs)
+        node._next = edge_to(x)
+        node._meta = ((xa.shape, xa.dtype),)
+        for i, o in enumerate(outs):
+            o.grad_fn, o.output_nr, o._rg = node, i, True
+    return tuple(outs)
+
+
+def split(x, sizes, dim, key):
+    """x cut along dim into pieces of the given sizes, as views sharing one node (SplitBackward0 for split
+    and chunk by a size, SplitWithSizesBackward0 for a list of sizes), output_nr 0, 1, ..."""
+    xa = x._data
+    limits.check_sequence(len(sizes))
+    outs = []
+    start = 0
+    for n in sizes:
+        outs.append(Tensor._make(xa[(slice(None),) * dim + (slice(start, start + n),)]))  # (views)
+        start += n
+    base = x._base if x._base is not None else x
+    for o in outs:
+        o._version = x._version
+        o._base = base
+    if GRAD.enabled and x._rg:
+        node = _new_node(ROWS[key], {"dim": dim, "out_shapes": [o._data.shape for o in outs]})
         node.n_outputs = len(outs)
         node._next = edge_to(x)
         node._meta = ((xa.shape, xa.dtype),)
@@ -1934,6 +1961,44 @@ def _smooth_l1_bwd(m, g, a, b, r, p):
 
 
 
+# --------------------------------------------------------------- reductions and reorderings of torch
+def _logsumexp_fwd(x, dims, keepdim):
+    """PyTorch's logsumexp: log(sum(exp(x - max))) + max, the max taken as 0 where it is infinite."""
+    ns = namespace_of(x)
+    if not x.size:
+        with xp.errstate(divide="ignore"):
+            return _log(_exp(x).sum(axis=dims, keepdims=keepdim))
+    maxes = x.max(axis=dims, keepdims=True)
+    maxes = ns.where(ns.isinf(maxes), 0, maxes).astype(x.dtype, copy=False)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        out = _log(_exp(x - maxes).sum(axis=dims, keepdims=True)) + maxes
+    return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
+
+
+def _logsumexp_bwd(m, g, a, b, r, p):
+    """g * exp(x - logsumexp(x)), the reduced dims put back."""
+    shape, dims, keepdim = a.shape, p["dims"], p["keepdim"]
+    spread = _expand_reduced(m, r, shape, dims, keepdim)
+    return (_expand_reduced(m, g, shape, dims, keepdim) * m.exp(a - spread),)
+
+
+def _amax_bwd(m, g, a, b, r, p):
+    """amax/amin: the gradient is shared evenly by the elements equal to the result (PyTorch's
+    scale_grad_by_count)."""
+    shape, dims, keepdim = a.shape, p["dims"], p["keepdim"]
+    data, picked = m.data(a), m.data(r)
+    if not keepdim:
+        for d in sorted(dims):
+            picked = namespace_of(picked).expand_dims(picked, d)
+    hit = data == picked
+    count = hit.sum(axis=dims, keepdims=True).astype(m.np_dtype(g))
+    return (m.where(hit, _expand_reduced(m, g, shape, dims, keepdim) / m.const(count), 0),)
+
+
+def _split_back(m, grads, a, b, r, p):
+    return (m.cat(grads, p["dim"]),)
+
+
 # --------------------------------------------------------------- the table
 def _to_copy(a, dtype, device=None, src=None):
     if device is None:
@@ -2073,6 +2138,11 @@ ROWS: dict[str, Op] = {
     "cumsum": Op("CumsumBackward0", _cumsum_fwd, _cumsum_bwd),
     "max": Op("MaxBackward1", lambda a: a.max(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "min": Op("MinBackward1", lambda a: a.min(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
+    "amax": Op("AmaxBackward0", lambda a, dims, keepdim: a.max(axis=dims, keepdims=keepdim), _amax_bwd,
+               save="ar"),
+    "amin": Op("AminBackward0", lambda a, dims, keepdim: a.min(axis=dims, keepdims=keepdim), _amax_bwd,
+               save="ar"),
+    "logsumexp": Op("LogsumexpBackward0", _logsumexp_fwd, _logsumexp_bwd, save="ar"),
     "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along),
     "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along),
     # linear algebra
@@ -2090,6 +2160,10 @@ ROWS: dict[str, Op] = {
     "stack": Op("StackBackward0", _stack_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, True)),
     "cat": Op("CatBackward0", _cat_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, False)),
     "unbind": Op("UnbindBackward0", None, lambda m, grads, a, b, r, p: (m.stack(grads, p["dim"]),)),
+    "split": Op("SplitBackward0", None, _split_back),
+    "split_with_sizes": Op("SplitWithSizesBackward0", None, _split_back),
+    "flip": Op("FlipBackward0", lambda a, dims: xp.flip(a, axis=dims).copy(),
+               lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
                   lambda m, g, a, b, r, p: (r * (g - m.sum(g * r, (p["dim"],), True)),), save="r"),
@@ -2179,7 +2253,7 @@ def _inverse(dims, n):
 
 
 for _key, _op in ROWS.items():
-    _base_node = MultiOutputNode if _key == "unbind" else OpNode
+    _base_node = MultiOutputNode if _key in ("unbind", "split", "split_with_sizes") else OpNode
     object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {
         "__slots__": (), "op": _op, "plan": _save_plan(_op.save),
         "bw": staticmethod(_op.backward or _not_implemented(_op.aten)),
@@ -2217,6 +2291,8 @@ ARRAY_MATH = SimpleNamespace(
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
     cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
     stack=lambda xs, dim: xp.stack(xs, axis=dim),
+    cat=lambda xs, dim: xp.concatenate(xs, axis=dim),
+    flip=lambda x, dims: xp.flip(x, axis=dims),
     zeros=xp.zeros_like,  # a zero gradient: zeros, not 0 * g (which is nan where g is inf or nan)
     data=lambda x: x,  # the raw values, for masks and counts that carry no gradient
     const=lambda x: x,  # a constant array, as the namespace's value type

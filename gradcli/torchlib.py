@@ -31,6 +31,7 @@ _TORCH_FUNCTIONS = """
     concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze
     squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
     logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf
+    logsumexp amax amin chunk split flip isnan isinf isfinite
 """.split()
 
 _NN_FUNCTIONAL = """

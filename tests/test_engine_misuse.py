@@ -555,6 +555,24 @@ MISUSE = {
     "huber_zero_delta": lambda t: t.nn.functional.huber_loss(t.ones(2), t.ones(2), delta=0.0),
     "huber_long": lambda t: t.nn.functional.huber_loss(t.tensor([1, 2]), t.tensor([1, 2])),
     "huber_bad_reduction": lambda t: t.nn.functional.huber_loss(t.ones(2), t.ones(2), reduction="mean_"),
+    # logsumexp, amax/amin, chunk/split, flip
+    "logsumexp_without_dim": lambda t: t.logsumexp(t.ones(2)),
+    "logsumexp_dim_out_of_range": lambda t: t.ones(2, 3).logsumexp(2),
+    "amax_empty": lambda t: t.amax(t.zeros(0)),
+    "amin_empty_dim": lambda t: t.zeros(2, 0).amin(1),
+    "amax_dim_twice": lambda t: t.amax(t.ones(2, 3), (0, 0)),
+    "chunk_zero": lambda t: t.chunk(t.ones(3), 0),
+    "chunk_0d": lambda t: t.tensor(1.0).chunk(2),
+    "chunk_float": lambda t: t.chunk(t.ones(3), 2.0),
+    "split_zero": lambda t: t.split(t.ones(3), 0),
+    "split_negative": lambda t: t.ones(3).split(-1),
+    "split_sizes_sum": lambda t: t.split(t.ones(3), [1, 1]),
+    "split_sizes_negative": lambda t: t.ones(3).split([4, -1]),
+    "split_0d": lambda t: t.split(t.tensor(1.0), 1),
+    "flip_int_dims": lambda t: t.flip(t.ones(3), 0),
+    "flip_dim_twice": lambda t: t.ones(2, 3).flip(0, 0),
+    "flip_dim_out_of_range": lambda t: t.ones(2, 3).flip(2),
+    "isnan_of_number": lambda t: t.isnan(1.0),
 }
 
 
@@ -721,6 +739,16 @@ COMPUTED = {
                                                 t.nn.functional.l1_loss(t.tensor([1, 5]), t.tensor([3, 2]),
                                                                         reduction="none")]),
     "smooth_l1_long_target": lambda t: t.nn.functional.smooth_l1_loss(t.tensor([0.5, 3.0]), t.tensor([1, 1])),
+    "logsumexp_edges": lambda t: t.cat([
+        t.logsumexp(t.tensor([float("inf"), 1.0]), 0).reshape(1),
+        t.logsumexp(t.tensor([float("-inf"), float("-inf")]), 0).reshape(1),
+        t.logsumexp(t.zeros(2, 0), 1), t.logsumexp(t.tensor([1, 2, 3]), 0).reshape(1),
+        t.logsumexp(t.tensor([1000.0, 1000.0]), 0).reshape(1)]),
+    "amax_ties_grad": lambda t: _input_grad(t, lambda x: x.amax(), [1.0, 3.0, 3.0, 2.0]),
+    "amin_int": lambda t: t.tensor([[3, -1], [2, 5]]).amin(0),
+    "chunk_sizes": lambda t: t.tensor([float(p.shape[0]) for n in (1, 4, 6) for p in t.ones(5).chunk(n)]),
+    "split_grad_missing_pieces": lambda t: _input_grad(t, lambda x: x.split(2)[1].sum() * 3, [1.0] * 5),
+    "flip_0d": lambda t: t.tensor(2.0).flip(0),
     "activations_far_out": lambda t: t.stack([
         t.nn.functional.softplus(t.tensor([-30.0, 30.0, 100.0])),
         t.nn.functional.elu(t.tensor([-30.0, 0.0, 3.0])),
