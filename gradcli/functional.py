@@ -726,6 +726,219 @@ def _label_smoothing(loss, logp, target, weight, ignore_index, reduction, eps, c
     return add(binary(ROWS["mul_scalar"], loss, 1 - eps), binary(ROWS["mul_scalar"], smooth, eps / classes))
 
 
+def _float_kernel(name, kernel, input):
+    """An activation's input: a tensor of a floating dtype (PyTorch has no integer or bool kernel)."""
+    _need_tensor(name, input)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.legacy[:-6]}\'')
+    return input
+
+
+def _no_inplace(name, inplace):
+    if inplace:
+        raise RuntimeError(f"gradcli: {name}(inplace=True) is not supported")
+
+
+def gelu(input, *, approximate="none"):
+    _need_tensor("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _float_kernel("gelu", "GeluKernelImpl", input)
+    return unary(ROWS["gelu"], input, {"approximate": approximate})
+
+
+def erf(input):
+    _need_tensor("erf", input)
+    if input._data.dtype.kind != "f":
+        input = to(input, dtypes.defaults.float)
+    return unary(ROWS["erf"], input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _float_kernel("leaky_relu", "leaky_relu_cpu", input)
+    _no_inplace("leaky_relu", inplace)
+    return unary(ROWS["leaky_relu"], input, {"negative_slope": negative_slope})
+
+
+def elu(input, alpha=1.0, inplace=False):
+    _float_kernel("elu", "elu_cpu", input)
+    _no_inplace("elu", inplace)
+    return unary(ROWS["elu"], input, {"alpha": alpha})
+
+
+def silu(input, inplace=False):
+    _float_kernel("silu", "silu_cpu", input)
+    _no_inplace("silu", inplace)
+    return unary(ROWS["silu"], input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    _float_kernel("softplus", "softplus_cpu", input)
+    return unary(ROWS["softplus"], input, {"beta": beta, "threshold": threshold})
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """size_average= and reduce=, PyTorch's deprecated spelling of reduction=."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return "none" if not reduce else "mean" if size_average else "sum"
+
+
+def _broadcast_pair(input, target):
+    """torch.broadcast_tensors for the elementwise losses: each tensor not of the common shape is expanded
+    (an ExpandBackward0 view), the others are passed on as they are."""
+    a, b = input._data.shape, target._data.shape
+    if a == b:
+        return input, target
+    shape = ops.check_broadcast(a, b)
+    return (input if a == shape else expand(input, *shape),
+            target if b == shape else expand(target, *shape))
+
+
+def _reduce_by(loss, reduction):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "mean":
+        return mean(loss)
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _size(t):
+    return f"torch.Size([{', '.join(str(n) for n in t._data.shape)}])"
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    _need_tensor("binary_cross_entropy", input)
+    _need_tensor("binary_cross_entropy", target, 2, "target")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target._data.shape != input._data.shape:
+        raise ValueError(
+            f"Using a target size ({_size(target)}) that is different to the input size ({_size(input)}) is "
+            "deprecated. Please ensure they have the same size."
+        )
+    w = None
+    if weight is not None:
+        w = _need_tensor("binary_cross_entropy", weight, 3, "weight")._data
+        _broadcastable_to(w.shape, target._data.shape)
+        w = xp.broadcast_to(w.astype(input._data.dtype, copy=False), target._data.shape)
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {target.dtype.legacy[:-6]} but expected {input.dtype.legacy[:-6]}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"binary_cross_entropy" not implemented for \'{input.dtype.legacy[:-6]}\'')
+    # (the target's gradient, -g * logit(input), is worked out only when it is asked for: it is infinite
+    # where the input is 0 or 1)
+    params = {"weight": w, "reduction": reduction, "target_grad": target._rg}
+    return binary(ROWS["binary_cross_entropy"], input, target, params)
+
+
+def _broadcastable_to(shape, to_shape):
+    """PyTorch's broadcast_shapes check that a weight broadcasts to the target's shape, in its words."""
+    for k in range(1, len(shape) + 1):
+        n = shape[-k]
+        if n != 1 and (k > len(to_shape) or n != to_shape[-k]):
+            raise RuntimeError(
+                f"Attempting to broadcast a dimension of length {n} at -{k}! Mismatching argument at index 1 "
+                f"had torch.Size([{', '.join(map(str, shape))}]); but expected shape should be broadcastable "
+                f"to [{', '.join(map(str, to_shape))}]"
+            )
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    _need_tensor("binary_cross_entropy_with_logits", input)
+    _need_tensor("binary_cross_entropy_with_logits", target, 2, "target")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target._data.shape != input._data.shape:
+        raise ValueError(f"Target size ({_size(target)}) must be the same as input size ({_size(input)})")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"log_sigmoid_cpu" not implemented for \'{input.dtype.legacy[:-6]}\'')
+    want = dtypes.result_type((input, target))
+    if target._data.dtype.kind != "f":
+        raise RuntimeError(f"result type {want.legacy[:-6]} can't be cast to the desired output type "
+                           f"{target.dtype.legacy[:-6]}")
+    shape = input._data.shape
+    # (the loss is computed into `1 - target`, so it has the target's dtype: a float64 input with a float32
+    # target gives a float32 loss)
+    params = {"weight": None, "pos_weight": None, "reduction": reduction, "dtype": target._data.dtype}
+    for key, extra in (("pos_weight", pos_weight), ("weight", weight)):
+        if extra is not None:
+            data = _need_tensor("binary_cross_entropy_with_logits", extra, 3, key)._data
+            ops.check_broadcast(data.shape if key == "pos_weight" else shape, shape if key == "pos_weight"
+                                else data.shape)
+            params[key] = xp.broadcast_to(data.astype(want.np, copy=False), shape)
+    return binary(ROWS["binary_cross_entropy_with_logits"], input, target, params)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """PyTorch's l1_loss is made of other ops: abs(input - target), then mean or sum (its graph too)."""
+    _need_tensor("l1_loss", input)
+    _need_tensor("l1_loss", target, 2, "target")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _broadcast_pair(input, target)
+    errors = abs(sub(input, target))
+    if weight is None:
+        _check_reduction(reduction)
+        return _reduce_by(errors, reduction)
+    if weight._data.shape != input._data.shape:
+        raise ValueError("Weights and input must have the same size.")
+    weighted = mul(errors, weight)
+    if reduction == "mean":
+        return div(sum(weighted), sum(weight))
+    if reduction not in ("sum", "none"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+    return _reduce_by(weighted, reduction)
+
+
+def _smooth(name, kernel, input, target, reduction, width):
+    _need_tensor(name, input)
+    _need_tensor(name, target, 2, "target")
+    input, target = _broadcast_pair(input, target)
+    _check_reduction(reduction)
+    key = "delta" if name == "huber_loss" else "beta"
+    if name == "huber_loss" and width <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if name != "huber_loss" and width < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    kind = dtypes.result_type((input, target))
+    if not kind.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{kind.legacy[:-6]}\'')
+    return binary(ROWS[name], input, target, {key: width, "reduction": reduction})
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta == 0.0:  # (PyTorch's l1_loss then)
+        _need_tensor("smooth_l1_loss", input)
+        _need_tensor("smooth_l1_loss", target, 2, "target")
+        input, target = _broadcast_pair(input, target)
+        _check_reduction(reduction)
+        return _reduce_by(abs(sub(input, target)), reduction)
+    return _smooth("smooth_l1_loss", "smooth_l1_cpu", input, target, reduction, beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    if weight is None:
+        return _smooth("huber_loss", "huber_cpu", input, target, reduction, delta)
+    loss = _smooth("huber_loss", "huber_cpu", input, target, "none", delta)
+    if weight._data.shape != input._data.shape:
+        raise ValueError("Weights and input must have the same size.")
+    weighted = mul(loss, weight)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+    return _reduce_by(weighted, reduction)
+
+
 # ------------------------------------------------------------------ shapes and views
 def _shape_args(name, shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -1225,6 +1438,137 @@ def cumsum(input, dim, *, dtype=None):
     if dtype is not None:
         input = to(input, dtype)
     return unary(ROWS["cumsum"], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
+
+
+# ------------------------------------------------------------------ logsumexp, amax/amin, split, flip, isnan
+def _reduce_dims(name, data, dim):
+    """A reduction's dims as PyTorch checks them: in range, none twice; a 0-d tensor takes 0 and -1."""
+    dims = _dims(dim, data.ndim)
+    if len(set(dims)) != len(dims):
+        twice = next(d for d in dims if dims.count(d) > 1)
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
+    return dims if data.ndim else ()
+
+
+def logsumexp(input, dim=None, keepdim=False):
+    _need_tensor("logsumexp", input)
+    if dim is None:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+    if input._data.dtype.kind != "f":  # (integers and bools are summed as the default float dtype)
+        input = to(input, dtypes.defaults.float)
+    dims = _reduce_dims("logsumexp", input._data, dim)
+    if not input._data.size:
+        ops.check_reduced(input._data.shape, dims)
+    return unary(ROWS["logsumexp"], input, {"dims": dims, "keepdim": keepdim})
+
+
+def _amax_amin(name, input, dim, keepdim):
+    data = _need_tensor(name, input)._data
+    dims = _reduce_dims(name, data, dim if dim != () and dim != [] else None)
+    if not data.size:
+        if dim == () or dim == [] or dim is None:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        for d in dims:
+            if data.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return unary(ROWS[name], input, {"dims": dims, "keepdim": keepdim})
+
+
+def amax(input, dim=(), keepdim=False):
+    return _amax_amin("amax", input, dim, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return _amax_amin("amin", input, dim, keepdim)
+
+
+def _split_dim(name, input, dim):
+    data = input._data
+    if not data.ndim:
+        raise RuntimeError(f"{name} expects at least a 1-dimensional tensor")
+    return _dim(dim, data.ndim)
+
+
+def chunk(input, chunks, dim=0):
+    _need_tensor("chunk", input)
+    if isinstance(chunks, bool) or not isinstance(chunks, int):
+        raise TypeError(f"chunk(): argument 'chunks' (position 2) must be int, not {type(chunks).__name__}")
+    if not input._data.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _split_dim("chunk", input, dim)
+    n = input._data.shape[d]
+    if n == 0:  # (PyTorch: `chunks` empty pieces)
+        return ops.split(input, [0] * chunks, d, "split_with_sizes")
+    size = -(-n // chunks)
+    return _split_by_size(input, size, d)
+
+
+def _split_by_size(input, size, d):
+    n = input._data.shape[d]
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+    if size == 0 and n:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+    sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    return ops.split(input, sizes or [0], d, "split")
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    _need_tensor("split", tensor)
+    d = _split_dim("split", tensor, dim)
+    sizes = split_size_or_sections
+    if isinstance(sizes, int) and not isinstance(sizes, bool):
+        return _split_by_size(tensor, sizes, d)
+    if not isinstance(sizes, (list, tuple)):
+        raise TypeError(f"split(): argument 'split_size' must be int or tuple of ints, not "
+                        f"{type(sizes).__name__}")
+    sizes = [int(n) for n in sizes]
+    n = tensor._data.shape[d]
+    if builtin_any(k < 0 for k in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                           f"split_sizes={sizes}")
+    if builtin_sum(sizes) != n:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                           f"at dimension {d}), but got split_sizes={sizes}")
+    return ops.split(tensor, sizes, d, "split_with_sizes")
+
+
+def flip(input, dims=None):
+    _need_tensor("flip", input)
+    if dims is None:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    if not isinstance(dims, (list, tuple)):
+        raise TypeError("flip(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    normalised = _reduce_dims("flip", input._data, tuple(dims)) if dims else ()
+    return unary(ROWS["flip"], input, {"dims": normalised})
+
+
+def _flip_method(self, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = tuple(dims[0])
+    return flip(self, dims)
+
+
+def _float_test(name, fn, default):
+    """isnan / isinf / isfinite: bool results that carry no gradient (an integer tensor is always finite)."""
+
+    def test(input):
+        data = _need_tensor(name, input)._data
+        if data.dtype.kind != "f":
+            return _nograd(backend.namespace_of(data).full(data.shape, default, dtype=bool))
+        return _nograd(fn(data))
+
+    test.__name__ = name
+    return test
+
+
+isnan = _float_test("isnan", xp.isnan, False)
+isinf = _float_test("isinf", xp.isinf, False)
+isfinite = _float_test("isfinite", xp.isfinite, True)
 
 
 builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __builtins__.max
@@ -1873,12 +2217,15 @@ def install_tensor_methods(cls):
         "add": lambda self, other, *, alpha=1: add(self, other, alpha=alpha),
         "sub": lambda self, other, *, alpha=1: sub(self, other, alpha=alpha),
         "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log, "sin": sin, "cos": cos,
-        "tan": tan, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "sqrt": sqrt, "abs": abs, "clamp": clamp,
+        "tan": tan, "tanh": tanh, "sigmoid": sigmoid, "erf": erf, "relu": relu, "sqrt": sqrt, "abs": abs,
+        "clamp": clamp,
         "clip": clamp,
         "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum, "minimum": minimum,
         "sum": sum, "mean": mean, "max": _max_method("max"), "min": _max_method("min"),
         "argmax": argmax, "argmin": argmin, "prod": prod, "var": var, "std": std, "norm": norm,
-        "cumsum": cumsum,
+        "cumsum": cumsum, "logsumexp": logsumexp, "amax": amax, "amin": amin, "flip": _flip_method,
+        "chunk": chunk, "split": lambda self, split_size, dim=0: split(self, split_size, dim),
+        "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
         "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
@@ -1950,7 +2297,7 @@ def _t_prod(x, axes, keepdims):
 
 
 ops.TENSOR_MATH = SimpleNamespace(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor,
+    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
     pow=lambda x, e: x ** e,
     where=_t_where,
@@ -1975,6 +2322,8 @@ ops.TENSOR_MATH = SimpleNamespace(
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
     stack=lambda xs, dim: stack(xs, dim),
+    cat=lambda xs, dim: cat(xs, dim),
+    flip=lambda x, dims: flip(x, dims),
     zeros=lambda g: _nograd(xp.zeros_like(g._data)),
     data=lambda x: x._data if type(x) is Tensor else x,
     const=_nograd,

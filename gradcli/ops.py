@@ -799,9 +799,12 @@ class MultiOutputNode(OpNode):
 
     def apply(self, grads, create_graph):
         m = TENSOR_MATH if create_graph else ARRAY_MATH
-        shape, dtype = self.p["out_shape"], self.meta[0][1]
+        dtype = self.meta[0][1]
+        # (unbind's outputs share one shape; split's and chunk's last one may be shorter)
+        shapes = self.p.get("out_shapes") or [self.p["out_shape"]] * len(grads)
         given = next(m.data(g) for g in grads if g is not None)  # zeros go where the given gradients are
-        grads = [m.const(namespace_of(given).zeros(shape, dtype)) if g is None else g for g in grads]
+        grads = [m.const(namespace_of(given).zeros(shape, dtype)) if g is None else g
+                 for g, shape in zip(grads, shapes)]
         return _fit(m, self.op.backward(m, grads, None, None, None, self.p), self.meta)
 
 
@@ -826,6 +829,30 @@ def unbind(x, dim):
         o._base = base
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
+        node.n_outputs = len(outs)
+        node._next = edge_to(x)
+        node._meta = ((xa.shape, xa.dtype),)
+        for i, o in enumerate(outs):
+            o.grad_fn, o.output_nr, o._rg = node, i, True
+    return tuple(outs)
+
+
+def split(x, sizes, dim, key):
+    """x cut along dim into pieces of the given sizes, as views sharing one node (SplitBackward0 for split
+    and chunk by a size, SplitWithSizesBackward0 for a list of sizes), output_nr 0, 1, ..."""
+    xa = x._data
+    limits.check_sequence(len(sizes))
+    outs = []
+    start = 0
+    for n in sizes:
+        outs.append(Tensor._make(xa[(slice(None),) * dim + (slice(start, start + n),)]))  # (views)
+        start += n
+    base = x._base if x._base is not None else x
+    for o in outs:
+        o._version = x._version
+        o._base = base
+    if GRAD.enabled and x._rg:
+        node = _new_node(ROWS[key], {"dim": dim, "out_shapes": [o._data.shape for o in outs]})
         node.n_outputs = len(outs)
         node._next = edge_to(x)
         node._meta = ((xa.shape, xa.dtype),)
@@ -1868,6 +1895,231 @@ def _split_bwd(m, g, p, stacked):
     return outs
 
 
+# --------------------------------------------------------------- activations and losses of nn.functional
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K = math.sqrt(2 / math.pi)  # the tanh approximation's constants, PyTorch's
+_GELU_C = 0.044715
+_erf_host = xp.frompyfunc(math.erf, 1, 1)
+
+
+def _erf64(a):
+    """erf in float64 (numpy has none; its values come from Python's math.erf, on the host)."""
+    host = backend.to_host(a).astype(_F64)
+    return backend.like(_erf_host(host).astype(_F64).reshape(host.shape), backend.device_type_of(a))
+
+
+def _in_float64(fn):
+    """A float function computed in float64 and rounded once to the input's dtype, as _rounded_once does
+    for the transcendental functions."""
+
+    def forward(a, **params):
+        with xp.errstate(over="ignore", invalid="ignore"):
+            return fn(a.astype(_F64), **params).astype(a.dtype, copy=False)
+
+    return forward
+
+
+_erf = _in_float64(_erf64)
+
+
+# The activations are computed in the input's dtype step by step as PyTorch's kernels compute them, each
+# transcendental step rounded once (the digits then agree far more often than one rounding of the whole).
+def _gelu_fwd(x, approximate="none"):
+    half = x.dtype.type(0.5)
+    if approximate == "tanh":
+        inner = (x + x * x * x.dtype.type(_GELU_C) * x) * x.dtype.type(_GELU_K)
+        return half * x * (1 + _tanh(inner))
+    return x * half * (1 + _erf(x * x.dtype.type(_SQRT1_2)))
+
+
+def _silu_fwd(x):
+    with xp.errstate(over="ignore"):
+        return x / (1 + _exp(-x))
+
+
+def _elu_fwd(x, alpha):
+    with xp.errstate(over="ignore", invalid="ignore"):
+        return xp.where(x > 0, x, _expm1(x) * x.dtype.type(alpha))
+
+
+def _softplus_fwd(x, beta, threshold):
+    bx = x * x.dtype.type(beta)
+    with xp.errstate(over="ignore"):
+        soft = _log1p(_exp(bx))
+    return xp.where(bx > threshold, x, soft / x.dtype.type(beta) if beta != 1 else soft)
+
+
+def _gelu_bwd(m, g, a, b, r, p):
+    """PyTorch's gelu_backward, with m's operations so that a second derivative works."""
+    if p["approximate"] == "tanh":
+        t = m.tanh((a + a * a * a * _GELU_C) * _GELU_K)
+        inner = (a * a * (3 * _GELU_C) + 1) * _GELU_K
+        return (g * ((t + 1) * 0.5 + a * 0.5 * (1 - t * t) * inner),)
+    cdf = (m.erf(a * _SQRT1_2) + 1) * 0.5
+    pdf = m.exp(a * a * -0.5) * _INV_SQRT_2PI
+    return (g * (cdf + a * pdf),)
+
+
+def _softplus_bwd(m, g, a, b, r, p):
+    beta, threshold = p["beta"], p["threshold"]
+    z = m.exp(a * beta)
+    return (m.where(m.data(a) * beta > threshold, g, g * z / (z + 1)),)
+
+
+def _sigmoid_of(m, x):
+    return 1 / (m.exp(-x) + 1)
+
+
+def _silu_bwd(m, g, a, b, r, p):
+    s = _sigmoid_of(m, a)
+    return (g * s * (a * (1 - s) + 1),)
+
+
+def _loss_grad(m, g, shape, reduction):
+    """The incoming gradient of a reduced loss spread over the elementwise losses: divided by their count
+    for 'mean', as it is for 'none'."""
+    if reduction == "none":
+        return g
+    if reduction == "mean":
+        g = g / max(_numel(shape), 1)
+    return m.broadcast_to(g, shape)
+
+
+def _weighted(m, x, weight):
+    return x if weight is None else x * m.const(weight)
+
+
+def _bce_fwd(x, t, weight=None, reduction="mean", **_):
+    """PyTorch's binary_cross_entropy: (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), each log
+    rounded once to the input's dtype."""
+    ns = namespace_of(x)
+    if ((x < 0) | (x > 1) | (x != x)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if ((t < 0) | (t > 1)).any():
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    with xp.errstate(divide="ignore"):
+        log_x = ns.maximum(_in_float64(xp.log)(x), -100)
+        log_1mx = ns.maximum(_in_float64(xp.log1p)(-x), -100)
+    loss = (t - 1) * log_1mx - t * log_x
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_loss(loss, reduction)
+
+
+_BCE_EPSILON = 1e-12
+
+
+def _bce_bwd(m, g, a, b, r, p):
+    """PyTorch's binary_cross_entropy_backward (input): g * (x - t) / max((1 - x) * x, 1e-12); and its
+    target_backward: -g * logit(x)."""
+    weight, reduction = p["weight"], p["reduction"]
+    g = _loss_grad(m, g, a.shape, reduction)
+    denominator = (1 - a) * a
+    small = m.data(denominator) < _BCE_EPSILON
+    if small.any():
+        denominator = m.where(small, _BCE_EPSILON, denominator)
+    grad_input = _weighted(m, g * (a - b) / denominator, weight)
+    if not p["target_grad"]:
+        return grad_input, None
+    return grad_input, _weighted(m, -g * (m.log(a) - m.log(1 - a)), weight)
+
+
+def _log_sigmoid64(x):
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _bce_logits_fwd(x, t, weight=None, pos_weight=None, reduction="mean", dtype=None):
+    """PyTorch's binary_cross_entropy_with_logits: (1 - t) * x - (1 + (pos_weight - 1) * t) * log_sigmoid(x)
+    (without pos_weight: - log_sigmoid(x)), log_sigmoid rounded once to the input's dtype."""
+    log_sig = _in_float64(_log_sigmoid64)(x)
+    if pos_weight is not None:
+        log_sig = ((pos_weight - 1) * t + 1) * log_sig
+    loss = (1 - t) * x - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_loss(loss.astype(dtype, copy=False), reduction)
+
+
+def _bce_logits_bwd(m, g, a, b, r, p):
+    """PyTorch's binary_cross_entropy_with_logits_backward and its target_backward."""
+    weight, pos_weight, reduction = p["weight"], p["pos_weight"], p["reduction"]
+    g = _loss_grad(m, g, a.shape, reduction)
+    s = _sigmoid_of(m, a)
+    if pos_weight is None:
+        grad_input = s - b
+        grad_target = -a
+    else:
+        pw = m.const(pos_weight)
+        grad_input = (pw * b + 1 - b) * s - pw * b
+        # d/dt of -(1 + (pw - 1) * t) * log_sigmoid(x): log_sigmoid(x) = -log(1 + exp(-x))
+        grad_target = -a + (pw - 1) * m.log(m.exp(-a) + 1)
+    return _weighted(m, g * grad_input, weight), _weighted(m, g * grad_target, weight)
+
+
+def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
+    d = xp.abs(x - t)
+    return _reduce_loss(xp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def _huber_fwd(x, t, delta=1.0, reduction="mean"):
+    d = xp.abs(x - t)
+    return _reduce_loss(xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
+def _smooth_l1_bwd(m, g, a, b, r, p):
+    """PyTorch's smooth_l1_loss_backward: g * d / beta inside (-beta, beta), g * sign(d) outside; huber's:
+    g * d inside [-delta, delta], g * delta * sign(d) outside."""
+    huber = "delta" in p
+    width = p["delta"] if huber else p["beta"]
+    g = _loss_grad(m, g, a.shape, p["reduction"])
+    d = a - b
+    dd = m.data(d)
+    outside = g * m.sign(d) * (width if huber else 1)
+    inside = g * d if huber else g * d / width
+    grad = m.where((dd < -width) | (dd > width), outside, inside)
+    return grad, -grad
+
+
+
+# --------------------------------------------------------------- reductions and reorderings of torch
+def _logsumexp_fwd(x, dims, keepdim):
+    """PyTorch's logsumexp: log(sum(exp(x - max))) + max, the max taken as 0 where it is infinite."""
+    ns = namespace_of(x)
+    if not x.size:
+        with xp.errstate(divide="ignore"):
+            return _log(_exp(x).sum(axis=dims, keepdims=keepdim))
+    maxes = x.max(axis=dims, keepdims=True)
+    maxes = ns.where(ns.isinf(maxes), 0, maxes).astype(x.dtype, copy=False)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        out = _log(_exp(x - maxes).sum(axis=dims, keepdims=True)) + maxes
+    return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
+
+
+def _logsumexp_bwd(m, g, a, b, r, p):
+    """g * exp(x - logsumexp(x)), the reduced dims put back."""
+    shape, dims, keepdim = a.shape, p["dims"], p["keepdim"]
+    spread = _expand_reduced(m, r, shape, dims, keepdim)
+    return (_expand_reduced(m, g, shape, dims, keepdim) * m.exp(a - spread),)
+
+
+def _amax_bwd(m, g, a, b, r, p):
+    """amax/amin: the gradient is shared evenly by the elements equal to the result (PyTorch's
+    scale_grad_by_count)."""
+    shape, dims, keepdim = a.shape, p["dims"], p["keepdim"]
+    data, picked = m.data(a), m.data(r)
+    if not keepdim:
+        for d in sorted(dims):
+            picked = namespace_of(picked).expand_dims(picked, d)
+    hit = data == picked
+    count = hit.sum(axis=dims, keepdims=True).astype(m.np_dtype(g))
+    return (m.where(hit, _expand_reduced(m, g, shape, dims, keepdim) / m.const(count), 0),)
+
+
+def _split_back(m, grads, a, b, r, p):
+    return (m.cat(grads, p["dim"]),)
+
+
 # --------------------------------------------------------------- the table
 def _to_copy(a, dtype, device=None, src=None):
     if device is None:
@@ -2024,6 +2276,11 @@ ROWS: dict[str, Op] = {
     "cumsum": Op("CumsumBackward0", _cumsum_fwd, _cumsum_bwd),
     "max": Op("MaxBackward1", lambda a: a.max(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "min": Op("MinBackward1", lambda a: a.min(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
+    "amax": Op("AmaxBackward0", lambda a, dims, keepdim: a.max(axis=dims, keepdims=keepdim), _amax_bwd,
+               save="ar"),
+    "amin": Op("AminBackward0", lambda a, dims, keepdim: a.min(axis=dims, keepdims=keepdim), _amax_bwd,
+               save="ar"),
+    "logsumexp": Op("LogsumexpBackward0", _logsumexp_fwd, _logsumexp_bwd, save="ar"),
     "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along),
     "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along),
     # linear algebra
@@ -2041,6 +2298,10 @@ ROWS: dict[str, Op] = {
     "stack": Op("StackBackward0", _stack_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, True)),
     "cat": Op("CatBackward0", _cat_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, False)),
     "unbind": Op("UnbindBackward0", None, lambda m, grads, a, b, r, p: (m.stack(grads, p["dim"]),)),
+    "split": Op("SplitBackward0", None, _split_back),
+    "split_with_sizes": Op("SplitWithSizesBackward0", None, _split_back),
+    "flip": Op("FlipBackward0", lambda a, dims: xp.flip(a, axis=dims).copy(),
+               lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
                   lambda m, g, a, b, r, p: (r * (g - m.sum(g * r, (p["dim"],), True)),), save="r"),
@@ -2049,6 +2310,22 @@ ROWS: dict[str, Op] = {
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd),
+    "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a"),
+    "erf": Op("ErfBackward0", _erf,
+              lambda m, g, a, b, r, p: (g * m.exp(-(a * a)) * (2 / math.sqrt(math.pi)),), save="a"),
+    "leaky_relu": Op("LeakyReluBackward0",
+                     lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
+                     lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
+                     save="a"),
+    "elu": Op("EluBackward0", _elu_fwd,
+              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a"),
+    "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a"),
+    "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a"),
+    "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
+    "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
+                                           _bce_logits_bwd, save="ab"),
+    "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab"),
+    "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
@@ -2115,7 +2392,7 @@ def _inverse(dims, n):
 
 
 for _key, _op in ROWS.items():
-    _base_node = MultiOutputNode if _key == "unbind" else OpNode
+    _base_node = MultiOutputNode if _key in ("unbind", "split", "split_with_sizes") else OpNode
     object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {
         "__slots__": (), "op": _op, "plan": _save_plan(_op.save),
         "bw": staticmethod(_op.backward or _not_implemented(_op.aten)),
@@ -2134,7 +2411,7 @@ def _array_index_grad(g, shape, index, row):
 # this module).
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
-    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor,
+    exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     threshold_backward=_threshold_backward,
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
@@ -2155,6 +2432,8 @@ ARRAY_MATH = SimpleNamespace(
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
     cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
     stack=lambda xs, dim: xp.stack(xs, axis=dim),
+    cat=lambda xs, dim: xp.concatenate(xs, axis=dim),
+    flip=lambda x, dims: xp.flip(x, axis=dims),
     zeros=xp.zeros_like,  # a zero gradient: zeros, not 0 * g (which is nan where g is inf or nan)
     data=lambda x: x,  # the raw values, for masks and counts that carry no gradient
     const=lambda x: x,  # a constant array, as the namespace's value type

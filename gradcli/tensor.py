@@ -108,7 +108,8 @@ class Tensor:
         mean max min argmax argmin matmul mm mv dot softmax log_softmax add_ sub_ mul_ div_ clamp_ copy_
         neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm is_floating_point element_size
         nelement new_tensor new_zeros new_ones zeros_like ones_like eq ne lt le gt ge equal allclose any all
-        floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr
+        floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr erf logsumexp amax amin chunk
+        split flip isnan isinf isfinite
         """.split()
     )
     SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})

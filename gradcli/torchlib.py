@@ -30,10 +30,14 @@ _TORCH_FUNCTIONS = """
     minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv dot outer stack cat
     concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze
     squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
-    logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder
+    logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf
+    logsumexp amax amin chunk split flip isnan isinf isfinite
 """.split()
 
-_NN_FUNCTIONAL = "relu sigmoid tanh softmax log_softmax mse_loss nll_loss cross_entropy".split()
+_NN_FUNCTIONAL = """
+    relu sigmoid tanh softmax log_softmax mse_loss nll_loss cross_entropy gelu leaky_relu elu silu softplus
+    binary_cross_entropy binary_cross_entropy_with_logits l1_loss smooth_l1_loss huber_loss
+""".split()
 
 
 def build_modules() -> dict[str, ScriptModule]:

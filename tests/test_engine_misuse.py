@@ -516,6 +516,67 @@ MISUSE = {
     "arange_of_none": lambda t: t.arange(None),
     "arange_end_not_a_number": lambda t: t.arange(1, [5]),
     "arange_step_not_a_number": lambda t: t.arange(1, 5, "x"),
+    # activations and losses of nn.functional: dtypes, arguments, shapes
+    "gelu_long": lambda t: t.nn.functional.gelu(t.tensor([1, 2])),
+    "gelu_bad_approximate": lambda t: t.nn.functional.gelu(t.ones(2), approximate="exact"),
+    "gelu_approximate_positional": lambda t: t.nn.functional.gelu(t.ones(2), "tanh"),
+    "leaky_relu_bool": lambda t: t.nn.functional.leaky_relu(t.tensor([True])),
+    "elu_long": lambda t: t.nn.functional.elu(t.tensor([1, 2])),
+    "silu_long": lambda t: t.nn.functional.silu(t.tensor([1, 2])),
+    "softplus_long": lambda t: t.nn.functional.softplus(t.tensor([1, 2]), beta=2),
+    "silu_of_number": lambda t: t.nn.functional.silu(1.0),
+    "bce_target_size": lambda t: t.nn.functional.binary_cross_entropy(t.ones(3) * 0.5, t.ones(3, 1)),
+    "bce_bad_reduction": lambda t: t.nn.functional.binary_cross_entropy(t.ones(2) * 0.5, t.ones(2),
+                                                                         reduction="avg"),
+    "bce_input_above_one": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([1.5, 0.5]), t.ones(2)),
+    "bce_input_nan": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([float("nan")]), t.ones(1)),
+    "bce_target_above_one": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([0.5]), t.tensor([2.0])),
+    "bce_long_target": lambda t: t.nn.functional.binary_cross_entropy(t.ones(2) * 0.5, t.tensor([0, 1])),
+    "bce_long_input_and_target": lambda t: t.nn.functional.binary_cross_entropy(t.tensor([0, 1]),
+                                                                                 t.tensor([0, 1])),
+    "bce_weight_broadcast": lambda t: t.nn.functional.binary_cross_entropy(
+        t.ones(2, 3) * 0.5, t.ones(2, 3), weight=t.tensor([1.0, 2.0])),
+    "bce_logits_target_size": lambda t: t.nn.functional.binary_cross_entropy_with_logits(t.ones(3),
+                                                                                          t.ones(2)),
+    "bce_logits_bad_reduction": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.ones(2), t.ones(2), reduction="batchmean"),
+    "bce_logits_long_input": lambda t: t.nn.functional.binary_cross_entropy_with_logits(t.tensor([0, 1]),
+                                                                                         t.ones(2)),
+    "bce_logits_long_target": lambda t: t.nn.functional.binary_cross_entropy_with_logits(t.ones(2),
+                                                                                          t.tensor([0, 1])),
+    "bce_logits_pos_weight_shape": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.ones(2, 3), t.ones(2, 3), pos_weight=t.tensor([1.0, 2.0])),
+    "bce_logits_weight_shape": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.ones(2, 3), t.ones(2, 3), weight=t.tensor([1.0, 2.0])),
+    "l1_loss_bad_reduction": lambda t: t.nn.functional.l1_loss(t.ones(2), t.ones(2), reduction="avg"),
+    "l1_loss_long_mean": lambda t: t.nn.functional.l1_loss(t.tensor([1, 2]), t.tensor([0, 2])),
+    "l1_loss_bools": lambda t: t.nn.functional.l1_loss(t.tensor([True]), t.tensor([False]), reduction="none"),
+    "l1_loss_no_broadcast": lambda t: t.nn.functional.l1_loss(t.ones(3), t.ones(2)),
+    "smooth_l1_negative_beta": lambda t: t.nn.functional.smooth_l1_loss(t.ones(2), t.ones(2), beta=-1.0),
+    "smooth_l1_long": lambda t: t.nn.functional.smooth_l1_loss(t.tensor([1, 2]), t.tensor([1, 2])),
+    "smooth_l1_bad_reduction_first": lambda t: t.nn.functional.smooth_l1_loss(
+        t.ones(2), t.ones(2), beta=-1.0, reduction="x"),
+    "huber_zero_delta": lambda t: t.nn.functional.huber_loss(t.ones(2), t.ones(2), delta=0.0),
+    "huber_long": lambda t: t.nn.functional.huber_loss(t.tensor([1, 2]), t.tensor([1, 2])),
+    "huber_bad_reduction": lambda t: t.nn.functional.huber_loss(t.ones(2), t.ones(2), reduction="mean_"),
+    # logsumexp, amax/amin, chunk/split, flip
+    "logsumexp_without_dim": lambda t: t.logsumexp(t.ones(2)),
+    "logsumexp_dim_out_of_range": lambda t: t.ones(2, 3).logsumexp(2),
+    "amax_empty": lambda t: t.amax(t.zeros(0)),
+    "amin_empty_dim": lambda t: t.zeros(2, 0).amin(1),
+    "amax_dim_twice": lambda t: t.amax(t.ones(2, 3), (0, 0)),
+    "chunk_zero": lambda t: t.chunk(t.ones(3), 0),
+    "chunk_0d": lambda t: t.tensor(1.0).chunk(2),
+    "chunk_float": lambda t: t.chunk(t.ones(3), 2.0),
+    "split_zero": lambda t: t.split(t.ones(3), 0),
+    "split_negative": lambda t: t.ones(3).split(-1),
+    "split_sizes_sum": lambda t: t.split(t.ones(3), [1, 1]),
+    "split_sizes_negative": lambda t: t.ones(3).split([4, -1]),
+    "split_0d": lambda t: t.split(t.tensor(1.0), 1),
+    "flip_int_dims": lambda t: t.flip(t.ones(3), 0),
+    "flip_dim_twice": lambda t: t.ones(2, 3).flip(0, 0),
+    "flip_dim_out_of_range": lambda t: t.ones(2, 3).flip(2),
+    "isnan_of_number": lambda t: t.isnan(1.0),
 }
 
 
@@ -674,7 +735,42 @@ COMPUTED = {
     "rpow_int_negative": lambda t: (-1) ** t.tensor([-1, -2, 3]),
     "int8_pow_negative": lambda t: t.tensor([2, 3], dtype=t.int8) ** t.tensor([-1, 2], dtype=t.int8),
     "floor_divide_of_numbers": lambda t: t.floor_divide(7.0, 2),
+    # binary_cross_entropy clamps its logs at -100: an input of exactly 0 or 1 costs 100, not inf
+    "bce_clamped_logs": lambda t: t.nn.functional.binary_cross_entropy(
+        t.tensor([0.0, 1.0, 0.5, 1.0]), t.tensor([1.0, 0.0, 0.5, 1.0]), reduction="none"),
+    "bce_clamped_logs_grad": lambda t: _input_grad(
+        t, lambda x: t.nn.functional.binary_cross_entropy(x, t.tensor([1.0, 0.0, 0.5])), [0.0, 1.0, 0.5]),
+    "bce_logits_far_out": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.tensor([100.0, -100.0, 30.0, -30.0]), t.tensor([0.0, 1.0, 1.0, 0.0]), reduction="none"),
+    "bce_logits_double_input": lambda t: t.nn.functional.binary_cross_entropy_with_logits(
+        t.tensor([0.5, -1.0], dtype=t.float64), t.tensor([1.0, 0.0])),
+    "l1_loss_long_sum_none": lambda t: t.stack([t.nn.functional.l1_loss(t.tensor([1, 5]), t.tensor([3, 2]),
+                                                                         reduction="sum").expand(2),
+                                                t.nn.functional.l1_loss(t.tensor([1, 5]), t.tensor([3, 2]),
+                                                                        reduction="none")]),
+    "smooth_l1_long_target": lambda t: t.nn.functional.smooth_l1_loss(t.tensor([0.5, 3.0]), t.tensor([1, 1])),
+    "logsumexp_edges": lambda t: t.cat([
+        t.logsumexp(t.tensor([float("inf"), 1.0]), 0).reshape(1),
+        t.logsumexp(t.tensor([float("-inf"), float("-inf")]), 0).reshape(1),
+        t.logsumexp(t.zeros(2, 0), 1), t.logsumexp(t.tensor([1, 2, 3]), 0).reshape(1),
+        t.logsumexp(t.tensor([1000.0, 1000.0]), 0).reshape(1)]),
+    "amax_ties_grad": lambda t: _input_grad(t, lambda x: x.amax(), [1.0, 3.0, 3.0, 2.0]),
+    "amin_int": lambda t: t.tensor([[3, -1], [2, 5]]).amin(0),
+    "chunk_sizes": lambda t: t.tensor([float(p.shape[0]) for n in (1, 4, 6) for p in t.ones(5).chunk(n)]),
+    "split_grad_missing_pieces": lambda t: _input_grad(t, lambda x: x.split(2)[1].sum() * 3, [1.0] * 5),
+    "flip_0d": lambda t: t.tensor(2.0).flip(0),
+    "activations_far_out": lambda t: t.stack([
+        t.nn.functional.softplus(t.tensor([-30.0, 30.0, 100.0])),
+        t.nn.functional.elu(t.tensor([-30.0, 0.0, 3.0])),
+        t.nn.functional.silu(t.tensor([-100.0, 0.0, 100.0])),
+        t.nn.functional.leaky_relu(t.tensor([-2.0, 0.0, 2.0]), -0.5)]),
 }
+
+
+def _input_grad(t, fn, values):
+    x = t.tensor(values, requires_grad=True)
+    fn(x).backward()
+    return x.grad
 
 
 @pytest.mark.oracle
