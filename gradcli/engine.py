@@ -557,12 +557,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         allow_unused = materialize_grads
     if retain_graph is None:
         retain_graph = create_graph
+    # (PyTorch's engine checks the outputs first, then each input's type, then that they require grad)
+    roots, grads = _check_outputs(outputs, tuple(grad_outputs), create_graph=create_graph)
     for t in inputs:
         if not isinstance(t, Tensor):
-            raise TypeError(f"grad(): argument 'inputs' must be a tuple of Tensors, not {type(t).__name__}")
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    roots, grads = _check_outputs(outputs, tuple(grad_outputs), create_graph=create_graph)
     edges = {}
     slots = []
     for t in inputs:

@@ -568,6 +568,22 @@ def softmax(input, dim=None, dtype=None):
     return unary(ROWS["softmax"], input, {"dim": d})
 
 
+def _implicit_softmax_dim(input, dim):
+    """torch.nn.functional's softmax family takes dim=None (deprecated in PyTorch, which warns): dim 0 for
+    0-, 1- and 3-d inputs, else 1 (torch.softmax and the methods require dim)."""
+    if dim is not None:
+        return dim
+    return 0 if _need_tensor("softmax", input)._data.ndim in (0, 1, 3) else 1
+
+
+def nn_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(input, _implicit_softmax_dim(input, dim), dtype=dtype)
+
+
+def nn_log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return log_softmax(input, _implicit_softmax_dim(input, dim), dtype=dtype)
+
+
 def log_softmax(input, dim=None, dtype=None):
     _need_tensor("log_softmax", input)
     if dim is None:

@@ -63,6 +63,8 @@ def build_modules() -> dict[str, ScriptModule]:
         },
     )
     nn_functional = ScriptModule("torch.nn.functional", {n: getattr(functional, n) for n in _NN_FUNCTIONAL})
+    # (F.softmax and F.log_softmax take dim=None, which torch.softmax and the methods refuse)
+    nn_functional.members.update(softmax=functional.nn_softmax, log_softmax=functional.nn_log_softmax)
     nn = ScriptModule("torch.nn", {"functional": nn_functional})
     torch = {n: getattr(functional, n) for n in _TORCH_FUNCTIONS}
     torch.update({d.name: d for d in dtypes.ALL})
