@@ -533,10 +533,13 @@ def cat(tensors, dim=0):
     xs = _tensor_list("cat", tensors)
     if not xs:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    # PyTorch skips 1-D empty tensors in cat (legacy behaviour).
-    xs_used = [x for x in xs if not (x._data.ndim == 1 and x._data.size == 0)] or xs[:1]
-    d = _dim(dim, xs_used[0]._data.ndim)
-    return ops.many(ROWS["cat"], xs_used, {"dim": d, "shapes": [x._data.shape for x in xs_used]})
+    # PyTorch skips 1-D empty tensors in cat's shapes (legacy behaviour), not in its dtype or its graph
+    for i, x in enumerate(xs):
+        if not x._data.ndim:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    used = [x for x in xs if not ops.legacy_empty(x._data.shape)] or xs[:1]
+    d = _dim(dim, used[0]._data.ndim)
+    return ops.many(ROWS["cat"], xs, {"dim": d, "shapes": [x._data.shape for x in xs]})
 
 
 concat = concatenate = cat
@@ -1848,7 +1851,7 @@ def arange(start=0, end=None, step=_NO_STEP, *, dtype=None, device=None, require
     if step == 0 or step != step:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     dtype = _resolve_dtype(dtype) or (
         dtypes.defaults.float if builtin_any(isinstance(v, float) for v in vals) else dtypes.int64
     )

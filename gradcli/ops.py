@@ -1597,15 +1597,21 @@ def _stack_fwd(arrays, dim=0, **_):
     return xp.stack(arrays, axis=_dim(dim, arrays[0].ndim + 1))
 
 
+def legacy_empty(shape) -> bool:
+    """A 1-d empty tensor, which cat skips (PyTorch's legacy rule) in its shape checks and its result."""
+    return len(shape) == 1 and shape[0] == 0
+
+
 def _cat_fwd(arrays, dim=0, **_):
     if not arrays:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, a in enumerate(arrays):
         if a.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    d = _dim(dim, arrays[0].ndim)
-    first = arrays[0].shape
-    for i, a in enumerate(arrays[1:], 1):
+    used = [(i, a) for i, a in enumerate(arrays) if not legacy_empty(a.shape)] or [(0, arrays[0])]
+    first = used[0][1].shape
+    d = _dim(dim, len(first))
+    for i, a in used[1:]:
         if a.ndim != len(first):
             raise RuntimeError(
                 f"Tensors must have same number of dimensions: got {len(first)} and {a.ndim}"
@@ -1617,9 +1623,9 @@ def _cat_fwd(arrays, dim=0, **_):
                     f"{n2} "
                     f"for tensor number {i} in the list."
                 )
-    total = sum(a.size for a in arrays)
+    total = sum(a.size for _, a in used)
     limits.check_tensor_size(total, arrays[0].itemsize)
-    return xp.concatenate(arrays, axis=d)
+    return xp.concatenate([a for _, a in used], axis=d)
 
 
 _F32, _F64, _BOOL = xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
@@ -1888,6 +1894,8 @@ def _split_bwd(m, g, p, stacked):
         if stacked:
             outs.append(m.take(g, start, dim))
             start += 1
+        elif legacy_empty(shape) and len(m.data(g).shape) != 1:  # (a skipped input: an empty gradient)
+            outs.append(m.reshape(m.narrow(g, dim, start, 0), (0,)))
         else:
             n = shape[dim]
             outs.append(m.narrow(g, dim, start, n))
