@@ -54,6 +54,9 @@ class Op:
     elementwise: bool | str = True
     scalar_arg: bool = False  # PyTorch's overload takes the second operand as a Scalar: it gets no edge
     float_constant: bool = False  # a Python float operand may be passed on as a 0-d array (_constant)
+    # the backward reads tensors kept in its params (a condition, indices, a target), which PyTorch counts
+    # as saved: a second backward without retain_graph is refused, as for a row that saves (`save`)
+    saves_params: bool = False
     node: type = field(default=None, compare=False)
 
 
@@ -109,7 +112,7 @@ class OpNode(Node):
     def release(self):
         """After a backward pass without retain_graph: drop the saved values (and the tensors the version
         checks hold), and refuse to run again."""
-        if self.plan is not None:
+        if self.plan is not None or self.op.saves_params:
             self.a = self.b = self.r = None
             self.checks = _FREED
 
@@ -128,7 +131,7 @@ class OpNode(Node):
         if type(b) is Tensor:
             b = b._data
         outs = self.bw(ARRAY_MATH, grads[0], a, b, self.r, self.p)
-        if self.plan is not None:
+        if self.plan is not None or self.op.saves_params:
             self.a = self.b = self.r = None
             self.checks = _FREED
         meta = self._meta
@@ -2266,7 +2269,7 @@ ROWS: dict[str, Op] = {
     "minimum": Op("MinimumBackward0", xp.minimum, _minmax_pair_bwd(xp.less), save="ab"),
     "where": Op("WhereBackward0", _where_fwd,
                 lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0),
-                                          m.where(p["condition"], 0, g))),
+                                          m.where(p["condition"], 0, g)), saves_params=True),
     # reductions
     "sum": Op("SumBackward0", _sum_fwd, lambda m, g, a, b, r, p: (m.broadcast_to(g, p["shape"]),)),
     "sum_dim": Op("SumBackward1", _sum_fwd,
@@ -2289,8 +2292,8 @@ ROWS: dict[str, Op] = {
     "amin": Op("AminBackward0", lambda a, dims, keepdim: a.min(axis=dims, keepdims=keepdim), _amax_bwd,
                save="ar"),
     "logsumexp": Op("LogsumexpBackward0", _logsumexp_fwd, _logsumexp_bwd, save="ar"),
-    "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along),
-    "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along),
+    "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along, saves_params=True),
+    "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along, saves_params=True),
     # linear algebra
     "mm": Op("MmBackward0", _check_mm,
              lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
@@ -2317,7 +2320,7 @@ ROWS: dict[str, Op] = {
                       lambda m, g, a, b, r, p: (g - m.exp(r) * m.sum(g, (p["dim"],), True),), save="r"),
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
-    "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd),
+    "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a"),
     "erf": Op("ErfBackward0", _erf,
               lambda m, g, a, b, r, p: (g * m.exp(-(a * a)) * (2 / math.sqrt(math.pi)),), save="a"),
@@ -2334,7 +2337,7 @@ ROWS: dict[str, Op] = {
                                            _bce_logits_bwd, save="ab"),
     "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab"),
     "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
-    "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd),
+    "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
     "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, _to_input_shape, view=True),
@@ -2358,7 +2361,8 @@ ROWS: dict[str, Op] = {
     "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)],
                  _indexed_back("select_grad"), view=True),
     "slice": Op("SliceBackward0", lambda a, index, **_: a[index], _indexed_back("slice_grad"), view=True),
-    "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad")),
+    "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad"),
+                saves_params=True),
     # the backward of indexing, as a differentiable op (create_graph=True)
     "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
     "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, _index_into),

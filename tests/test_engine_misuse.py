@@ -224,9 +224,26 @@ def _losses(t, x, target, cross_entropy=True):
     return t.cat([total.detach(), x.grad.reshape(-1) if x.grad is not None else t.zeros(0)])
 
 
+def _backward_twice_through(fn):
+    """A second backward through a node that keeps tensors in its params (PyTorch saved them): refused."""
+    def program(t):
+        x = t.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], requires_grad=True)
+        loss = fn(t, x)
+        loss.backward()
+        loss.backward()
+    return program
+
+
 MISUSE = {
     # backward and autograd.grad
     "backward_twice": _twice,
+    "backward_twice_where": _backward_twice_through(lambda t, x: t.where(x > 0, x, t.zeros(3)).sum()),
+    "backward_twice_index": _backward_twice_through(lambda t, x: x[t.tensor([0, 1, 1])].sum()),
+    "backward_twice_mask": _backward_twice_through(lambda t, x: x[x > 0].sum()),
+    "backward_twice_nll_loss":
+        _backward_twice_through(lambda t, x: t.nn.functional.nll_loss(x, t.tensor([0, 2]))),
+    "backward_twice_max_dim": _backward_twice_through(lambda t, x: x.max(1).values.sum()),
+    "backward_twice_min_dim": _backward_twice_through(lambda t, x: x.min(0)[0].sum()),
     "grad_twice": _twice_grad,
     "implicit_grad_non_scalar": lambda t: (_leaf(t, 1.0, 2.0) * 2).backward(),
     "implicit_grad_non_scalar_grad": lambda t: t.autograd.grad(_leaf(t, 1.0, 2.0) * 2, []),
