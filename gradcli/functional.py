@@ -117,8 +117,14 @@ def remainder(input, other):
     return binary(ROWS["remainder_tensor" if type(other) is Tensor else "remainder"], input, other)
 
 
+_NEG_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a "
+             "mask, use the `~` or `logical_not()` operator instead.")
+
+
 def neg(input):
-    return unary(ROWS["neg"], _need_tensor("neg", input))
+    if _need_tensor("neg", input)._data.dtype.kind == "b":
+        raise RuntimeError(_NEG_BOOL)
+    return unary(ROWS["neg"], input)
 
 
 negative = neg
@@ -504,6 +510,9 @@ def unsafe_view(input, shape):
 
 
 def outer(input, vec2):
+    for name, t in (("self", _need_tensor("outer", input)), ("vec2", _need_tensor("outer", vec2, 2, "vec2"))):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
     return mul(unsqueeze(input, 1), unsqueeze(vec2, 0))
 
 
@@ -1031,6 +1040,7 @@ def t(input):
 def permute(input, *dims):
     _need_tensor("permute", input)
     dims = _shape_args("permute", dims)
+    ops.check_permute(input._data.ndim, dims)
     return unary(ROWS["permute"], input, {"dims": tuple(_dim(d, input._data.ndim) for d in dims)})
 
 
@@ -1412,8 +1422,7 @@ def is_grad_enabled():
 def _spread(name, row, input, dim, keepdim, unbiased, correction):
     _need_tensor(name, input)
     if input._data.dtype.kind != "f":
-        raise RuntimeError(f"{name}(): input dtype should be either floating point or complex dtypes. "
-                           f"Got {input.dtype.legacy[:-6]} instead.")
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(x, False): the old `unbiased` positional argument
         dim, unbiased = None, dim
     if correction is None:
@@ -1664,6 +1673,8 @@ def _infer(data, shape, depth, flat):
     if isinstance(data, (bool, int, float)):
         flat.append(data)
         return dtypes.scalar_dtype(data)
+    if depth == 0 and isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
@@ -1745,8 +1756,11 @@ def as_tensor(data, dtype=None, device=None):
 def _sized(name, size, dtype, fill):
     shape = _shape_args(name, size)
     for n in shape:
-        if n < 0:
-            raise RuntimeError(f"{name}: Dimension size must be non-negative.")
+        if n < 0:  # (zeros has its own words)
+            if name == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            sizes = ", ".join(map(str, shape))
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{sizes}]")
         if n >= 2**63:
             raise TypeError(
                 f"{name}(): argument 'size' failed to unpack the object at pos 1 with error "
@@ -2153,6 +2167,17 @@ def _bitwise(name, fn):
     return method
 
 
+def _mT(self):  # noqa: N802 - PyTorch's name
+    if self._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self._data.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def _invert_float(self):
+    raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+
+
 def _ibitwise(name, fn):
     """&= |= ^= on tensors: & | ^, written into the tensor (integers and bools, which carry no grad)."""
     compute = _bitwise(name, fn)
@@ -2215,7 +2240,8 @@ def install_tensor_methods(cls):
         "__matmul__": _binop(matmul), "__rmatmul__": _binop(matmul, swap=True),
         "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
         **{f"__{name}__": fn for name, fn in _COMPARISONS.items()},
-        "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else
+        "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else _invert_float(self)
+        if self._data.dtype.kind == "f" else
         _nograd(~self._data),
         "__and__": _bitwise("bitwise_and", operator.and_),
         "__or__": _bitwise("bitwise_or", operator.or_),
@@ -2281,7 +2307,7 @@ def install_tensor_methods(cls):
     for name, fn in methods.items():
         setattr(cls, name, fn)
     cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))))  # (a new view, 1-d too)
-    cls.mT = property(lambda self: transpose(self, -2, -1))
+    cls.mT = property(_mT)
 
 
 # ------------------------------------------------------------------ the differentiable math namespace

@@ -884,11 +884,15 @@ def many(op, xs, params):
 
 # --------------------------------------------------------------- helpers for rows
 def _dims(dim, ndim):
-    """Normalise `dim` (int, tuple or None) against ndim, with PyTorch's out-of-range error."""
+    """Normalise `dim` (int, tuple or None) against ndim, with PyTorch's out-of-range and repeat errors."""
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (tuple, list)):
-        return tuple(_dim(d, ndim) for d in dim)
+        dims = tuple(_dim(d, ndim) for d in dim)
+        for i, d in enumerate(dims):
+            if d in dims[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        return dims
     return (_dim(dim, ndim),)
 
 
@@ -992,13 +996,7 @@ def _scalar_name(array):
 
 
 def _check_mm(a, b):
-    if a.dtype != b.dtype:
-        raise RuntimeError(
-            "expected m1 and m2 to have the same dtype, but got: "
-            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
-        )
-    if a.dtype == bool:
-        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    """PyTorch's checks, in its order: each a matrix, shapes that multiply, one dtype, not bool."""
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if b.ndim != 2:
@@ -1008,12 +1006,26 @@ def _check_mm(a, b):
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
             f"{b.shape[0]}x{b.shape[1]})"
         )
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            "expected m1 and m2 to have the same dtype, but got: "
+            f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
+        )
+    if a.dtype == bool:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if a.shape[0] * b.shape[1] > 1 << 16:  # (10**6 x 0) @ (0 x 10**6) is 10**12 zeros from nothing
         limits.check_tensor_size(a.shape[0] * b.shape[1], a.itemsize)
     return a @ b
 
 
 def _check_mv(a, v):
+    """PyTorch's checks (addmv's), in its order: a matrix and a vector, sizes, one dtype, not bool."""
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
+    if a.shape[1] != v.shape[0]:
+        mat = "x".join(str(n) for n in a.shape)
+        vec = "x".join(str(n) for n in v.shape)
+        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({mat}), vec ({vec})")
     if a.dtype != v.dtype:
         raise RuntimeError(
             "addmv input tensors must have the same dtype, but got "
@@ -1022,31 +1034,28 @@ def _check_mv(a, v):
         )
     if a.dtype == bool:
         raise NotImplementedError("\"addmv_impl_cpu\" not implemented for 'Bool'")
-    if a.ndim != 2 or v.ndim != 1 or a.shape[1] != v.shape[0]:
-        mat = "x".join(str(n) for n in a.shape)
-        vec = "x".join(str(n) for n in v.shape)
-        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({mat}), vec ({vec})")
     if not a.size:  # a (10**12 x 0) matrix times an empty vector: 10**12 zeros
         limits.check_tensor_size(a.shape[0], a.itemsize)
     return a @ v
 
 
 def _check_dot(u, v):
+    """PyTorch's checks, in its order: two vectors, one dtype, one size, not bool."""
+    if u.ndim != 1 or v.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {u.ndim}D and {v.ndim}D tensors")
     if u.dtype != v.dtype:
         raise RuntimeError(
             "dot : expected both vectors to have same dtype, but found "
             f"{_scalar_name(u)} and {_scalar_name(v)}"
         )
-    if u.dtype == bool:
-        raise NotImplementedError("\"dot\" not implemented for 'Bool'")
-    if u.ndim != 1 or v.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {u.ndim}D and {v.ndim}D tensors")
     if u.shape[0] != v.shape[0]:
         raise RuntimeError(
             f"inconsistent tensor size, expected tensor [{u.shape[0]}] and src [{v.shape[0]}] to have the "
             "same "
             f"number of elements, but got {u.shape[0]} and {v.shape[0]} elements respectively"
         )
+    if u.dtype == bool:
+        raise NotImplementedError("\"dot\" not implemented for 'Bool'")
     return xp.dot(u, v)
 
 
@@ -1332,7 +1341,8 @@ def _view_fwd(x, shape, **_):
                 raise RuntimeError("only one dimension can be inferred")
             free = i
         elif n < 0:
-            raise RuntimeError(f"invalid shape dimension {n}")
+            sizes = ", ".join(map(str, shape))
+            raise RuntimeError(f"invalid shape dimension {n} at index {i} of shape [{sizes}]")
         else:
             known *= n
     size = x.size
@@ -1354,13 +1364,18 @@ def _t_fwd(x):
     return x.T
 
 
-def _permute_fwd(x, dims):
-    if len(dims) != x.ndim:
+def check_permute(ndim, dims):
+    """permute's first check, before any dim is looked at."""
+    if len(dims) != ndim:
         raise RuntimeError(
             "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
-            f"desired ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to len(dims) = "
+            f"desired ordering of dimensions i.e. input.dim() = {ndim} is not equal to len(dims) = "
             f"{len(dims)}"
         )
+
+
+def _permute_fwd(x, dims):
+    check_permute(x.ndim, dims)
     dims = tuple(_dim(d, x.ndim) for d in dims)
     if len(set(dims)) != len(dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
