@@ -2138,6 +2138,20 @@ def _type_as(self, other):
     return to(self, other.dtype)
 
 
+def _type_method(self, dtype=None, non_blocking=False):
+    """t.type(): PyTorch's legacy type name ('torch.FloatTensor'); t.type(dtype or that name): a cast."""
+    cuda = backend.is_device_array(self._data)
+    prefix = "torch.cuda." if cuda else "torch."
+    if dtype is None:
+        return prefix + self.dtype.legacy
+    if isinstance(dtype, str):
+        named = {prefix + d.legacy: d for d in dtypes.ALL if d.legacy}
+        if dtype not in named:
+            raise ValueError(f"invalid type: {dtype!r}")
+        dtype = named[dtype]
+    return to(self, dtype)
+
+
 def _size_method(name):
     def method(self, *shape):
         return globals()[name](self, *shape)
@@ -2280,7 +2294,7 @@ def install_tensor_methods(cls):
         "reshape_as": lambda self, other: reshape(self, *other.shape),
         "expand_as": lambda self, other: expand(self, *other.shape),
         "contiguous": lambda self: self if self._data.flags["C_CONTIGUOUS"] else clone(self),
-        "to": _method_to, "type_as": _type_as, "cpu": lambda self: to(self, "cpu"),
+        "to": _method_to, "type_as": _type_as, "type": _type_method, "cpu": lambda self: to(self, "cpu"),
         "cuda": lambda self, device=None, non_blocking=False: to(self, "cuda" if device is None else device),
         "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal,
         "square": square,

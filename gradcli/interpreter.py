@@ -28,6 +28,7 @@ import gc
 import math
 import operator
 import re
+import string
 import sys
 import time
 import types
@@ -303,6 +304,31 @@ def _plain(*names):
     return dict.fromkeys(names)
 
 
+class _ScriptFormatter(string.Formatter):
+    """str.format for scripts: a field names a positional or keyword argument and nothing more ({0.x} and
+    {0[k]} would look attributes and items up past the sandbox); every spec is held to the width limit."""
+
+    def get_field(self, field_name, args, kwargs):
+        if "." in field_name or "[" in field_name:
+            raise ValueError(f"gradscript's str.format takes no attribute or item lookup in a field: "
+                             f"{{{field_name}}}")
+        return super().get_field(field_name, args, kwargs)
+
+    def format_field(self, value, format_spec):
+        _check_spec(format_spec, limits_module.active)
+        return format(value, format_spec)
+
+
+_FORMATTER = _ScriptFormatter()
+
+
+def _guard_format(method):
+    def guarded(*args, **kwargs):
+        return _FORMATTER.vformat(method.__self__, args, kwargs)
+
+    return guarded
+
+
 _STR_METHODS = _plain(
     *"""upper lower strip lstrip rstrip split rsplit splitlines startswith endswith count find rfind index
     rindex isdigit isalpha isalnum isspace isupper islower isnumeric isdecimal isidentifier istitle
@@ -310,7 +336,7 @@ _STR_METHODS = _plain(
 )
 _STR_METHODS.update(
     center=_guard_width, ljust=_guard_width, rjust=_guard_width, zfill=_guard_width, replace=_guard_replace,
-    join=_guard_join,
+    join=_guard_join, format=_guard_format,
 )
 _INT_METHODS = _plain("is_integer", "real", "imag", "conjugate", "bit_length", "numerator", "denominator")
 _BUILTIN_ATTRS: dict[type, dict] = {
@@ -1154,7 +1180,12 @@ class _Compiler:
         self.builtins = interp.builtins
         self.scope: _Scope = None  # type: ignore[assignment]
         self.fast_types = interp._fast_types
-        self.percent_types = _PERCENT_VALUES + tuple(t for t in interp._fast_types if t is not float)
+        from .dtypes import DType  # noqa: PLC0415 - (the lowering's own imports stay light)
+        from .tensor import Device  # noqa: PLC0415
+
+        # ('%s' % (x.dtype,) prints torch.float32, as Python does)
+        self.percent_types = (_PERCENT_VALUES + tuple(t for t in interp._fast_types if t is not float)
+                              + (DType, Device))
         # The REPL's echo, as Python's 'single' mode does it: set only for an interactive input, and
         # consulted while lowering, so a program run otherwise compiles exactly as before.
         self.display = None

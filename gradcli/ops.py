@@ -1428,7 +1428,8 @@ OVERLAP_MESSAGE = (
 
 def check_no_overlap(array):
     """PyTorch's refusal to compute into a tensor whose elements share memory (an expanded one)."""
-    if 0 in array.strides and any(st == 0 and n > 1 for st, n in zip(array.strides, array.shape)):
+    strides = array.strides
+    if 0 in strides and array.size and any(st == 0 and n > 1 for st, n in zip(strides, array.shape)):
         raise RuntimeError(OVERLAP_MESSAGE)
 
 
@@ -1932,7 +1933,8 @@ _erf_host = xp.frompyfunc(math.erf, 1, 1)
 def _erf64(a):
     """erf in float64 (numpy has none; its values come from Python's math.erf, on the host)."""
     host = backend.to_host(a).astype(_F64)
-    return backend.like(_erf_host(host).astype(_F64).reshape(host.shape), backend.device_type_of(a))
+    values = _erf_host(host.reshape(-1)).astype(_F64).reshape(host.shape)  # (1-d: a 0-d one gives a float)
+    return backend.like(values, backend.device_type_of(a))
 
 
 def _in_float64(fn):

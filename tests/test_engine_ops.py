@@ -587,6 +587,7 @@ CASES: dict[str, Case] = {
     "bool": case(lambda t, x: x.bool(), f(3)),
     "to_int": case(lambda t, x: x.to(t.int64) + x, f(3), rows="add"),
     "type_as": case(lambda t, x, y: x.type_as(y.double()), f(3), c(3), rows="to_dtype"),
+    "type": case(lambda t, x: x.type(t.float64), f(3), rows="to_dtype"),
     "zero_": case(_inplace("zero_"), f(3), rows="zero_"),
     "fill_": case(_inplace("fill_", 2.5), f(3), rows="fill_"),
     "fill_tensor": case(lambda t, x, v: _inplace("fill_")(t, x, v), f(3), f(), rows="fill_tensor"),

@@ -121,7 +121,7 @@ def test_modules_and_tensors_expose_only_their_allow_lists(source, kind, message
 @pytest.mark.parametrize(
     ("source", "kind", "message"),
     [
-        ("x = torch.ones(1)\n'{0.__class__}'.format(x)", "AttributeError", "'format' is not available"),
+        ("x = torch.ones(1)\n'{0.__class__}'.format(x)", "ValueError", "no attribute or item lookup"),
         ("'{x.grad_fn}'.format_map({'x': 1})", "AttributeError", "'format_map' is not available"),
         ("'%s' % print", "TypeError", "gradcli formats only numbers, strings and tensors with %"),
         ("'%(a)s' % {'a': torch}", "TypeError", "not 'ScriptModule'"),

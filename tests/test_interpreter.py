@@ -487,7 +487,11 @@ def test_private_attributes_are_refused_at_runtime_too():
 @pytest.mark.parametrize(
     ("source", "kind", "message"),
     [
-        ("'{0.__class__}'.format(1)", "AttributeError", "'str' object attribute 'format' is not available"),
+        # str.format fields name arguments only: no attribute or item lookups past the sandbox
+        ("'{0.__class__}'.format(1)", "ValueError", "no attribute or item lookup in a field: {0.__class__}"),
+        ("'{0.real}'.format(1)", "ValueError", "takes no attribute or item lookup in a field"),
+        ("'{0[0]}'.format([1])", "ValueError", "takes no attribute or item lookup in a field"),
+        ("'{:{w}}'.format(1, w=10**9)", "LimitError", "wide is over the limit"),
         ("'{x}'.format_map({})", "AttributeError", "'str' object attribute 'format_map' is not available"),
         ("import torch\ntorch.os", "AttributeError", "module 'torch' has no attribute 'os'"),
         ("import torch\ntorch.x = 1", "AttributeError", "cannot set attributes of module 'torch'"),
