@@ -132,7 +132,10 @@ negative = neg
 
 def pow(input, exponent):  # noqa: A001 - PyTorch's name
     if type(input) is not Tensor:
-        return binary(ROWS["rpow"], _need_tensor("pow", exponent, 2, "exponent"), input)
+        _need_tensor("pow", exponent, 2, "exponent")
+        if type(input) is bool:
+            _no_kernel(exponent, "pow")
+        return binary(ROWS["rpow"], exponent, input)
     if type(exponent) is Tensor:
         ops._no_bool("pow", input._data, exponent._data)
         return binary(ROWS["pow_tensor"], input, exponent)
@@ -186,12 +189,21 @@ sqrt = _unary_fn("sqrt", "sqrt")
 rsqrt = _unary_fn("rsqrt", "rsqrt")
 
 
+def _no_kernel(input, kernel, kinds="b"):
+    """PyTorch's NotImplementedError for a dtype its kernel lacks (numpy would compute something)."""
+    if input._data.dtype.kind in kinds:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.legacy[:-6]}\'')
+
+
 def relu(input, inplace=False):
-    return unary(ROWS["relu"], _need_tensor("relu", input))
+    if _need_tensor("relu", input)._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return unary(ROWS["relu"], input)
 
 
 def abs(input):  # noqa: A001
-    return unary(ROWS["abs"], _need_tensor("abs", input))
+    _no_kernel(_need_tensor("abs", input), "abs_cpu")
+    return unary(ROWS["abs"], input)
 
 
 def _float_bound(input, *bounds):
@@ -201,8 +213,17 @@ def _float_bound(input, *bounds):
     return input
 
 
+def _no_bool_clamp(input, lo, hi):
+    """PyTorch has no bool clamp kernel: a bool tensor clamped by bools (a bool result) is an error."""
+    if input._data.dtype.kind == "b" and builtin_all(b is None or type(b) is bool for b in (lo, hi)):
+        kernel = "clamp_scalar_cpu" if lo is not None and hi is not None else (
+            "clamp_min_scalar_cpu" if lo is not None else "clamp_max_scalar_cpu")
+        _no_kernel(input, kernel)
+
+
 def clamp(input, min=None, max=None):  # noqa: A002
     _need_tensor("clamp", input)
+    _no_bool_clamp(input, min, max)
     input = _float_bound(input, min, max)
     if type(min) is Tensor or type(max) is Tensor:
         return _clamp_tensor(input, min, max)
@@ -236,7 +257,8 @@ clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
-    input = _float_bound(_need_tensor("clamp_min", input), min)
+    _no_bool_clamp(_need_tensor("clamp_min", input), min, None)
+    input = _float_bound(input, min)
     if type(min) is Tensor:
         return _clamp_tensor(input, min, None)
     if type(min) is int:
@@ -245,7 +267,8 @@ def clamp_min(input, min):  # noqa: A002
 
 
 def clamp_max(input, max):  # noqa: A002
-    input = _float_bound(_need_tensor("clamp_max", input), max)
+    _no_bool_clamp(_need_tensor("clamp_max", input), None, max)
+    input = _float_bound(input, max)
     if type(max) is Tensor:
         return _clamp_tensor(input, None, max)
     if type(max) is int:
@@ -389,6 +412,8 @@ def _int64(array):
 
 def _arg_pick(name, input, dim, keepdim):
     data = _need_tensor(name, input)._data
+    if data.dtype.kind == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
     d = None if dim is None else _dim(dim, data.ndim)
     if not data.size:
         ops.check_nonempty_reduction(name, data.shape, d)
@@ -610,6 +635,8 @@ def log_softmax(input, dim=None, dtype=None):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _need_tensor("mse_loss", input)
     _need_tensor("mse_loss", target, 2, "target")
+    if not dtypes.result_type((input, target)).is_floating_point:
+        _no_kernel(input, "mse_cpu", "biu")
     return binary(ROWS["mse_loss"], input, target, {"reduction": reduction})
 
 
@@ -1379,15 +1406,20 @@ def sign(input):
 
 
 def floor(input):
-    return unary(ROWS["floor"], _need_tensor("floor", input))
+    _no_kernel(_need_tensor("floor", input), "floor_vml_cpu")
+    return unary(ROWS["floor"], input)
 
 
 def ceil(input):
-    return unary(ROWS["ceil"], _need_tensor("ceil", input))
+    _no_kernel(_need_tensor("ceil", input), "ceil_vml_cpu")
+    return unary(ROWS["ceil"], input)
 
 
-def round(input, *, decimals=0):  # noqa: A001
+def round(input, *, decimals=None):  # noqa: A001
     _need_tensor("round", input)
+    _no_kernel(input, "round_vml_cpu")
+    if decimals is not None:  # (round(decimals=...) has no integer kernel)
+        _no_kernel(input, "round_vml_cpu" if decimals == 0 else "round_cpu", "iu")
     if decimals:
         return unary(ROWS["round_decimals"], input, {"decimals": decimals})
     return unary(ROWS["round"], input)
@@ -2127,6 +2159,7 @@ def _copy_(self, src):
 
 
 def _clamp_(self, min=None, max=None):  # noqa: A002
+    _no_bool_clamp(self, min, max)
     return inplace(ROWS["clamp"], self, None, {"min": min, "max": max})
 
 
