@@ -1066,6 +1066,8 @@ def t(input):
 
 def permute(input, *dims):
     _need_tensor("permute", input)
+    if not dims:
+        raise TypeError('permute() missing 1 required positional arguments: "dims"')
     dims = _shape_args("permute", dims)
     ops.check_permute(input._data.ndim, dims)
     return unary(ROWS["permute"], input, {"dims": tuple(_dim(d, input._data.ndim) for d in dims)})
@@ -2353,7 +2355,7 @@ def install_tensor_methods(cls):
     }
     for name, fn in methods.items():
         setattr(cls, name, fn)
-    cls.T = property(lambda self: permute(self, *reversed(range(self._data.ndim))))  # (a new view, 1-d too)
+    cls.T = property(lambda self: permute(self, tuple(reversed(range(self._data.ndim)))))  # (a view, 1-d too)
     cls.mT = property(_mT)
 
 

@@ -112,7 +112,9 @@ class OpNode(Node):
     def release(self):
         """After a backward pass without retain_graph: drop the saved values (and the tensors the version
         checks hold), and refuse to run again."""
-        if self.plan is not None or self.op.saves_params:
+        # (PyTorch refuses a second pass only through a node that saved something)
+        if self.op.saves_params or self.plan is not None and (
+                self.a is not None or self.b is not None or self.r is not None):
             self.a = self.b = self.r = None
             self.checks = _FREED
 
@@ -131,7 +133,9 @@ class OpNode(Node):
         if type(b) is Tensor:
             b = b._data
         outs = self.bw(ARRAY_MATH, grads[0], a, b, self.r, self.p)
-        if self.plan is not None or self.op.saves_params:
+        # (PyTorch refuses a second pass only through a node that saved something)
+        if self.op.saves_params or self.plan is not None and (
+                self.a is not None or self.b is not None or self.r is not None):
             self.a = self.b = self.r = None
             self.checks = _FREED
         meta = self._meta
@@ -215,12 +219,13 @@ _PLANS: dict = {}
 def _save_plan(save):
     """A row's `save` letters as the steps `_record` takes, worked out once when the table is built: (which,
     needs) per letter, where which is 0 or 1 (an input) or -1 (the result), and needs is the input that must
-    require grad for the letter to count (an upper-case letter: the *other* input), or -1 (always).
+    require grad for the letter to count (an upper-case letter: the *other* input; "o": the second input,
+    saved only when it requires grad itself), or -1 (always).
     Rows with the same letters share one plan object, so the common ones are recognised by identity."""
     if not save:
         return None
-    plan = tuple((-1, -1) if c == "r" else ("ab".index(c.lower()), -1 if c.islower() else "BA".index(c))
-                 for c in save)
+    plan = tuple((-1, -1) if c == "r" else (1, 1) if c == "o" else
+                 ("ab".index(c.lower()), -1 if c.islower() else "BA".index(c)) for c in save)
     return _PLANS.setdefault(plan, plan)
 
 
@@ -2250,7 +2255,7 @@ ROWS: dict[str, Op] = {
     "rfloor_divide": Op("NotImplemented", lambda a, b: _floor_divide(b, a), None, aten="aten::floor_divide"),
     "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g,), scalar_arg=True),
     "remainder_tensor": Op("RemainderBackward1", _remainder,
-                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ab"),
+                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ao"),
     "rremainder": Op("NotImplemented", lambda a, b: _remainder(b, a), None, aten="aten::remainder"),
     # elementwise functions
     "exp": Op("ExpBackward0", _exp, lambda m, g, a, b, r, p: (g * r,), save="r"),

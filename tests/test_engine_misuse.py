@@ -370,6 +370,7 @@ MISUSE = {
         t, t.ones(2, 2, 2, 3, requires_grad=True).permute(0, 3, 1, 2), t.zeros(2, 2, 2, dtype=t.long),
     ).backward(),
     "linspace_bool": lambda t: t.linspace(0, 1, 3, dtype=t.bool),
+    "permute_no_dims": lambda t: t.tensor(2.0).permute(),
     "linspace_uint8_negative_float": lambda t: t.linspace(-1.0, 1.0, 3, dtype=t.uint8),
     "full_uint8_negative_float": lambda t: t.full((2,), -0.5, dtype=t.uint8),
     "full_int8_fraction_above_max": lambda t: t.full((2,), 127.9, dtype=t.int8),
