@@ -2217,6 +2217,8 @@ def _bitwise(name, fn):
 
 
 def _mT(self):  # noqa: N802 - PyTorch's name
+    if not self._data.ndim:  # (a 0-d tensor's mT is the tensor itself)
+        return self
     if self._data.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
                            f"{self._data.ndim}-D tensor.")

@@ -1093,6 +1093,11 @@ def _threshold_backward(g, result):
     return namespace_of(g).where(result > 0, g, 0).astype(g.dtype, copy=False)
 
 
+def _softmax_axes(g, p):
+    """The axis softmax's backward sums over: none for a 0-d tensor (its dim 0 is the tensor itself)."""
+    return (p["dim"],) if len(g.shape) else ()
+
+
 def _contiguous(x):
     """x in C order: what PyTorch's softmax and log_softmax return whatever their input's layout."""
     return x if x.flags.c_contiguous else namespace_of(x).ascontiguousarray(x)
@@ -1590,15 +1595,16 @@ def _clamp_bwd(m, g, a, b, r, p):
 
 
 def _minmax_pair_bwd(wins):
-    """maximum/minimum: the gradient goes to the winner, and is split evenly on ties (as in PyTorch)."""
+    """maximum/minimum: the gradient goes to each input but where it loses, and is split evenly on ties
+    (as in PyTorch: a nan, which neither wins nor loses, passes it to both)."""
 
     def backward(m, g, a, b, r, p):
         a, b = m.data(a), m.data(b)
         ties = a == b
         half = g / 2
         zero = 0
-        return (m.where(ties, half, m.where(wins(a, b), g, zero)),
-                m.where(ties, half, m.where(wins(b, a), g, zero)))
+        return (m.where(ties, half, m.where(wins(b, a), zero, g)),
+                m.where(ties, half, m.where(wins(a, b), zero, g)))
 
     return backward
 
@@ -2337,9 +2343,10 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
-                  lambda m, g, a, b, r, p: (r * (g - m.sum(g * r, (p["dim"],), True)),), save="r"),
+                  lambda m, g, a, b, r, p: (r * (g - m.sum(g * r, _softmax_axes(g, p), True)),), save="r"),
     "log_softmax": Op("LogSoftmaxBackward0", _log_softmax_fwd,
-                      lambda m, g, a, b, r, p: (g - m.exp(r) * m.sum(g, (p["dim"],), True),), save="r"),
+                      lambda m, g, a, b, r, p: (g - m.exp(r) * m.sum(g, _softmax_axes(g, p), True),),
+                      save="r"),
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
