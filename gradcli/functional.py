@@ -2395,6 +2395,8 @@ def _t_prod(x, axes, keepdims):
 ops.TENSOR_MATH = SimpleNamespace(
     exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
+    tanh_backward=lambda g, result: binary(ROWS["tanh_backward"], g, result),
+    sigmoid_backward=lambda g, result: binary(ROWS["sigmoid_backward"], g, result),
     pow=lambda x, e: x ** e,
     where=_t_where,
     equal=lambda a, b: _nograd(xp.equal(a._data if type(a) is Tensor else a,

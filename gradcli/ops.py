@@ -1088,6 +1088,16 @@ def _add_alpha(a, b, alpha):
     return out
 
 
+def _tanh_backward(g, result):
+    """tanh's gradient from its result, as PyTorch's kernel computes it: g * (1 - r * r)."""
+    return g * (1 - result * result)
+
+
+def _sigmoid_backward(g, result):
+    """sigmoid's gradient from its result, as PyTorch's kernel computes it: g * (1 - r) * r."""
+    return g * (1 - result) * result
+
+
 def _threshold_backward(g, result):
     """relu's gradient: g where the result is positive, else 0."""
     return namespace_of(g).where(result > 0, g, 0).astype(g.dtype, copy=False)
@@ -2271,8 +2281,16 @@ ROWS: dict[str, Op] = {
     "sin": Op("SinBackward0", _sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
     "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
     "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
-    "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (g * (1 - r * r),), save="r"),
-    "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (g * r * (1 - r),), save="r"),
+    "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
+    "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (m.sigmoid_backward(g, r),),
+                  save="r"),
+    # tanh's and sigmoid's backward as ops of (grad, result), recorded under create_graph as PyTorch records
+    # them (its derivatives.yaml formulas for tanh_backward and sigmoid_backward)
+    "tanh_backward": Op("TanhBackwardBackward0", lambda g, r: _tanh_backward(g, r),
+                        lambda m, gg, a, b, r, p: (m.tanh_backward(gg, b), gg * (-2 * b * a)), save="ab"),
+    "sigmoid_backward": Op("SigmoidBackwardBackward0", lambda g, r: _sigmoid_backward(g, r),
+                           lambda m, gg, a, b, r, p: (m.sigmoid_backward(gg, b), gg * a * (-2 * b + 1)),
+                           save="ab"),
     "relu": Op("ReluBackward0", lambda a: xp.maximum(a, 0).astype(a.dtype, copy=False),
                lambda m, g, a, b, r, p: (m.threshold_backward(g, r),), save="r"),
     # relu's backward as an op of (grad, result), recorded under create_graph as PyTorch records it, so a
@@ -2453,7 +2471,7 @@ def _array_index_grad(g, shape, index, row):
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
-    threshold_backward=_threshold_backward,
+    threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)

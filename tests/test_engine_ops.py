@@ -259,6 +259,13 @@ CASES: dict[str, Case] = {
     "F.sigmoid": case(lambda t, x: t.nn.functional.sigmoid(x), f(3), rows="sigmoid"),
     "sigmoid_method": case(lambda t, x: x.sigmoid(), f(3), rows="sigmoid"),
     "relu": case(lambda t, x: t.relu(x), f(2, 3), rows="relu", smooth=False),
+    # tanh's and sigmoid's first-order gradients under create_graph: nodes of (grad, result), as PyTorch's
+    "tanh_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.tanh() * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("tanh", "tanh_backward")),
+    "sigmoid_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.sigmoid() * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("sigmoid", "sigmoid_backward")),
     # relu's first-order gradient under create_graph: a ThresholdBackwardBackward0 of (grad, result)
     "relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((x.relu() * x.relu()).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
