@@ -1975,13 +1975,35 @@ class _Compiler:
         return define
 
     # -------------------------------------------------------------- comprehensions
-    def expr_ListComp(self, node: S.ListComp):
+    def expr_DictComp(self, node: S.DictComp):
+        """{k: v for ...}: the (key, value) pairs of a list comprehension (the key evaluated first, as in
+        Python), then a dict, each tuple key held to the hashing limits."""
+        pairs = self.expr_ListComp(S.ListComp(S.Tuple([node.key, node.value]), node.generators),
+                                   "<dictcomp>.")
+        where = self.where(node)
+
+        def dictcomp(env):
+            out = {}
+            for key, value in pairs(env):
+                try:
+                    if type(key) is tuple:
+                        _check_key(key)
+                    out[key] = value
+                except ScriptError:
+                    raise
+                except Exception as e:
+                    _raise_at(e, where)
+            return out
+
+        return dictcomp
+
+    def expr_ListComp(self, node: S.ListComp, scope_name="<listcomp>."):
         outer = self.scope
         first_iter = self.expr(node.generators[0].iter)
         bound: set[str] = set()
         for gen in node.generators:
             _target_names(gen.target, bound)
-        scope = _Scope("comprehension", outer, bound, outer.qualname + "<listcomp>.")
+        scope = _Scope("comprehension", outer, bound, outer.qualname + scope_name)
         scope.depth = outer.depth
         scope.max_depth = outer.max_depth
         self.scope = scope

@@ -635,6 +635,7 @@ def _describe(node) -> str:
         S.Lambda: "lambda",
         S.Dict: "dict literal",
         S.ListComp: "list comprehension",
+        S.DictComp: "dict comprehension",
         S.JoinedStr: "f-string expression",
         S.FormattedValue: "f-string expression",
         S.Attribute: "attribute",
@@ -1535,7 +1536,9 @@ class _Builder:
         )
 
     def dict_comp(self, c):
-        raise self._err("dict comprehensions are not supported in gradscript", c[0])
+        key, value, *generators = [x for x in c if type(x) is not Token]
+        depth = max(key._depth, value._depth, self._maxd(generators))
+        return self._done(S.DictComp(key, value, generators), c[0], c[-1], depth)
 
     def set_display(self, c):
         raise self._err("set displays ({a, b}) are not supported in gradscript", c[0])

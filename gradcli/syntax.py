@@ -200,6 +200,15 @@ class ListComp(Expr):
         self.generators = generators
 
 
+class DictComp(Expr):
+    _fields = ("key", "value", "generators")
+
+    def __init__(self, key: Expr, value: Expr, generators: list[Comprehension]):
+        self.key = key
+        self.value = value
+        self.generators = generators
+
+
 class Param(Node):
     _fields = ("name", "default", "kind")
 

@@ -880,7 +880,6 @@ ERRORS = [
     ("@dec\nx = 1\n", "SyntaxError", "decorators are only allowed in front of 'def' and 'class'", 2, 1),
     ("{1, 2}\n", "SyntaxError", "set displays ({a, b}) are not supported in gradscript", 1, 1),
     ("{x for x in y}\n", "SyntaxError", "set comprehensions are not supported in gradscript", 1, 1),
-    ("{k: v for k, v in y}\n", "SyntaxError", "dict comprehensions are not supported in gradscript", 1, 1),
     (
         "(x for x in y)\n",
         "SyntaxError",
