@@ -2229,6 +2229,40 @@ def _invert_float(self):
     raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
 
 
+def _shift(left, reflected=False, in_place=False):
+    """<< and >> on integer tensors, as PyTorch's kernels shift: a count below 0 or past the dtype's bits
+    gives 0 (>> of a negative value: -1) rather than numpy's undefined result; no float or bool kernel."""
+    kernel = "lshift_cpu" if left else "rshift_cpu"
+
+    def method(self, other):
+        if type(other) is not Tensor and not isinstance(other, _NUMBER):
+            return NotImplemented
+        x, y = (other, self) if reflected else (self, other)
+        if type(x) is not Tensor:
+            x = tensor(x)
+        kind = dtypes.result_type((x, y))
+        if kind.category != 1:
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{kind.legacy[:-6]}\'')
+        a, b = ops._operand_arrays(x, y)
+        ns = backend.namespace_of(a if hasattr(a, "dtype") else b)
+        a, b = ns.asarray(a, dtype=kind.np), ns.asarray(b, dtype=kind.np)
+        out_of_range = (b < 0) | (b >= kind.itemsize * 8)
+        count = ns.where(out_of_range, 0, b)
+        if left:
+            out = ns.where(out_of_range, 0, ns.left_shift(a, count))
+        else:
+            out = ns.where(out_of_range, ns.where(a < 0, -1, 0), ns.right_shift(a, count))
+        out = out.astype(kind.np, copy=False)
+        if not in_place:
+            return _nograd(out)
+        ops.check_inplace_result(out, self._data)
+        xp.copyto(self._data, out, casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    return method
+
+
 def _ibitwise(name, fn):
     """&= |= ^= on tensors: & | ^, written into the tensor (integers and bools, which carry no grad)."""
     compute = _bitwise(name, fn)
@@ -2307,6 +2341,9 @@ def install_tensor_methods(cls):
         "__imul__": _iop(lambda s, o: inplace(ROWS["mul"], s, o), mul),
         "__itruediv__": _iop(_div_, div),
         "__ifloordiv__": _ifloordiv, "__imod__": _imod, "__ipow__": _ipow,
+        "__lshift__": _shift(True), "__rshift__": _shift(False),
+        "__rlshift__": _shift(True, reflected=True), "__rrshift__": _shift(False, reflected=True),
+        "__ilshift__": _shift(True, in_place=True), "__irshift__": _shift(False, in_place=True),
         "__iand__": _ibitwise("bitwise_and", operator.and_), "__ior__": _ibitwise("bitwise_or", operator.or_),
         "__ixor__": _ibitwise("bitwise_xor", operator.xor),
         # methods
