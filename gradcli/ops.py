@@ -646,6 +646,8 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
             xa2, ya = across_devices(op, xa2, ya, inplace=True)
             out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
     out = asarray(out)
+    if y is None and xa.dtype.kind in "iub" and out.dtype.kind == "f":  # (an integer's exp_: PyTorch's
+        out = out.astype(dtypes.defaults.float.np)                       # result is the default float)
     check_inplace_result(out, xa, any_cast)
     old = None
     if needs_grad and op.save and "a" in op.save.lower():
@@ -1434,9 +1436,18 @@ def _expand_fwd(x, shape):
         # The view itself costs nothing, but everything done with it (clone, arithmetic, a reduction) works on
         # every element: a view of more elements than one tensor may have is refused here, as a tensor is.
         limits.check_tensor_size(numel, x.itemsize)
-    out = namespace_of(x).broadcast_to(x, tuple(target))
-    if type(out) is ndarray:  # (numpy's is read-only; PyTorch's expanded tensor can be filled, see inplace)
-        out = xp.lib.stride_tricks.as_strided(x, out.shape, out.strides, writeable=x.flags.writeable)
+    return broadcast_view(x, tuple(target))
+
+
+def broadcast_view(x, shape):
+    """x broadcast to shape as a view whose repeated elements share memory, as PyTorch's expand: numpy's
+    broadcast_to is read-only, PyTorch's expanded tensor can be filled (in-place arithmetic is refused
+    by check_no_overlap, as PyTorch refuses it). Backward passes use it too (sum's gradient is one)."""
+    if tuple(shape) == x.shape:
+        return x.view()
+    out = namespace_of(x).broadcast_to(x, shape)
+    if type(out) is ndarray and x.flags.writeable:
+        out = xp.lib.stride_tricks.as_strided(x, out.shape, out.strides)
     return out
 
 
@@ -1526,11 +1537,18 @@ def _no_bool(kernel, a, b):
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
+def _check_zero_divisor(a, b):
+    """An integer division with a 0 divisor among the elements it computes: PyTorch's ZeroDivisionError
+    (an empty result divides nothing)."""
+    if xp.any(b == 0) and _numel(xp.broadcast_shapes(_arr(a).shape, _arr(b).shape)):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _floor_divide(a, b):
     _no_bool("div_floor_cpu", a, b)
     if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" or isinstance(a, int):
-        if xp.any(b == 0) and _arr(b).dtype.kind in "iub":
-            raise RuntimeError("ZeroDivisionError")
+        if _arr(b).dtype.kind in "iub":
+            _check_zero_divisor(a, b)
     return xp.floor_divide(a, b)
 
 
@@ -1548,8 +1566,7 @@ def _remainder(a, b):
     _no_bool("remainder_cpu", a, b)
     a_kind, b_kind = _arr(a).dtype.kind, _arr(b).dtype.kind
     if a_kind in "iub" and b_kind in "iub":
-        if xp.any(b == 0):
-            raise RuntimeError("ZeroDivisionError")
+        _check_zero_divisor(a, b)
         return xp.remainder(a, b)
     # PyTorch's float remainder: fmod, then move into the divisor's sign; an exact multiple keeps fmod's
     # signed zero (-7.5 % 1.5 is -0.), where numpy's remainder gives +0.
@@ -2477,7 +2494,7 @@ ARRAY_MATH = SimpleNamespace(
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
     sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
     reshape=lambda x, shape: x.reshape(shape),
-    broadcast_to=lambda x, shape: xp.broadcast_to(x, shape),
+    broadcast_to=broadcast_view,
     expand_dims=xp.expand_dims,
     astype=lambda x, dtype: x.astype(dtype),
     mT=lambda x: xp.swapaxes(x, -1, -2),
