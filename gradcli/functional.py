@@ -1176,9 +1176,22 @@ def _index_on_device(items, data):
     return [backend.to_device(i, "cuda") if isinstance(i, xp.ndarray) else i for i in items]
 
 
+def _index_error(exc, data, index):
+    """numpy's IndexError in PyTorch's words."""
+    text = str(exc)
+    if text.startswith("too many indices for array"):
+        return IndexError(f"too many indices for tensor of dimension {data.ndim}")
+    integer_index = builtin_any(getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" for i in index)
+    if not data.size and integer_index:
+        return IndexError("index is out of bounds for dimension with size 0")
+    return IndexError(text.replace(" axis ", " dimension "))
+
+
 def getitem(x, index):
     if not x._data.ndim and type(index) is not tuple:  # PyTorch's words for t[0] and t[a:b] on a 0-d t
         if isinstance(index, int) and not isinstance(index, bool):
+            if index:
+                raise IndexError(f"index {index} is out of bounds for dimension 0 with size 0")
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         if isinstance(index, slice):
@@ -1193,7 +1206,7 @@ def getitem(x, index):
         try:
             data[idx]
         except IndexError as exc:
-            raise IndexError(str(exc).replace(" axis ", " dimension ")) from None
+            raise _index_error(exc, data, idx) from None
         return unary(ROWS["index"], x, {"index": idx, "in_shape": data.shape})
     n_ell = items.count(Ellipsis)
     if n_ell > 1:
@@ -1234,6 +1247,14 @@ def getitem(x, index):
     if out is x:
         return unary(ROWS["alias"], x)
     return out
+
+
+def _indexes_everything(items, shape):
+    """True for a basic index that selects the whole tensor as it is (..., and slices over whole dims)."""
+    if builtin_any(i is None or (isinstance(i, int) and not isinstance(i, bool)) for i in items):
+        return False
+    rest = [i for i in items if i is not Ellipsis]
+    return builtin_all(isinstance(i, slice) and i.indices(n) == (0, n, 1) for i, n in zip(rest, shape))
 
 
 def _check_masks(index, shape):
@@ -1277,8 +1298,9 @@ def setitem(x, index, value):
         value = _scalar_for(value, x._data.dtype)
     grad_value = type(value) is Tensor and value._rg
     if GRAD.enabled and x._rg and x.grad_fn is None:
-        # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v writes into x itself
-        view = "" if advanced else "a view of "
+        # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v and x[...] = v (an
+        # index that keeps everything) write into x itself
+        view = "" if advanced or _indexes_everything(items, x._data.shape) else "a view of "
         raise RuntimeError(f"{view}{_LEAF_IN_PLACE}")
     if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
         raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
@@ -1293,7 +1315,7 @@ def setitem(x, index, value):
     try:
         x._data[idx] = va
     except IndexError as exc:
-        raise IndexError(str(exc)) from None
+        raise _index_error(exc, x._data, idx) from None
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
     x._version[0] += 1
@@ -1531,9 +1553,10 @@ def _amax_amin(name, input, dim, keepdim):
         if dim == () or dim == [] or dim is None:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                "Specify the reduction dim with the 'dim' argument.")
-        for d in dims:
+        asked = dim if isinstance(dim, (tuple, list)) else (dim,)
+        for d, given in zip(dims, asked):  # (amax names the dim as given, not wrapped)
             if data.shape[d] == 0:
-                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+                raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
     return unary(ROWS[name], input, {"dims": dims, "keepdim": keepdim})
 
 
@@ -2162,6 +2185,11 @@ def _copy_(self, src):
 
 def _clamp_(self, min=None, max=None):  # noqa: A002
     _no_bool_clamp(self, min, max)
+    numbers = [b for b in (min, max) if b is not None and type(b) is not Tensor]
+    kind = dtypes.result_type((self, *numbers))
+    if not ops.can_cast(kind.np, self._data.dtype):  # (clamp_ names the tensor's C++ type)
+        raise RuntimeError(f"result type {kind.legacy[:-6]} can't be cast to the desired output type "
+                           f"{ops._C_NAMES[self._data.dtype.name]}")
     return inplace(ROWS["clamp"], self, None, {"min": min, "max": max})
 
 
