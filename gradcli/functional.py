@@ -1453,14 +1453,20 @@ def logical_not(input):
     return _nograd(xp.logical_not(_need_tensor("logical_not", input)._data))
 
 
+def _logical(name, fn, input, other):
+    """logical_and/or: two tensors of shapes that broadcast, in PyTorch's words otherwise."""
+    _need_tensor(name, input)
+    _need_tensor(name, other, 2, "other")
+    ops.check_broadcast(input._data.shape, other._data.shape)
+    return _nograd(fn(input._data, other._data))
+
+
 def logical_and(input, other):
-    _need_tensor("logical_and", input)
-    return _nograd(xp.logical_and(input._data, other._data if type(other) is Tensor else other))
+    return _logical("logical_and", xp.logical_and, input, other)
 
 
 def logical_or(input, other):
-    _need_tensor("logical_or", input)
-    return _nograd(xp.logical_or(input._data, other._data if type(other) is Tensor else other))
+    return _logical("logical_or", xp.logical_or, input, other)
 
 
 def numel(input):
@@ -2119,6 +2125,16 @@ def _binop(fn, swap=False):
     return method
 
 
+def _tensor_binop(fn, swap=False):
+    """An operator that takes only tensors (@): for anything else Python's own TypeError."""
+    def method(self, other):
+        if type(other) is not Tensor:
+            return NotImplemented
+        return fn(other, self) if swap else fn(self, other)
+
+    return method
+
+
 def _direct(key):
     """An operator that is exactly `binary(row, self, other)` once other is a number or a tensor (`+` and
     `*`: add and mul have nothing to check or convert for a tensor on the left), one call shorter."""
@@ -2350,7 +2366,7 @@ def install_tensor_methods(cls):
         "__floordiv__": _binop(floor_divide), "__rfloordiv__": _binop(floor_divide, swap=True),
         "__mod__": _binop(remainder), "__rmod__": _binop(remainder, swap=True),
         "__pow__": _binop(pow), "__rpow__": _binop(pow, swap=True),
-        "__matmul__": _binop(matmul), "__rmatmul__": _binop(matmul, swap=True),
+        "__matmul__": _tensor_binop(matmul), "__rmatmul__": _tensor_binop(matmul, swap=True),
         "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
         **{f"__{name}__": fn for name, fn in _COMPARISONS.items()},
         "__invert__": lambda self: logical_not(self) if self._data.dtype.kind == "b" else _invert_float(self)
