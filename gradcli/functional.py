@@ -295,12 +295,12 @@ def where(condition, input=None, other=None):
                            f"{cond.dtype.name.capitalize()}")
     if type(input) is not Tensor and type(other) is not Tensor:
         input = tensor(input)
+    # (a number beside a tensor is a weak scalar: it takes the tensor's dtype where its kind allows,
+    # where(c, 1, int16_tensor) is int16)
     if type(input) is not Tensor:
-        float_like = isinstance(input, float) and other.dtype.is_floating_point
-        input = full_like(other, input) if float_like else tensor(input)
+        input = tensor(input, dtype=dtypes.result_type((other, input)))
     if type(other) is not Tensor:
-        float_like = input.dtype.is_floating_point and isinstance(other, float)
-        other = tensor(other, dtype=input.dtype if float_like else None)
+        other = tensor(other, dtype=dtypes.result_type((input, other)))
     # PyTorch broadcasts condition with input first, then with other (its message names them in that order)
     ops.check_broadcast(ops.check_broadcast(cond._data.shape, input._data.shape), other._data.shape)
     c = cond._data
@@ -1187,8 +1187,9 @@ def _index_error(exc, data, index):
     return IndexError(text.replace(" axis ", " dimension "))
 
 
-def getitem(x, index):
-    if not x._data.ndim and type(index) is not tuple:  # PyTorch's words for t[0] and t[a:b] on a 0-d t
+def _check_0d_index(x, index):
+    """PyTorch's words for t[i] and t[a:b] on a 0-d t (numpy's are 'too many indices')."""
+    if not x._data.ndim and type(index) is not tuple:
         if isinstance(index, int) and not isinstance(index, bool):
             if index:
                 raise IndexError(f"index {index} is out of bounds for dimension 0 with size 0")
@@ -1196,6 +1197,10 @@ def getitem(x, index):
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         if isinstance(index, slice):
             raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+
+
+def getitem(x, index):
+    _check_0d_index(x, index)
     items, advanced = _convert_index(index)
     if advanced:
         if type(x._data) is not xp.ndarray:
@@ -1286,6 +1291,7 @@ _LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-plac
 
 
 def setitem(x, index, value):
+    _check_0d_index(x, index)
     items, advanced = _convert_index(index)
     if type(x._data) is not xp.ndarray:
         items = _index_on_device(items, x._data)
