@@ -1105,9 +1105,31 @@ def _threshold_backward(g, result):
     return namespace_of(g).where(result > 0, g, 0).astype(g.dtype, copy=False)
 
 
-def _softmax_axes(g, p):
+def _softmax_axes(g, dim):
     """The axis softmax's backward sums over: none for a 0-d tensor (its dim 0 is the tensor itself)."""
-    return (p["dim"],) if len(g.shape) else ()
+    return (dim,) if len(g.shape) else ()
+
+
+def _softmax_backward(m, g, r, dim):
+    """softmax's gradient from its result: r * (g - sum(g * r))."""
+    return r * (g - m.sum(g * r, _softmax_axes(g, dim), True))
+
+
+def _log_softmax_backward(m, g, r, dim):
+    """log_softmax's gradient from its result: g - exp(r) * sum(g)."""
+    return g - m.exp(r) * m.sum(g, _softmax_axes(g, dim), True)
+
+
+def _softmax_double_backward(m, grad, grad_output, output, dim):
+    """The gradient of _softmax_backward_data (r * (g - sum(g * r))) for its output r."""
+    axes = _softmax_axes(grad, dim)
+    return (grad_output * grad - m.sum(output * grad_output, axes, True) * grad
+            - grad_output * m.sum(output * grad, axes, True))
+
+
+def _log_softmax_double_backward(m, grad, grad_output, output, dim):
+    """The gradient of _log_softmax_backward_data (g - exp(r) * sum(g)) for its output r."""
+    return -(m.sum(grad_output, _softmax_axes(grad, dim), True) * m.exp(output)) * grad
 
 
 def _contiguous(x):
@@ -2378,10 +2400,21 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
-                  lambda m, g, a, b, r, p: (r * (g - m.sum(g * r, _softmax_axes(g, p), True)),), save="r"),
+                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r"),
     "log_softmax": Op("LogSoftmaxBackward0", _log_softmax_fwd,
-                      lambda m, g, a, b, r, p: (g - m.exp(r) * m.sum(g, _softmax_axes(g, p), True),),
-                      save="r"),
+                      lambda m, g, a, b, r, p: (m.log_softmax_backward(g, r, p["dim"]),), save="r"),
+    # their backwards as ops of (grad, result), recorded under create_graph as PyTorch's
+    # _softmax_backward_data / _log_softmax_backward_data, with its derivative formulas
+    "softmax_backward": Op("SoftmaxBackwardDataBackward0",
+                           lambda g, r, dim: _softmax_backward(ARRAY_MATH, g, r, dim),
+                           lambda m, gg, a, b, r, p: (m.softmax_backward(gg, b, p["dim"]),
+                                                      _softmax_double_backward(m, gg, a, b, p["dim"])),
+                           save="ab"),
+    "log_softmax_backward": Op(
+        "LogSoftmaxBackwardDataBackward0", lambda g, r, dim: _log_softmax_backward(ARRAY_MATH, g, r, dim),
+        lambda m, gg, a, b, r, p: (gg - m.sum(gg * m.exp(b), _softmax_axes(gg, p["dim"]), True),
+                                   _log_softmax_double_backward(m, gg, a, b, p["dim"])),
+        save="ab"),
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
@@ -2489,6 +2522,8 @@ TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,
+    softmax_backward=lambda g, r, dim: _softmax_backward(ARRAY_MATH, g, r, dim),
+    log_softmax_backward=lambda g, r, dim: _log_softmax_backward(ARRAY_MATH, g, r, dim),
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
     where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)

@@ -266,6 +266,12 @@ CASES: dict[str, Case] = {
     "sigmoid_grad_of_grad": case(
         lambda t, x: t.autograd.grad((x.sigmoid() * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
         rows=("sigmoid", "sigmoid_backward")),
+    "softmax_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.softmax(1) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("softmax", "softmax_backward")),
+    "log_softmax_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.log_softmax(0) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("log_softmax", "log_softmax_backward")),
     # relu's first-order gradient under create_graph: a ThresholdBackwardBackward0 of (grad, result)
     "relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((x.relu() * x.relu()).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
