@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from . import backend, dtypes, limits, ops
 from .backend import as_array, xp
 from .engine import GRAD, edge_to
+from .engine import no_grad as engine_no_grad
 from .ops import ROWS, _dim, _dims, binary, inplace, unary
 from .tensor import Device, Size, Tensor
 
@@ -1898,6 +1899,138 @@ def roll(input, shifts, dims=None):
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     dims = tuple(_dim(d, data.ndim) for d in dims)
     return unary(ROWS["roll"], input, {"shifts": shifts, "dims": dims})
+
+
+# ------------------------------------------------------------------ more of torch.nn.functional
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    dim = _implicit_softmax_dim(_need_tensor("softmin", input), dim)
+    return softmax(neg(input), dim, dtype=dtype)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    _need_tensor("normalize", input)
+    denom = clamp_min(norm(input, p, dim, keepdim=True), eps)
+    return div(input, expand(denom, *input._data.shape))
+
+
+def _addmm(bias, mat1, mat2):
+    """bias + mat1 @ mat2 as one AddmmBackward0 node (PyTorch's linear of a matrix with a bias)."""
+    product = ops._check_mm(mat1._data, mat2._data)
+    b = ops._expand_fwd(bias._data, product.shape)
+    res = ops._wrap((product + b).astype(product.dtype, copy=False))
+    if GRAD.enabled and (bias._rg or mat1._rg or mat2._rg):
+        ops._record(ROWS["addmm"], res, (bias, mat1, mat2), {"mat1": mat1, "mat2": mat2})
+    return res
+
+
+def linear(input, weight, bias=None):
+    _need_tensor("linear", input)
+    _need_tensor("linear", weight, 2, "weight")
+    if bias is not None:
+        _need_tensor("linear", bias, 3, "bias")
+    shape, wdim = input._data.shape, weight._data.ndim
+    if not shape or not wdim:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {len(shape)}D and "
+                           f"{wdim}D")
+    if bias is not None and wdim == 2:
+        if len(shape) == 2:
+            return _addmm(bias, input, t(weight))
+        if input._data.flags.c_contiguous and (len(shape) == 3 or bias._data.ndim == 1):
+            flat = reshape(input, _numel(shape[:-1]), shape[-1])
+            out = _addmm(bias, flat, t(weight))
+            return view(out, *shape[:-1], out._data.shape[1])
+    out = matmul(input, t(weight))
+    return out if bias is None else add(out, bias)
+
+
+def one_hot(tensor, num_classes=-1):
+    data = _need_tensor("one_hot", tensor)._data
+    if data.dtype != xp.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    ns = backend.namespace_of(data)
+    if not data.size:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return _nograd(ns.zeros(data.shape + (num_classes,), xp.int64))
+    if int(data.min()) < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1
+    elif num_classes <= int(data.max()):
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    limits.check_tensor_size(data.size * num_classes, 8)
+    return _nograd((data[..., None] == ns.arange(num_classes)).astype(xp.int64))
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    _need_tensor("cosine_similarity", x1)
+    _need_tensor("cosine_similarity", x2, 2, "x2")
+    common = dtypes.result_type((x1, x2))
+    if not common.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{common.legacy[:-6]}")
+    if x1._data.dtype.kind != "f":
+        x1 = to(x1, common)
+    if x2._data.dtype.kind != "f":
+        x2 = to(x2, common)
+    shape = ops.check_broadcast(x1._data.shape, x2._data.shape)
+    if x1._data.shape != shape:
+        x1 = expand(x1, *shape)
+    if x2._data.shape != shape:
+        x2 = expand(x2, *shape)
+    n1 = clone(norm(x1, 2, dim, keepdim=True))
+    n2 = clone(norm(x2, 2, dim, keepdim=True))
+    with engine_no_grad():
+        _clamp_(n1, eps)
+        _clamp_(n2, eps)
+    return sum(mul(div(x1, n1), div(x2, n2)), dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Identity unless training; in training, the kept values scaled by 1 / (1 - p), the mask drawn from
+    gradcli's own random stream (torch.manual_seed seeds it; the values differ from PyTorch's)."""
+    _need_tensor("dropout", input)
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    data = input._data
+    if p == 0 or not training or not data.size:
+        return input
+    if p == 1:
+        noise = xp.zeros((), data.dtype)
+    else:
+        if data.dtype.kind != "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{ops._type_name(data.dtype)}")
+        keep = RANDOM.gen.random(data.shape) < 1 - p
+        noise = keep.astype(data.dtype) / data.dtype.type(1 - p)
+    noise = _finish(noise, False, backend.device_type_of(data))
+    return inplace(ROWS["mul"], input, noise) if inplace else mul(input, noise)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    _need_tensor("kl_div", input)
+    _need_tensor("kl_div", target, 2, "target")
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction != "batchmean":
+        _check_reduction(reduction)
+    if input._data.dtype.kind != "f" or target._data.dtype.kind != "f":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if log_target:
+        out = mul(exp(target), sub(target, input))
+    else:
+        if target._rg and GRAD.enabled:
+            entropy = binary(ROWS["xlogy"], target, target)
+        else:
+            entropy = _nograd(ops._xlogy_fwd(target._data, target._data))
+        out = sub(entropy, mul(target, input))
+    if reduction == "mean":
+        return mean(out)
+    if reduction in ("sum", "batchmean"):
+        out = sum(out)
+        if reduction == "batchmean" and input._data.ndim:
+            out = div(out, input._data.shape[0])
+    return out
 
 
 def _float_test(name, fn, default):

@@ -2308,6 +2308,14 @@ def _diag_embed_fwd(a, shape, index):
     return _index_grad_fwd(a, shape, index)
 
 
+def _addmm_bwd(m, g, a, b, r, p):
+    """addmm's gradients: g for the bias (summed to its shape), g @ mat2.T and mat1.T @ g."""
+    mat1, mat2 = p["mat1"], p["mat2"]
+    if m is ARRAY_MATH:
+        mat1, mat2 = mat1._data, mat2._data
+    return g, g @ m.mT(mat2), m.mT(mat1) @ g
+
+
 def _xlogy_fwd(x, y):
     """x * log(y), 0 where x is 0 (unless y is nan); log rounded once as _log."""
     ns = namespace_of(x if hasattr(x, "dtype") else y)
@@ -2441,6 +2449,7 @@ ROWS: dict[str, Op] = {
     "atan": Op("AtanBackward0", _atan, lambda m, g, a, b, r, p: (g / (a * a + 1),), save="a"),
     "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / (a * _LN2),), save="a"),
     "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / (a * _LN10),), save="a"),
+    "xlogy": Op("XlogyBackward0", _xlogy_fwd, _xlogy_bwd, save="BA"),
     "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (m.sigmoid_backward(g, r),),
@@ -2511,6 +2520,8 @@ ROWS: dict[str, Op] = {
              elementwise=False),
     "dot": Op("DotBackward0", _check_dot,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", elementwise=False),
+    # bias + mat1 @ mat2 (linear): three inputs, the two matrices kept in the params for the gradients
+    "addmm": Op("AddmmBackward0", None, _addmm_bwd, elementwise=False, saves_params=True),
     "bmm": Op("BmmBackward0", _check_bmm,
               lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
               elementwise=False),

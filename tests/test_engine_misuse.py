@@ -661,6 +661,31 @@ MISUSE = {
     "roll_tuple_without_dims": lambda t: t.roll(t.ones(2, 3), (1, 2)),
     "roll_dim_out_of_range": lambda t: t.ones(2, 3).roll(1, 2),
     "roll_0d_dim": lambda t: t.tensor(2.0).roll(1, 0),
+    # softmin, normalize, linear, one_hot, cosine_similarity, dropout, kl_div
+    "softmin_long": lambda t: t.nn.functional.softmin(t.tensor([1, 2]), 0),
+    "normalize_long": lambda t: t.nn.functional.normalize(t.tensor([[1, 2]])),
+    "normalize_dim": lambda t: t.nn.functional.normalize(t.ones(3), dim=1),
+    "linear_shapes": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 3)),
+    "linear_bias_shape": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 4), t.ones(3)),
+    "linear_dtypes": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 4, dtype=t.float64)),
+    "linear_0d": lambda t: t.nn.functional.linear(t.tensor(1.0), t.ones(2, 1)),
+    "one_hot_float": lambda t: t.nn.functional.one_hot(t.tensor([1.0])),
+    "one_hot_int32": lambda t: t.nn.functional.one_hot(t.tensor([1], dtype=t.int32)),
+    "one_hot_negative": lambda t: t.nn.functional.one_hot(t.tensor([-1, 2])),
+    "one_hot_too_few_classes": lambda t: t.nn.functional.one_hot(t.tensor([3]), 2),
+    "one_hot_empty": lambda t: t.nn.functional.one_hot(t.tensor([], dtype=t.long)),
+    "cosine_similarity_long": lambda t: t.nn.functional.cosine_similarity(t.tensor([[1, 2]]),
+                                                                          t.tensor([[1, 2]])),
+    "cosine_similarity_shapes": lambda t: t.nn.functional.cosine_similarity(t.ones(2, 3), t.ones(2, 4)),
+    "cosine_similarity_dim": lambda t: t.nn.functional.cosine_similarity(t.ones(3), t.ones(3)),
+    "dropout_p_too_big": lambda t: t.nn.functional.dropout(t.ones(3), 1.5),
+    "dropout_p_negative": lambda t: t.nn.functional.dropout(t.ones(3), -0.1),
+    "dropout_long": lambda t: t.nn.functional.dropout(t.tensor([1, 2]), 0.5),
+    "kl_div_bad_reduction": lambda t: t.nn.functional.kl_div(t.ones(2), t.ones(2), reduction="bad"),
+    "kl_div_long": lambda t: t.nn.functional.kl_div(t.tensor([1, 2]), t.tensor([1, 2])),
+    "kl_div_twice": _backward_twice_through(
+        lambda t, x: t.nn.functional.kl_div(x, t.tensor([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]]),
+                                            reduction="sum")),
 }
 
 
@@ -871,6 +896,25 @@ COMPUTED = {
     "asin_acos_out_of_domain": lambda t: t.cat([t.asin(t.tensor([2.0, -1.0])), t.acos(t.tensor([1.5, 1.0])),
                                                 t.log2(t.tensor([0.0, -1.0])),
                                                 t.log10(t.tensor([1000.0, 0.5]))]),
+    "one_hot_edges": lambda t: t.cat([t.nn.functional.one_hot(t.tensor(2), 4),
+                                      t.nn.functional.one_hot(t.tensor([], dtype=t.long), 3).reshape(-1),
+                                      t.nn.functional.one_hot(t.tensor([[0], [1]])).reshape(-1)]),
+    "dropout_identities": lambda t: t.cat([t.nn.functional.dropout(t.tensor([1.0, -2.0]), 0.0),
+                                           t.nn.functional.dropout(t.tensor([1.0, -2.0]), 0.7,
+                                                                   training=False),
+                                           t.nn.functional.dropout(t.tensor([1.0, -2.0]), 1.0),
+                                           t.nn.functional.dropout(t.tensor([1, 2]), 0.5, False).float()]),
+    "kl_div_zero_target_and_0d": lambda t: t.stack([
+        t.nn.functional.kl_div(t.tensor([-1.0, -2.0]), t.tensor([0.0, 1.0]), reduction="sum"),
+        t.nn.functional.kl_div(t.tensor(-1.0), t.tensor(0.5), reduction="batchmean"),
+        t.nn.functional.kl_div(t.tensor([[-1.0, -2.0]]), t.tensor([[0.5, 0.5]]), reduction="batchmean"),
+        t.nn.functional.kl_div(t.tensor([-1.0]), t.tensor([-0.5]), log_target=True, reduction="mean")]),
+    "cosine_similarity_zero_and_int": lambda t: t.stack([
+        t.nn.functional.cosine_similarity(t.zeros(1, 3), t.ones(1, 3))[0],
+        t.nn.functional.cosine_similarity(t.tensor([[1, 2]]), t.tensor([[1.0, 2.0]]))[0],
+        t.nn.functional.cosine_similarity(t.ones(3), t.tensor([1.0, -1.0, 2.0]), dim=0)]),
+    "normalize_zero_grad": lambda t: _input_grad(t, lambda x: (t.nn.functional.normalize(x, dim=0) *
+                                                                t.tensor([1.0, 2.0])).sum(), [0.0, 0.0]),
     "activations_far_out": lambda t: t.stack([
         t.nn.functional.softplus(t.tensor([-30.0, 30.0, 100.0])),
         t.nn.functional.elu(t.tensor([-30.0, 0.0, 3.0])),

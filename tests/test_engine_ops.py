@@ -646,6 +646,36 @@ CASES: dict[str, Case] = {
     "t.roll": case(lambda t, x: t.roll(x, 1, 0), f(3, 4), rows="roll"),
     "roll_method": case(lambda t, x: x.roll((1, -1), (0, 1)), f(3, 4), rows="roll"),
     "roll_flat": case(lambda t, x: x.roll(2) * x, f(2, 3), rows="roll mul"),
+    # softmin, normalize, linear, one_hot, cosine_similarity, dropout, kl_div
+    "F.softmin": case(lambda t, x: F(t).softmin(x, 1), f(2, 3), rows="softmax neg"),
+    "F.softmin_dtype": case(lambda t, x: F(t).softmin(x, 0, dtype=t.float64), f(3), rows="softmax neg"),
+    "F.normalize": case(lambda t, x: F(t).normalize(x), f(3, 4), rows="norm clamp_min expand div"),
+    "F.normalize_p1": case(lambda t, x: F(t).normalize(x, p=1.0, dim=0), f(3, 4), rows="norm div"),
+    "F.linear": case(lambda t, x, w, b: F(t).linear(x, w, b), f(3, 4), f(5, 4), f(5), rows="addmm t"),
+    "F.linear_no_bias": case(lambda t, x, w: F(t).linear(x, w), f(3, 4), f(5, 4), rows="mm t"),
+    "F.linear_1d": case(lambda t, x, w, b: F(t).linear(x, w, b), f(4), f(5, 4), f(5), rows="addmm view"),
+    "F.linear_3d": case(lambda t, x, w, b: F(t).linear(x, w, b), f(2, 3, 4), f(5, 4), f(5),
+                        rows="addmm view"),
+    "F.linear_strided": case(lambda t, x, w, b: F(t).linear(x.transpose(0, 1), w, b), f(3, 2, 4), f(5, 4),
+                             c(5), rows="add"),
+    "F.linear_const_weight": case(lambda t, x, w, b: F(t).linear(x, w, b), f(2, 3), c(4, 3), f(4),
+                                  rows="addmm"),
+    "F.one_hot": case(lambda t, x: F(t).one_hot((x > 0).long() * 2), f(4)),
+    "F.one_hot_classes": case(lambda t, x: F(t).one_hot((x > 0).long(), num_classes=3), f(2, 3)),
+    "F.cosine_similarity": case(lambda t, x, y: F(t).cosine_similarity(x, y), f(3, 4), f(3, 4),
+                                rows="norm clone div mul sum_dim"),
+    "F.cosine_similarity_bcast": case(lambda t, x, y: F(t).cosine_similarity(x, y, dim=0), f(3, 4), f(3, 1),
+                                      rows="norm clone div mul sum_dim expand"),
+    "F.dropout_eval": case(lambda t, x: F(t).dropout(x, 0.3, training=False) * 2, f(3), rows="mul"),
+    "F.dropout_all": case(lambda t, x: F(t).dropout(x, 1.0), f(3), rows="mul"),
+    "F.kl_div": case(lambda t, x, y: F(t).kl_div(x.log_softmax(1), y, reduction="batchmean"), f(2, 3),
+                     Arg((2, 3), "posconst"), rows="sub mul sum div log_softmax"),
+    "F.kl_div_mean": case(lambda t, x, y: F(t).kl_div(x, y), f(2, 3), Arg((2, 3), "posconst"),
+                          rows="sub mul mean"),
+    "F.kl_div_none": case(lambda t, x, y: F(t).kl_div(x, y, reduction="none"), f(2, 3), p(2, 3),
+                          rows="xlogy sub mul"),
+    "F.kl_div_log_target": case(lambda t, x, y: F(t).kl_div(x, y, reduction="sum", log_target=True), f(2, 3),
+                                f(2, 3), rows="exp sub mul sum"),
     # copies, conversions and in-place ops on non-leaves
     "clone": case(lambda t, x: t.clone(x), f(3), rows="clone"),
     "clone_method": case(lambda t, x: x.clone(), f(3), rows="clone"),
@@ -1064,3 +1094,26 @@ def test_type_promotion_of_functions_matches_torch(torch, fn_name):
             if not _same_outcome(got, want):
                 bad.append(f"{fn_name}({a}, {b}): torch {want}, gradcli {got}")
     assert not bad, "\n".join(bad)
+
+
+# ------------------------------------------------------------------ dropout in training (own random stream)
+@pytest.mark.parametrize("device", ["cpu", "sim-cuda"])
+def test_dropout_training_zeroes_or_scales(device):
+    """Each value is dropped or scaled by 1 / (1 - p), the gradient is the same mask, and torch.manual_seed
+    makes the mask repeat (PyTorch's own masks differ: the stream is gradcli's)."""
+    with on_device(device):
+        F_ = NS(MODULES["torch.nn.functional"].members)
+        outs = []
+        for _ in range(2):
+            G.manual_seed(3)
+            x = G.ones(1000, requires_grad=True)
+            y = F_.dropout(x, 0.25)
+            y.sum().backward()
+            outs.append(to_numpy(y))
+            assert type(y.grad_fn).__name__ == "MulBackward0"
+            assert y.device == x.device
+            np.testing.assert_array_equal(to_numpy(x.grad), to_numpy(y.detach()))
+        np.testing.assert_array_equal(outs[0], outs[1])
+        values = set(np.unique(outs[0]).tolist())
+        assert values == {0.0, np.float32(1) / np.float32(0.75)}
+        assert 150 < int((outs[0] == 0).sum()) < 350
