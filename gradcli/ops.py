@@ -2616,7 +2616,7 @@ ROWS: dict[str, Op] = {
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
     "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
     "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: xp.where(mask, value, a),
-                       lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),)),
+                       lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),), saves_params=True),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),
                 lambda m, g, a, b, r, p: (m.zeros(g),)),

@@ -683,6 +683,8 @@ MISUSE = {
     "dropout_long": lambda t: t.nn.functional.dropout(t.tensor([1, 2]), 0.5),
     "kl_div_bad_reduction": lambda t: t.nn.functional.kl_div(t.ones(2), t.ones(2), reduction="bad"),
     "kl_div_long": lambda t: t.nn.functional.kl_div(t.tensor([1, 2]), t.tensor([1, 2])),
+    "masked_fill_twice": _backward_twice_through(lambda t, x: x.masked_fill(x > 1, 0.5).sum()),
+    "gather_twice": _backward_twice_through(lambda t, x: x.gather(1, t.tensor([[0], [1]])).sum()),
     "kl_div_twice": _backward_twice_through(
         lambda t, x: t.nn.functional.kl_div(x, t.tensor([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]]),
                                             reduction="sum")),
