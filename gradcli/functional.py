@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from . import backend, dtypes, limits, ops
 from .backend import as_array, xp
 from .engine import GRAD, edge_to
+from .engine import no_grad as engine_no_grad
 from .ops import ROWS, _dim, _dims, binary, inplace, unary
 from .tensor import Device, Size, Tensor
 
@@ -1650,6 +1651,423 @@ def _flip_method(self, *dims):
     return flip(self, dims)
 
 
+# ------------------------------------------------------------------ masked_fill, gather, sort, triangles, ...
+def _int_arg(name, value, arg, pos):
+    if isinstance(value, bool) or not isinstance(value, int):
+        where = f" (position {pos})" if pos else ""
+        raise TypeError(f"{name}(): argument '{arg}'{where} must be int, not {type(value).__name__}")
+    return value
+
+
+def _mask_array(mask):
+    if type(mask) is not Tensor:
+        raise TypeError("masked_fill(): argument 'mask' (position 1) must be Tensor, not "
+                        f"{type(mask).__name__}")
+    data = mask._data
+    if data.dtype.kind != "b":
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{ops._C_NAMES[data.dtype.name]}")
+    return data
+
+
+def _masked_fill(input, mask, value, in_place):
+    m = _mask_array(mask)
+    data = input._data
+    if type(value) is Tensor:
+        if value._data.ndim:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value._data.ndim} dimension(s).")
+        ops.check_broadcast(m.shape, data.shape)
+        if in_place:
+            return inplace(ROWS["masked_fill_tensor"], input, value, {"mask": m})
+        return binary(ROWS["masked_fill_tensor"], input, value, {"mask": m})
+    if not isinstance(value, _NUMBER):
+        raise TypeError("masked_fill(): argument 'value' (position 2) must be Number, not "
+                        f"{type(value).__name__}")
+    if data.dtype.kind == "b":
+        value = bool(value)
+    elif data.dtype.kind in "iu":
+        value = int(value)
+    ops.check_broadcast(m.shape, data.shape)
+    if in_place:
+        return inplace(ROWS["masked_fill_"], input, None, {"mask": m, "value": value})
+    return unary(ROWS["masked_fill_"], input, {"mask": m, "value": value})
+
+
+def masked_fill(input, mask, value):
+    return _masked_fill(_need_tensor("masked_fill", input), mask, value, False)
+
+
+def _masked_fill_(self, mask, value):
+    return _masked_fill(self, mask, value, True)
+
+
+def _index_tensor(name, index, pos):
+    if type(index) is not Tensor:
+        raise TypeError(f"{name}(): argument 'index' (position {pos}) must be Tensor, not "
+                        f"{type(index).__name__}")
+    return index._data
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    data = _need_tensor("gather", input)._data
+    ndim = data.ndim
+    d = _dim(dim, ndim)
+    idx = _index_tensor("gather", index, 3)
+    if idx.dtype not in (xp.int64, xp.int32):
+        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    if builtin_max(idx.ndim, 1) != builtin_max(ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    shape = data.shape or (1,)
+    ishape = idx.shape or (1,)
+    for k, n in enumerate(ishape):
+        if k != d and n > shape[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index {list(ishape)} to be no "
+                               f"larger than self {list(shape)} apart from dimension {d}")
+    bad = (idx < 0) | (idx >= shape[d])
+    if bad.any():
+        first = int(idx[bad].reshape(-1)[0])
+        raise RuntimeError(f"index {first} is out of bounds for dimension {d} with size {shape[d]}")
+    if type(data) is not type(idx):
+        idx = backend.like(backend.to_host(idx), backend.device_type_of(data))
+    index_tuple = ops.along(idx.astype(xp.int64), d, ndim) if ndim else ()
+    return unary(ROWS["gather"], input, {"index": index_tuple, "in_shape": data.shape})
+
+
+def index_select(input, dim, index):
+    data = _need_tensor("index_select", input)._data
+    d = _dim(dim, data.ndim)
+    idx = _index_tensor("index_select", index, 3)
+    if idx.dtype not in (xp.int64, xp.int32):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    size = data.shape[d] if data.ndim else 1
+    bad = (idx < 0) | (idx >= size)
+    if bad.any():
+        if data.ndim > 1 and d != 0:  # (PyTorch's CPU kernel for an inner dim words it so)
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(idx[bad].reshape(-1)[0])} "
+                               f"axis_dim={size}")
+        raise IndexError("index out of range in self")
+    if type(data) is not type(idx):
+        idx = backend.like(backend.to_host(idx), backend.device_type_of(data))
+    if not data.ndim:
+        return unary(ROWS["index_select"], input, {"index": (), "in_shape": data.shape})
+    key = (slice(None),) * d + (idx.reshape(-1).astype(xp.int64),)
+    return unary(ROWS["index_select"], input, {"index": key, "in_shape": data.shape})
+
+
+def _repeat(self, *sizes):
+    if len(sizes) == 1 and isinstance(sizes[0], (list, tuple, Size)):
+        sizes = tuple(sizes[0])
+    for n in sizes:
+        _int_arg("repeat", n, "repeats", 0)
+    data = self._data
+    if len(sizes) < data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions "
+                           "of tensor")
+    padded = (1,) * (len(sizes) - data.ndim) + data.shape
+    target = [n * k for n, k in zip(sizes, padded)]
+    for n in target:
+        if n < 0:
+            sizes = ", ".join(map(str, target))
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{sizes}]")
+    limits.check_tensor_size(_numel(target), data.itemsize)
+    return unary(ROWS["repeat"], self, {"sizes": tuple(sizes), "in_shape": data.shape})
+
+
+def _triangle(name):
+    def fn(input, diagonal=0):
+        data = _need_tensor(name, input)._data
+        _int_arg(name, diagonal, "diagonal", 2)
+        if data.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return unary(ROWS[name], input, {"diagonal": diagonal})
+
+    fn.__name__ = name
+    return fn
+
+
+tril = _triangle("tril")
+triu = _triangle("triu")
+
+
+def narrow(input, dim, start, length):
+    data = _need_tensor("narrow", input)._data
+    if type(start) is Tensor:
+        start = int(start._data)
+    if not data.ndim:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    d = _dim(dim, data.ndim)
+    size = data.shape[d]
+    if start < -size or start > size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got "
+                         f"{start})")
+    if start < 0:
+        start += size
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return unary(ROWS["slice"], input, {"index": key, "in_shape": data.shape})
+
+
+def cumprod(input, dim, *, dtype=None):
+    _need_tensor("cumprod", input)
+    if dtype is not None:
+        input = to(input, dtype)
+    return unary(ROWS["cumprod"], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
+
+
+def _sorted_indices(data, d, descending):
+    if not data.ndim:
+        return backend.namespace_of(data).zeros((), xp.int64)
+    return ops._sort_order(data, d, descending).astype(xp.int64, copy=False)
+
+
+def sort(input, dim=-1, descending=False, *, stable=False):
+    data = _need_tensor("sort", input)._data
+    d = _dim(dim, data.ndim)
+    order = _sorted_indices(data, d, descending)
+    index = ops.along(order, d, data.ndim) if data.ndim else ()
+    values = unary(ROWS["sort"], input, {"index": index, "in_shape": data.shape})
+    return _ReturnType("sort", values, _nograd(order))
+
+
+def argsort(input, dim=-1, descending=False, *, stable=False):
+    data = _need_tensor("argsort", input)._data
+    return _nograd(_sorted_indices(data, _dim(dim, data.ndim), descending))
+
+
+def _topk(input, k, dim=-1, largest=True, sorted=True, *, pos=2):  # noqa: A002 - PyTorch's name
+    data = _need_tensor("topk", input)._data
+    _int_arg("topk", k, "k", pos)
+    d = _dim(dim, data.ndim)
+    if data.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
+    size = data.shape[d] if data.ndim else 1
+    if k < 0 or k > size:
+        raise RuntimeError("selected index k out of range")
+    order = _sorted_indices(data, d, largest)
+    if data.ndim:
+        order = order[(slice(None),) * d + (slice(0, k),)]
+    index = ops.along(order, d, data.ndim) if data.ndim else ()
+    values = unary(ROWS["topk"], input, {"index": index, "in_shape": data.shape})
+    return _ReturnType("topk", values, _nograd(order))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    return _topk(input, k, dim, largest, sorted)
+
+
+sinh = _unary_fn("sinh", "sinh")
+cosh = _unary_fn("cosh", "cosh")
+asin = _unary_fn("asin", "asin")
+acos = _unary_fn("acos", "acos")
+atan = _unary_fn("atan", "atan")
+log2 = _unary_fn("log2", "log2")
+log10 = _unary_fn("log10", "log10")
+
+
+def trace(input):
+    data = _need_tensor("trace", input)._data
+    if data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {data.ndim}")
+    _no_kernel(input, "trace")
+    return unary(ROWS["trace"], input, {"shape": data.shape})
+
+
+def diag(input, diagonal=0):
+    data = _need_tensor("diag", input)._data
+    _int_arg("diag", diagonal, "diagonal", 2)
+    if data.ndim not in (1, 2):
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {data.ndim}D")
+    ns = backend.namespace_of(data)
+    k = diagonal
+    if data.ndim == 1:
+        n = data.shape[0]
+        size = n + builtin_abs(k)
+        limits.check_tensor_size(size * size, data.itemsize)
+        index = (ns.arange(n) + builtin_max(-k, 0), ns.arange(n) + builtin_max(k, 0))
+        return unary(ROWS["diag_embed"], input, {"shape": (size, size), "index": index})
+    rows, cols = data.shape
+    count = builtin_max(builtin_min(rows, cols - k) if k >= 0 else builtin_min(rows + k, cols), 0)
+    index = (ns.arange(count) + builtin_max(-k, 0), ns.arange(count) + builtin_max(k, 0))
+    return unary(ROWS["diagonal"], input, {"index": index, "in_shape": data.shape})
+
+
+def movedim(input, source, destination):
+    ndim = _need_tensor("movedim", input)._data.ndim
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                           f"contain the same number of dims as destination ({list(dst)} dims)")
+    src_n = [_dim(s, ndim) for s in src]
+    dst_n = [_dim(s, ndim) for s in dst]
+    if len(set(src_n)) != len(src_n):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({list(src)})")
+    if len(set(dst_n)) != len(dst_n):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({list(dst)})")
+    order = [n for n in range(ndim) if n not in src_n]
+    for d, s in sorted(zip(dst_n, src_n)):
+        order.insert(d, s)
+    return permute(input, *order) if ndim else unary(ROWS["permute"], input, {"dims": ()})
+
+
+def roll(input, shifts, dims=None):
+    data = _need_tensor("roll", input)._data
+    if isinstance(shifts, int) and not isinstance(shifts, bool):
+        shifts = (shifts,)
+    elif not isinstance(shifts, (list, tuple)):
+        raise TypeError("roll(): argument 'shifts' (position 2) must be tuple of ints, not "
+                        f"{type(shifts).__name__}")
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    shifts = tuple(shifts)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if dims or len(shifts) != 1:
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if not data.ndim and dims:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    dims = tuple(_dim(d, data.ndim) for d in dims)
+    return unary(ROWS["roll"], input, {"shifts": shifts, "dims": dims})
+
+
+# ------------------------------------------------------------------ more of torch.nn.functional
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    dim = _implicit_softmax_dim(_need_tensor("softmin", input), dim)
+    return softmax(neg(input), dim, dtype=dtype)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    _need_tensor("normalize", input)
+    denom = clamp_min(norm(input, p, dim, keepdim=True), eps)
+    return div(input, expand(denom, *input._data.shape))
+
+
+def _addmm(bias, mat1, mat2):
+    """bias + mat1 @ mat2 as one AddmmBackward0 node (PyTorch's linear of a matrix with a bias)."""
+    product = ops._check_mm(mat1._data, mat2._data)
+    b = ops._expand_fwd(bias._data, product.shape)
+    res = ops._wrap((product + b).astype(product.dtype, copy=False))
+    if GRAD.enabled and (bias._rg or mat1._rg or mat2._rg):
+        ops._record(ROWS["addmm"], res, (bias, mat1, mat2), {"mat1": mat1, "mat2": mat2})
+    return res
+
+
+def linear(input, weight, bias=None):
+    _need_tensor("linear", input)
+    _need_tensor("linear", weight, 2, "weight")
+    if bias is not None:
+        _need_tensor("linear", bias, 3, "bias")
+    shape, wdim = input._data.shape, weight._data.ndim
+    if not shape or not wdim:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {len(shape)}D and "
+                           f"{wdim}D")
+    if bias is not None and wdim == 2:
+        if len(shape) == 2:
+            return _addmm(bias, input, t(weight))
+        if input._data.flags.c_contiguous and (len(shape) == 3 or bias._data.ndim == 1):
+            flat = reshape(input, _numel(shape[:-1]), shape[-1])
+            out = _addmm(bias, flat, t(weight))
+            return view(out, *shape[:-1], out._data.shape[1])
+    out = matmul(input, t(weight))
+    return out if bias is None else add(out, bias)
+
+
+def one_hot(tensor, num_classes=-1):
+    data = _need_tensor("one_hot", tensor)._data
+    if data.dtype != xp.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    ns = backend.namespace_of(data)
+    if not data.size:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return _nograd(ns.zeros(data.shape + (num_classes,), xp.int64))
+    if int(data.min()) < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1
+    elif num_classes <= int(data.max()):
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    limits.check_tensor_size(data.size * num_classes, 8)
+    return _nograd((data[..., None] == ns.arange(num_classes)).astype(xp.int64))
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    _need_tensor("cosine_similarity", x1)
+    _need_tensor("cosine_similarity", x2, 2, "x2")
+    common = dtypes.result_type((x1, x2))
+    if not common.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{common.legacy[:-6]}")
+    if x1._data.dtype.kind != "f":
+        x1 = to(x1, common)
+    if x2._data.dtype.kind != "f":
+        x2 = to(x2, common)
+    shape = ops.check_broadcast(x1._data.shape, x2._data.shape)
+    if x1._data.shape != shape:
+        x1 = expand(x1, *shape)
+    if x2._data.shape != shape:
+        x2 = expand(x2, *shape)
+    n1 = clone(norm(x1, 2, dim, keepdim=True))
+    n2 = clone(norm(x2, 2, dim, keepdim=True))
+    with engine_no_grad():
+        _clamp_(n1, eps)
+        _clamp_(n2, eps)
+    return sum(mul(div(x1, n1), div(x2, n2)), dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Identity unless training; in training, the kept values scaled by 1 / (1 - p), the mask drawn from
+    gradcli's own random stream (torch.manual_seed seeds it; the values differ from PyTorch's)."""
+    _need_tensor("dropout", input)
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    data = input._data
+    if p == 0 or not training or not data.size:
+        return input
+    if p == 1:
+        noise = xp.zeros((), data.dtype)
+    else:
+        if data.dtype.kind != "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{ops._type_name(data.dtype)}")
+        keep = RANDOM.gen.random(data.shape) < 1 - p
+        noise = keep.astype(data.dtype) / data.dtype.type(1 - p)
+    noise = _finish(noise, False, backend.device_type_of(data))
+    return inplace(ROWS["mul"], input, noise) if inplace else mul(input, noise)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    _need_tensor("kl_div", input)
+    _need_tensor("kl_div", target, 2, "target")
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction != "batchmean":
+        _check_reduction(reduction)
+    if input._data.dtype.kind != "f" or target._data.dtype.kind != "f":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if log_target:
+        out = mul(exp(target), sub(target, input))
+    else:
+        if target._rg and GRAD.enabled:
+            entropy = binary(ROWS["xlogy"], target, target)
+        else:
+            entropy = _nograd(ops._xlogy_fwd(target._data, target._data))
+        out = sub(entropy, mul(target, input))
+    if reduction == "mean":
+        return mean(out)
+    if reduction in ("sum", "batchmean"):
+        out = sum(out)
+        if reduction == "batchmean" and input._data.ndim:
+            out = div(out, input._data.shape[0])
+    return out
+
+
 def _float_test(name, fn, default):
     """isnan / isinf / isfinite: bool results that carry no gradient (an integer tensor is always finite)."""
 
@@ -1672,6 +2090,7 @@ builtin_max = __builtins__["max"] if isinstance(__builtins__, dict) else __built
 builtin_all = __builtins__["all"] if isinstance(__builtins__, dict) else __builtins__.all
 builtin_sum = __builtins__["sum"] if isinstance(__builtins__, dict) else __builtins__.sum
 builtin_abs = __builtins__["abs"] if isinstance(__builtins__, dict) else __builtins__.abs
+builtin_min = __builtins__["min"] if isinstance(__builtins__, dict) else __builtins__.min
 
 
 def _mean_count(shape, dims):
@@ -2409,6 +2828,13 @@ def install_tensor_methods(cls):
         "cumsum": cumsum, "logsumexp": logsumexp, "amax": amax, "amin": amin, "flip": _flip_method,
         "chunk": chunk, "split": lambda self, split_size, dim=0: split(self, split_size, dim),
         "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
+        "masked_fill": masked_fill, "masked_fill_": _masked_fill_, "gather": gather,
+        "index_select": index_select,
+        "repeat": _repeat, "tril": tril, "triu": triu, "narrow": narrow, "cumprod": cumprod, "sort": sort,
+        "argsort": argsort, "topk": lambda self, k, dim=-1, largest=True, sorted=True: _topk(  # noqa: A006
+            self, k, dim, largest, sorted, pos=1),
+        "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
+        "trace": trace, "diag": diag, "movedim": movedim, "roll": roll,
         "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
@@ -2508,6 +2934,9 @@ ops.TENSOR_MATH = SimpleNamespace(
     getitem=_t_getitem,
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
+    cumprod=lambda x, dim: cumprod(x, dim),
+    sinh=sinh, cosh=cosh, rsqrt=rsqrt,
+    roll=lambda x, shifts, dims: roll(x, shifts, dims or None),
     stack=lambda xs, dim: stack(xs, dim),
     cat=lambda xs, dim: cat(xs, dim),
     flip=lambda x, dims: flip(x, dims),

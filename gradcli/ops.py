@@ -1762,6 +1762,15 @@ _sin = _rounded_once(xp.sin, math.sin)
 _cos = _rounded_once(xp.cos, math.cos)
 _tan = _rounded_once(xp.tan, math.tan)
 _tanh = _rounded_once(xp.tanh, math.tanh)
+_sinh = _rounded_once(xp.sinh, math.sinh)
+_cosh = _rounded_once(xp.cosh, math.cosh)
+_asin = _rounded_once(xp.arcsin, math.asin)
+_acos = _rounded_once(xp.arccos, math.acos)
+_atan = _rounded_once(xp.arctan, math.atan)
+_log2 = _rounded_once(xp.log2, math.log2)
+_log10 = _rounded_once(xp.log10, math.log10)
+_LN2 = math.log(2)
+_LN10 = math.log(10)
 
 
 def _keep_int(fn):
@@ -2208,6 +2217,159 @@ def _split_back(m, grads, a, b, r, p):
     return (m.cat(grads, p["dim"]),)
 
 
+# --------------------------------------------------------------- gathering, sorting, triangles, cumprod, roll
+def _taken(a, index, **_):
+    """a[index] (an advanced index: gather, index_select, sort, topk, diag), a copy; index () is a itself
+    (a 0-d input), copied."""
+    return a[index] if index != () else a.copy()
+
+
+def along(index, dim, ndim):
+    """The advanced index that picks index[..., i, ...] along dim and each position along the other dims:
+    gather's, as numpy index arrays that broadcast to index's shape."""
+    ns = namespace_of(index)
+    return tuple(index if k == dim else
+                 ns.arange(index.shape[k]).reshape([-1 if j == k else 1 for j in range(ndim)])
+                 for k in range(ndim))
+
+
+def _repeat_fwd(a, sizes, **_):
+    return namespace_of(a).tile(a.reshape((1,) * (len(sizes) - a.ndim) + a.shape), sizes)
+
+
+def _repeat_bwd(m, g, a, b, r, p):
+    """The sum of the gradient over the copies: g as (r0, s0, r1, s1, ...), summed over the r axes."""
+    sizes, shape = p["sizes"], p["in_shape"]
+    padded = (1,) * (len(sizes) - len(shape)) + tuple(shape)
+    split = tuple(n for pair in zip(sizes, padded) for n in pair)
+    g = m.sum(m.reshape(g, split), tuple(range(0, 2 * len(sizes), 2)), False)
+    return (m.reshape(g, shape),)
+
+
+def _triangle(upper):
+    def mask(shape, k, like):
+        ns = namespace_of(like)
+        below = ns.tri(shape[-2], shape[-1], k - 1 if upper else k, dtype=bool)
+        return ~below if upper else below
+
+    forward = (lambda a, diagonal: namespace_of(a).where(mask(a.shape, diagonal, a), a, a.dtype.type(0))
+               if a.size else a.copy())
+    backward = lambda m, g, a, b, r, p: (m.where(mask(g.shape, p["diagonal"], m.data(g)), g, 0),)  # noqa: E731
+    return forward, backward
+
+
+_tril_fwd, _tril_bwd = _triangle(False)
+_triu_fwd, _triu_bwd = _triangle(True)
+
+
+def _cumprod_fwd(x, dim):
+    dtype = xp.int64 if x.dtype.kind in "biu" else None
+    if not x.ndim:
+        return x.astype(dtype or x.dtype, copy=True)
+    return namespace_of(x).cumprod(x, axis=dim, dtype=dtype)
+
+
+def _reversed_cumsum(m, w, dim):
+    return m.flip(m.cumsum(m.flip(w, (dim,)), dim), (dim,))
+
+
+def _cumprod_bwd(m, g, a, b, r, p):
+    """PyTorch's cumprod_backward: reversed_cumsum(result * g) / x without zeros; with zeros, its O(n) masks
+    (no graph) or its O(n**2) sum of the products with each entry left out (create_graph)."""
+    shape, d = a.shape, p["dim"]
+    if _numel(shape) <= 1 or shape[d] == 1:
+        return (g,)
+    zero = m.data(a) == 0
+    if not zero.any():
+        return (_reversed_cumsum(m, r * g, d) / a,)
+    if m is ARRAY_MATH:
+        return (_cumprod_zeros_grad(g, a, r, d),)
+    n = shape[d]
+    ns = namespace_of(m.data(a))
+    ones = m.const(ns.ones(shape[:d] + (1,) + shape[d + 1:], m.np_dtype(a)))
+    parts = []
+    for k in range(n):
+        if k == 0:
+            omitted = m.cat([ones, m.cumprod(m.narrow(a, d, 1, n - 1), d)], d)
+        else:
+            until = m.prod(m.narrow(a, d, 0, k), (d,), True)
+            if k < n - 1:
+                after = m.cumprod(m.narrow(a, d, k + 1, n - k - 1), d)
+                until = m.cat([until, until * after], d)
+            omitted = until
+        parts.append(m.sum(m.narrow(g, d, k, n - k) * omitted, (d,), True))
+    return (m.cat(parts, d),)
+
+
+def _cumprod_zeros_grad(g, x, r, d):
+    """cumprod's gradient where x has zeros (PyTorch's O(n) path): before the first zero z1,
+    reversed_cumsum(result * g) / x; at z1, prod(x[:z1]) * sum over j in [z1, z2) of g_j * prod(x[z1+1:j+1]);
+    0 after it."""
+    ns = namespace_of(x)
+    is_zero = x == 0
+    count = ns.cumsum(is_zero, axis=d)
+    before = count == 0
+    one = x.dtype.type(1)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        w = ns.where(before, r * g, x.dtype.type(0))
+        out = ns.where(before, ns.flip(ns.cumsum(ns.flip(w, d), axis=d), d) / ns.where(before, x, one), 0)
+    first = (count == 1) & is_zero
+    between = (count == 1) & ~is_zero
+    tail = (ns.cumprod(ns.where(between, x, one), axis=d) * ns.where(count == 1, g, 0)).sum(axis=d,
+                                                                                        keepdims=True)
+    head = ns.take(ns.cumprod(ns.where(before, x, one), axis=d), [-1], axis=d)
+    return ns.where(first, tail * head, out).astype(x.dtype, copy=False)
+
+
+def _sort_order(x, dim, descending):
+    """Stable sort indices along dim; descending keeps equal values in their order, and puts nan first as
+    PyTorch does (ascending, last)."""
+    ns = namespace_of(x)
+    if not descending:
+        return ns.argsort(x, axis=dim, kind="stable")
+    if x.dtype.kind == "b":
+        key = ~x
+    elif x.dtype.kind == "f":
+        key = ns.where(ns.isnan(x), -ns.inf, -x)
+    else:
+        key = -x.astype(xp.int64)
+    return ns.argsort(key, axis=dim, kind="stable")
+
+
+def _roll_fwd(a, shifts, dims):
+    ns = namespace_of(a)
+    if not dims:
+        return ns.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
+    return ns.roll(a, shifts, axis=dims)
+
+
+def _diag_embed_fwd(a, shape, index):
+    return _index_grad_fwd(a, shape, index)
+
+
+def _addmm_bwd(m, g, a, b, r, p):
+    """addmm's gradients: g for the bias (summed to its shape), g @ mat2.T and mat1.T @ g."""
+    mat1, mat2 = p["mat1"], p["mat2"]
+    if m is ARRAY_MATH:
+        mat1, mat2 = mat1._data, mat2._data
+    return g, g @ m.mT(mat2), m.mT(mat1) @ g
+
+
+def _xlogy_fwd(x, y):
+    """x * log(y), 0 where x is 0 (unless y is nan); log rounded once as _log."""
+    ns = namespace_of(x if hasattr(x, "dtype") else y)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        out = x * _log(y)
+    return ns.where((x == 0) & ~ns.isnan(y), 0, out).astype(out.dtype, copy=False)
+
+
+def _xlogy_bwd(m, g, a, b, r, p):
+    """PyTorch's: self gets g * xlogy((self != 0), other), other gets g * self / other."""
+    keep = m.data(a) != 0
+    return (_nz(b) and m.where(keep, g * m.log(b), 0), _nz(a) and g * a / b)
+
+
+
 # --------------------------------------------------------------- the table
 def _to_copy(a, dtype, device=None, src=None):
     if device is None:
@@ -2319,6 +2481,14 @@ ROWS: dict[str, Op] = {
     "log1p": Op("Log1PBackward0", _log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
     "sin": Op("SinBackward0", _sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
     "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
+    "sinh": Op("SinhBackward0", _sinh, lambda m, g, a, b, r, p: (g * m.cosh(a),), save="a"),
+    "cosh": Op("CoshBackward0", _cosh, lambda m, g, a, b, r, p: (g * m.sinh(a),), save="a"),
+    "asin": Op("AsinBackward0", _asin, lambda m, g, a, b, r, p: (g * m.rsqrt(-a * a + 1),), save="a"),
+    "acos": Op("AcosBackward0", _acos, lambda m, g, a, b, r, p: (g * -m.rsqrt(-a * a + 1),), save="a"),
+    "atan": Op("AtanBackward0", _atan, lambda m, g, a, b, r, p: (g / (a * a + 1),), save="a"),
+    "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / (a * _LN2),), save="a"),
+    "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / (a * _LN10),), save="a"),
+    "xlogy": Op("XlogyBackward0", _xlogy_fwd, _xlogy_bwd, save="BA"),
     "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (m.sigmoid_backward(g, r),),
@@ -2370,6 +2540,7 @@ ROWS: dict[str, Op] = {
     "std": Op("StdBackward0", _std_fwd, _std_bwd, save="ar"),
     "norm": Op("LinalgVectorNormBackward0", _norm_fwd, _norm_bwd, save="ar"),
     "cumsum": Op("CumsumBackward0", _cumsum_fwd, _cumsum_bwd),
+    "cumprod": Op("CumprodBackward0", _cumprod_fwd, _cumprod_bwd, save="ar"),
     "max": Op("MaxBackward1", lambda a: a.max(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "min": Op("MinBackward1", lambda a: a.min(), lambda m, g, a, b, r, p: _evenly(m, g, a, r), save="ar"),
     "amax": Op("AmaxBackward0", lambda a, dims, keepdim: a.max(axis=dims, keepdims=keepdim), _amax_bwd,
@@ -2388,6 +2559,8 @@ ROWS: dict[str, Op] = {
              elementwise=False),
     "dot": Op("DotBackward0", _check_dot,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", elementwise=False),
+    # bias + mat1 @ mat2 (linear): three inputs, the two matrices kept in the params for the gradients
+    "addmm": Op("AddmmBackward0", None, _addmm_bwd, elementwise=False, saves_params=True),
     "bmm": Op("BmmBackward0", _check_bmm,
               lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
               elementwise=False),
@@ -2466,6 +2639,25 @@ ROWS: dict[str, Op] = {
     "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
+    "masked_fill_tensor": Op("MaskedFillBackward1", lambda a, v, mask: xp.where(mask, v, a).astype(a.dtype),
+                             lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),
+                                                       m.sum(m.where(p["mask"], g, 0),
+                                                             tuple(range(len(g.shape))), False)),
+                             elementwise=False, saves_params=True),
+    "gather": Op("GatherBackward0", _taken, _indexed_back("index_grad"), saves_params=True),
+    "index_select": Op("IndexSelectBackward0", _taken, _indexed_back("index_grad"), saves_params=True),
+    "sort": Op("SortBackward0", _taken, _indexed_back("index_grad"), saves_params=True),
+    "topk": Op("TopkBackward0", _taken, _indexed_back("index_grad"), saves_params=True),
+    "diagonal": Op("DiagonalBackward0_copy", _taken, _indexed_back("index_grad")),
+    "diag_embed": Op("DiagEmbedBackward0", _diag_embed_fwd, _index_into),
+    "repeat": Op("RepeatBackward0", _repeat_fwd, _repeat_bwd),
+    "tril": Op("TrilBackward0", _tril_fwd, _tril_bwd),
+    "triu": Op("TriuBackward0", _triu_fwd, _triu_bwd),
+    "trace": Op("TraceBackward0", lambda a, **_: a.trace(dtype=xp.int64 if a.dtype.kind in "iu" else None),
+                lambda m, g, a, b, r, p: (m.where(namespace_of(m.data(g)).eye(*p["shape"], dtype=bool),
+                                                  m.broadcast_to(g, p["shape"]), 0),)),
+    "roll": Op("RollBackward0", _roll_fwd,
+               lambda m, g, a, b, r, p: (m.roll(g, tuple(-s for s in p["shifts"]), p["dims"]),)),
     # copies and conversions
     "clone": Op("CloneBackward0", lambda a: a.copy(), lambda m, g, a, b, r, p: (g,)),
     # (.to(dtype), and .to(device) / .cpu() / .cuda(), whose gradient moves back to the input's device)
@@ -2474,7 +2666,7 @@ ROWS: dict[str, Op] = {
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
     "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
     "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: xp.where(mask, value, a),
-                       lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),)),
+                       lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),), saves_params=True),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),
                 lambda m, g, a, b, r, p: (m.zeros(g),)),
@@ -2521,6 +2713,9 @@ def _array_index_grad(g, shape, index, row):
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
+    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: 1 / xp.sqrt(x),
+    cumprod=lambda x, dim: xp.cumprod(x, axis=dim),
+    roll=_roll_fwd,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,
     softmax_backward=lambda g, r, dim: _softmax_backward(ARRAY_MATH, g, r, dim),
     log_softmax_backward=lambda g, r, dim: _log_softmax_backward(ARRAY_MATH, g, r, dim),

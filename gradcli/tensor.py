@@ -110,7 +110,8 @@ class Tensor:
         neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm is_floating_point element_size
         nelement new_tensor new_zeros new_ones zeros_like ones_like eq ne lt le gt ge equal allclose any all
         floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr erf logsumexp amax amin chunk
-        split flip isnan isinf isfinite
+        split flip isnan isinf isfinite masked_fill masked_fill_ gather index_select repeat tril triu narrow
+        cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
         """.split()
     )
     SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})

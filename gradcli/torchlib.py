@@ -31,12 +31,14 @@ _TORCH_FUNCTIONS = """
     concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze
     squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
     logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf
-    logsumexp amax amin chunk split flip isnan isinf isfinite
+    logsumexp amax amin chunk split flip isnan isinf isfinite masked_fill gather index_select tril triu narrow
+    cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
 """.split()
 
 _NN_FUNCTIONAL = """
     relu sigmoid tanh softmax log_softmax mse_loss nll_loss cross_entropy gelu leaky_relu elu silu softplus
-    binary_cross_entropy binary_cross_entropy_with_logits l1_loss smooth_l1_loss huber_loss
+    binary_cross_entropy binary_cross_entropy_with_logits l1_loss smooth_l1_loss huber_loss softmin normalize
+    linear one_hot cosine_similarity dropout kl_div
 """.split()
 
 

@@ -588,6 +588,100 @@ CASES: dict[str, Case] = {
     "setitem": case(_setitem, f(3, 4), f(4), rows="setitem"),
     "setitem_scalar": case(_setitem_scalar, f(3, 4), rows="setitem"),
     "setitem_mask": case(_setitem_mask, f(3, 4), f(3, 4), rows="setitem", smooth=False),
+    # masked_fill, gather, index_select, repeat, triangles, narrow, cumprod, sort, topk, diag, movedim, roll
+    "masked_fill": case(lambda t, x: x.masked_fill(x > 0, 0.5), f(3, 4), rows="masked_fill_"),
+    "t.masked_fill": case(lambda t, x, v: t.masked_fill(x, x < 0, v), f(3, 4), f(),
+                          rows="masked_fill_tensor"),
+    "masked_fill_bcast": case(lambda t, x: x.masked_fill(x.sum(0) > 0, -1.0) * x, f(3, 4),
+                              rows="masked_fill_ mul"),
+    "masked_fill_": case(lambda t, x: (lambda z: z.masked_fill_(x < 0, 1.5))(x * 1.0), f(3, 4),
+                         rows="masked_fill_"),
+    "masked_fill_tensor_": case(lambda t, x, v: (lambda z: z.masked_fill_(x < 0, v))(x * 1.0), f(3, 4), f(),
+                                rows="masked_fill_tensor"),
+    "t.gather": case(lambda t, x: t.gather(x, 1, t.tensor([[0, 0], [2, 1], [3, 3]])), f(3, 4), rows="gather"),
+    "gather_method": case(lambda t, x: x.gather(0, t.tensor([[2, 0, 1, 1]])), f(3, 4), rows="gather"),
+    "t.index_select": case(lambda t, x: t.index_select(x, 0, t.tensor([2, 0, 2])), f(3, 4),
+                           rows="index_select"),
+    "index_select_method": case(lambda t, x: x.index_select(1, t.tensor([1])), f(3, 4), rows="index_select"),
+    "repeat": case(lambda t, x: x.repeat(2, 1, 3), f(2, 3), rows="repeat"),
+    "repeat_list": case(lambda t, x: x.repeat([2, 2]) * 1.5, f(3), rows="repeat mul"),
+    "t.tril": case(lambda t, x: t.tril(x), f(3, 4), rows="tril"),
+    "tril_method": case(lambda t, x: x.tril(-1), f(2, 3, 3), rows="tril"),
+    "t.triu": case(lambda t, x: t.triu(x, 1), f(3, 4), rows="triu"),
+    "triu_method": case(lambda t, x: x.triu(), f(4, 3), rows="triu"),
+    "t.narrow": case(lambda t, x: t.narrow(x, 1, 1, 2), f(3, 4), rows="slice"),
+    "narrow_method": case(lambda t, x: x.narrow(0, -2, 1), f(3, 4), rows="slice"),
+    "t.cumprod": case(lambda t, x: t.cumprod(x, 1), f(2, 3), rows="cumprod"),
+    "cumprod_method": case(lambda t, x: x.cumprod(0), f(4, 2), rows="cumprod"),
+    "cumprod_zero": case(lambda t, x: t.cat([x[:1], x[1:2] * 0, x[2:]]).cumprod(0), f(5), rows="cumprod"),
+    "cumprod_zeros": case(lambda t, x: t.cat([x[:1], x[1:2] * 0, x[2:3], x[3:4] * 0, x[4:]]).cumprod(0), f(6),
+                          rows="cumprod"),
+    "cumprod_first_zero": case(lambda t, x: t.cat([x[:, :1] * 0, x[:, 1:]], 1).cumprod(1), f(2, 4),
+                               rows="cumprod"),
+    "t.sort": case(lambda t, x: t.sort(x, 1).values, f(3, 4), rows="sort"),
+    "sort_method": case(lambda t, x: x.sort(0, descending=True)[0], f(3, 4), rows="sort"),
+    "sort_indices": case(lambda t, x: t.sort(x).indices, f(3, 4)),
+    "t.argsort": case(lambda t, x: t.argsort(x, 1), f(3, 4)),
+    "argsort_method": case(lambda t, x: x.argsort(descending=True), f(5)),
+    "t.topk": case(lambda t, x: t.topk(x, 2).values, f(2, 4), rows="topk"),
+    "topk_method": case(lambda t, x: x.topk(2, dim=0, largest=False)[0], f(3, 4), rows="topk"),
+    "topk_indices": case(lambda t, x: x.topk(3).indices, f(5)),
+    "t.sinh": case(lambda t, x: t.sinh(x), f(3), rows="sinh"),
+    "sinh_method": case(lambda t, x: x.sinh(), f(2, 2), rows="sinh"),
+    "t.cosh": case(lambda t, x: t.cosh(x), f(3), rows="cosh"),
+    "cosh_method": case(lambda t, x: x.cosh(), f(2, 2), rows="cosh"),
+    "t.asin": case(lambda t, x: t.asin(x), u(3), rows="asin"),
+    "asin_method": case(lambda t, x: x.asin(), u(2, 2), rows="asin"),
+    "t.acos": case(lambda t, x: t.acos(x), u(3), rows="acos"),
+    "acos_method": case(lambda t, x: x.acos(), u(2, 2), rows="acos"),
+    "t.atan": case(lambda t, x: t.atan(x), f(3), rows="atan"),
+    "atan_method": case(lambda t, x: x.atan(), f(2, 2), rows="atan"),
+    "t.log2": case(lambda t, x: t.log2(x), p(3), rows="log2"),
+    "log2_method": case(lambda t, x: x.log2(), p(2, 2), rows="log2"),
+    "t.log10": case(lambda t, x: t.log10(x), p(3), rows="log10"),
+    "log10_method": case(lambda t, x: x.log10(), p(2, 2), rows="log10"),
+    "int_asin_log2": case(lambda t, x: t.asin(x * 0) + t.log2(x * x + 1), i(3)),
+    "t.trace": case(lambda t, x: t.trace(x), f(3, 4), rows="trace"),
+    "trace_method": case(lambda t, x: x.trace() * x, f(3, 3), rows="trace mul"),
+    "t.diag": case(lambda t, x: t.diag(x), f(3), rows="diag_embed"),
+    "diag_offset": case(lambda t, x: t.diag(x, -1), f(3), rows="diag_embed"),
+    "diag_method": case(lambda t, x: x.diag(1), f(3, 4), rows="diagonal"),
+    "diag_matrix": case(lambda t, x: t.diag(x), f(4, 3), rows="diagonal"),
+    "t.movedim": case(lambda t, x: t.movedim(x, 0, 2), f(2, 3, 4), rows="permute"),
+    "movedim_method": case(lambda t, x: x.movedim((0, 1), (2, 0)), f(2, 3, 4), rows="permute"),
+    "t.roll": case(lambda t, x: t.roll(x, 1, 0), f(3, 4), rows="roll"),
+    "roll_method": case(lambda t, x: x.roll((1, -1), (0, 1)), f(3, 4), rows="roll"),
+    "roll_flat": case(lambda t, x: x.roll(2) * x, f(2, 3), rows="roll mul"),
+    # softmin, normalize, linear, one_hot, cosine_similarity, dropout, kl_div
+    "F.softmin": case(lambda t, x: F(t).softmin(x, 1), f(2, 3), rows="softmax neg"),
+    "F.softmin_dtype": case(lambda t, x: F(t).softmin(x, 0, dtype=t.float64), f(3), rows="softmax neg"),
+    "F.normalize": case(lambda t, x: F(t).normalize(x), f(3, 4), rows="norm clamp_min expand div"),
+    "F.normalize_p1": case(lambda t, x: F(t).normalize(x, p=1.0, dim=0), f(3, 4), rows="norm div"),
+    "F.linear": case(lambda t, x, w, b: F(t).linear(x, w, b), f(3, 4), f(5, 4), f(5), rows="addmm t"),
+    "F.linear_no_bias": case(lambda t, x, w: F(t).linear(x, w), f(3, 4), f(5, 4), rows="mm t"),
+    "F.linear_1d": case(lambda t, x, w, b: F(t).linear(x, w, b), f(4), f(5, 4), f(5), rows="addmm view"),
+    "F.linear_3d": case(lambda t, x, w, b: F(t).linear(x, w, b), f(2, 3, 4), f(5, 4), f(5),
+                        rows="addmm view"),
+    "F.linear_strided": case(lambda t, x, w, b: F(t).linear(x.transpose(0, 1), w, b), f(3, 2, 4), f(5, 4),
+                             c(5), rows="add"),
+    "F.linear_const_weight": case(lambda t, x, w, b: F(t).linear(x, w, b), f(2, 3), c(4, 3), f(4),
+                                  rows="addmm"),
+    "F.one_hot": case(lambda t, x: F(t).one_hot((x > 0).long() * 2), f(4)),
+    "F.one_hot_classes": case(lambda t, x: F(t).one_hot((x > 0).long(), num_classes=3), f(2, 3)),
+    "F.cosine_similarity": case(lambda t, x, y: F(t).cosine_similarity(x, y), f(3, 4), f(3, 4),
+                                rows="norm clone div mul sum_dim"),
+    "F.cosine_similarity_bcast": case(lambda t, x, y: F(t).cosine_similarity(x, y, dim=0), f(3, 4), f(3, 1),
+                                      rows="norm clone div mul sum_dim expand"),
+    "F.dropout_eval": case(lambda t, x: F(t).dropout(x, 0.3, training=False) * 2, f(3), rows="mul"),
+    "F.dropout_all": case(lambda t, x: F(t).dropout(x, 1.0), f(3), rows="mul"),
+    "F.kl_div": case(lambda t, x, y: F(t).kl_div(x.log_softmax(1), y, reduction="batchmean"), f(2, 3),
+                     Arg((2, 3), "posconst"), rows="sub mul sum div log_softmax"),
+    "F.kl_div_mean": case(lambda t, x, y: F(t).kl_div(x, y), f(2, 3), Arg((2, 3), "posconst"),
+                          rows="sub mul mean"),
+    "F.kl_div_none": case(lambda t, x, y: F(t).kl_div(x, y, reduction="none"), f(2, 3), p(2, 3),
+                          rows="xlogy sub mul"),
+    "F.kl_div_log_target": case(lambda t, x, y: F(t).kl_div(x, y, reduction="sum", log_target=True), f(2, 3),
+                                f(2, 3), rows="exp sub mul sum"),
     # copies, conversions and in-place ops on non-leaves
     "clone": case(lambda t, x: t.clone(x), f(3), rows="clone"),
     "clone_method": case(lambda t, x: x.clone(), f(3), rows="clone"),
@@ -1006,3 +1100,26 @@ def test_type_promotion_of_functions_matches_torch(torch, fn_name):
             if not _same_outcome(got, want):
                 bad.append(f"{fn_name}({a}, {b}): torch {want}, gradcli {got}")
     assert not bad, "\n".join(bad)
+
+
+# ------------------------------------------------------------------ dropout in training (own random stream)
+@pytest.mark.parametrize("device", ["cpu", "sim-cuda"])
+def test_dropout_training_zeroes_or_scales(device):
+    """Each value is dropped or scaled by 1 / (1 - p), the gradient is the same mask, and torch.manual_seed
+    makes the mask repeat (PyTorch's own masks differ: the stream is gradcli's)."""
+    with on_device(device):
+        F_ = NS(MODULES["torch.nn.functional"].members)
+        outs = []
+        for _ in range(2):
+            G.manual_seed(3)
+            x = G.ones(1000, requires_grad=True)
+            y = F_.dropout(x, 0.25)
+            y.sum().backward()
+            outs.append(to_numpy(y))
+            assert type(y.grad_fn).__name__ == "MulBackward0"
+            assert y.device == x.device
+            np.testing.assert_array_equal(to_numpy(x.grad), to_numpy(y.detach()))
+        np.testing.assert_array_equal(outs[0], outs[1])
+        values = set(np.unique(outs[0]).tolist())
+        assert values == {0.0, np.float32(1) / np.float32(0.75)}
+        assert 150 < int((outs[0] == 0).sum()) < 350
