@@ -1913,7 +1913,7 @@ def movedim(input, source, destination):
     order = [n for n in range(ndim) if n not in src_n]
     for d, s in sorted(zip(dst_n, src_n)):
         order.insert(d, s)
-    return permute(input, *order) if ndim else unary(ROWS["permute"], input, {"dims": ()})
+    return permute(input, *order) if ndim else unary(ROWS["alias"], input)  # (0-d: PyTorch's alias)
 
 
 def roll(input, shifts, dims=None):
@@ -2856,7 +2856,7 @@ def install_tensor_methods(cls):
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
         "neg_": lambda self: inplace(ROWS["neg"], self),
         "exp_": lambda self: inplace(ROWS["exp"], self),
-        "abs_": lambda self: inplace(ROWS["abs"], self),
+        "abs_": lambda self: _no_kernel(self, "abs_cpu") or inplace(ROWS["abs"], self),
         "pow_": _ipow,
         "new_tensor": lambda self, data, **kw: tensor(data, dtype=kw.get("dtype") or self.dtype,
                                                      device=kw.get("device") or self.device,
