@@ -696,10 +696,6 @@ def _check_nll_shapes(shape, target_shape):
         return
     if len(target_shape) > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    if len(shape) == 1 and len(target_shape) == 1 and target_shape[0] != 1:
-        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target_shape[0]}")
-    if len(shape) == 2 and not target_shape:  # (an empty batch passed the check above)
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
 
 
 def _check_nll_args(input, target, weight, spatial):
@@ -712,6 +708,10 @@ def _check_nll_args(input, target, weight, spatial):
     kind = target._data.dtype
     if kind != xp.int64 and kind != xp.uint8:
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype.legacy[:-6]}")
+    if len(shape) == 1 and len(target_shape) == 1 and target_shape[0] != 1:
+        raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target_shape[0]}")
+    if len(shape) == 2 and not target_shape:  # (an empty batch passed nll_loss_nd's check)
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if weight is not None:
         if spatial and weight._data.size != shape[1]:
             raise RuntimeError("weight tensor should be defined either for all or no classes")
@@ -1270,6 +1270,8 @@ def _check_masks(index, shape):
             return 0
         return item.ndim if getattr(item, "dtype", None) == _BOOL else 1
 
+    if builtin_sum(used(i) for i in index) > len(shape):  # (PyTorch counts before it compares shapes)
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
     d = 0
     for pos, item in enumerate(index):
         if item is Ellipsis:

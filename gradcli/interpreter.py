@@ -463,7 +463,11 @@ def script_setattr(obj, name: str, value) -> None:
             return
         raise TypeError(f"cannot set '{name}' attribute of immutable type '{obj.__name__}'")
     if name in getattr(t, "SCRIPT_SETTABLE", ()):
-        setattr(obj, name, value)
+        setter = getattr(t, "script_set_" + name, None)  # (a setter that checks what a script assigns)
+        if setter is not None:
+            setter(obj, value)
+        else:
+            setattr(obj, name, value)
         return
     policy = _policy(t)
     if policy is _OPEN or policy is _SCRIPT_CLASS:

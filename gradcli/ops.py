@@ -1027,6 +1027,8 @@ def _check_mm(a, b):
 
 def _check_mv(a, v):
     """PyTorch's checks (addmv's), in its order: a matrix and a vector, sizes, one dtype, not bool."""
+    if not a.ndim:  # (mv reads the matrix's first size before anything else)
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if a.ndim != 2 or v.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
     if a.shape[1] != v.shape[0]:

@@ -94,6 +94,14 @@ _NON_LEAF_FLAG = (
 )
 
 
+_GRAD_DTYPE_HINT = (
+    "The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+    "tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+    "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume "
+    "they match."
+)
+
+
 class Tensor:
     __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "__weakref__")
 
@@ -171,7 +179,31 @@ class Tensor:
     def data(self, other):
         if not isinstance(other, Tensor):
             raise TypeError(f"data must be a Tensor, not {type(other).__name__}")
+        if self._rg and other._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "data set to a tensor that requires gradients must be floating point or complex dtype")
         self._data = other._data
+
+    def script_set_grad(self, grad):
+        """`t.grad = g` from a script, with PyTorch's checks of g's type, dtype and size."""
+        if grad is not None:
+            if not isinstance(grad, Tensor):
+                raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(grad).__name__}")
+            if grad._data.dtype != self._data.dtype:
+                from .ops import _C_NAMES  # noqa: PLC0415
+
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_C_NAMES[grad._data.dtype.name]}' to a "
+                    f"tensor with grad_dtype '{self.dtype.legacy[:-6]}'. {_GRAD_DTYPE_HINT}"
+                )
+            if grad._data.shape != self._data.shape:
+                given, own = (", ".join(map(str, s)) for s in (grad._data.shape, self._data.shape))
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '[{given}]' to a tensor of size '[{own}]'. "
+                    "Please ensure that the gradient and the tensor are the same size"
+                )
+        self.grad = grad
 
     def detach(self):
         t = Tensor._make(self._data)
