@@ -473,8 +473,10 @@ def script_setattr(obj, name: str, value) -> None:
     if policy is _OPEN or policy is _SCRIPT_CLASS:
         setattr(obj, name, value)
         return
-    if hasattr(t, name):
-        raise AttributeError(f"attribute '{name}' of '{t.__name__}' objects is not writable")
+    if hasattr(t, name):  # (PyTorch names its tensors' C base class here)
+        tensor = t.__name__ == "Tensor" and t.__module__ == "gradcli.tensor"
+        owner = "torch._C.TensorBase" if tensor else t.__name__
+        raise AttributeError(f"attribute '{name}' of '{owner}' objects is not writable")
     raise AttributeError(f"'{t.__name__}' object has no attribute '{name}'")
 
 

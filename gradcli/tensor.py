@@ -304,6 +304,9 @@ class Tensor:
         return to_host(data).tolist()
 
     def numpy(self):
+        if self.requires_grad:  # (PyTorch's refusal comes first)
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
         raise RuntimeError("gradcli scripts cannot leave the tensor world: use .tolist() or .item() instead")
 
     # -------------------------------------------------------- printing
