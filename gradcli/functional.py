@@ -1266,7 +1266,7 @@ def _indexes_everything(items, shape):
 def _check_masks(index, shape):
     """A boolean mask must match the dimensions it indexes (PyTorch's message, not numpy's)."""
     def used(item):  # how many dimensions of the tensor an index item consumes
-        if item is None or item is Ellipsis:
+        if item is None or item is Ellipsis or isinstance(item, bool):  # (x[True] adds a dim, as None does)
             return 0
         return item.ndim if getattr(item, "dtype", None) == _BOOL else 1
 
@@ -1874,9 +1874,9 @@ log10 = _unary_fn("log10", "log10")
 
 def trace(input):
     data = _need_tensor("trace", input)._data
+    _no_kernel(input, "trace")  # (PyTorch checks the dtype first)
     if data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {data.ndim}")
-    _no_kernel(input, "trace")
     return unary(ROWS["trace"], input, {"shape": data.shape})
 
 

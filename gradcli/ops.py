@@ -1557,7 +1557,10 @@ def _float_pow_scalar(x, e):
 
 def _no_bool(kernel, a, b):
     """PyTorch has no bool kernel for pow, remainder, floor_divide: two bool operands are an error."""
-    if getattr(a, "dtype", None) == _BOOL and getattr(b, "dtype", None) == _BOOL:
+    def is_bool(v):  # (a Python bool operand counts as a bool tensor)
+        return type(v) is bool or getattr(v, "dtype", None) == _BOOL
+
+    if is_bool(a) and is_bool(b):
         raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
 
 
