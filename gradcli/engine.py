@@ -438,9 +438,12 @@ def _stealable(g):
 
 
 def _accumulate(leaf, g, create_graph):
-    """leaf.grad += g, in place when PyTorch would do it in place (grad mode off)."""
+    """leaf.grad += g, in place when PyTorch would do it in place (grad mode off); nothing for a leaf
+    that no longer requires grad (requires_grad_(False) after its graph was built), as AccumulateGrad."""
     from .tensor import Tensor
 
+    if not leaf._rg:
+        return
     if isinstance(g, Tensor):
         if not create_graph:
             g = g._data

@@ -1018,7 +1018,7 @@ def _check_mm(a, b):
             "expected m1 and m2 to have the same dtype, but got: "
             f"{_C_NAMES[a.dtype.name]} != {_C_NAMES[b.dtype.name]}"
         )
-    if a.dtype == bool:
+    if a.dtype == bool and a.size and b.size:  # (an empty product computes nothing: no kernel is asked)
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if a.shape[0] * b.shape[1] > 1 << 16:  # (10**6 x 0) @ (0 x 10**6) is 10**12 zeros from nothing
         limits.check_tensor_size(a.shape[0] * b.shape[1], a.itemsize)
@@ -1041,7 +1041,7 @@ def _check_mv(a, v):
             f"{_scalar_name(v)}, {_scalar_name(a)}, and "
             f"{_scalar_name(v)}"
         )
-    if a.dtype == bool:
+    if a.dtype == bool and a.size:  # (an empty product computes nothing: no kernel is asked)
         raise NotImplementedError("\"addmv_impl_cpu\" not implemented for 'Bool'")
     if not a.size:  # a (10**12 x 0) matrix times an empty vector: 10**12 zeros
         limits.check_tensor_size(a.shape[0], a.itemsize)
@@ -2215,7 +2215,9 @@ def _amax_bwd(m, g, a, b, r, p):
             picked = namespace_of(picked).expand_dims(picked, d)
     hit = data == picked
     count = hit.sum(axis=dims, keepdims=True).astype(m.np_dtype(g))
-    return (m.where(hit, _expand_reduced(m, g, shape, dims, keepdim) / m.const(count), 0),)
+    # (a product with the mask, as PyTorch's: a nan or inf gradient reaches every element, as nan)
+    mask = m.const(hit.astype(m.np_dtype(g)))
+    return (_expand_reduced(m, g, shape, dims, keepdim) / m.const(count) * mask,)
 
 
 def _split_back(m, grads, a, b, r, p):
@@ -2680,7 +2682,8 @@ ROWS: dict[str, Op] = {
 
 
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
-_FILL_ROWS = {id(ROWS["zero_"]), id(ROWS["fill_"]), id(ROWS["fill_tensor"])}
+_FILL_ROWS = {id(ROWS[name])
+              for name in ("zero_", "fill_", "fill_tensor", "masked_fill_", "masked_fill_tensor")}
 _UFUNC_OF = {id(ROWS["add"]): xp.add, id(ROWS["sub"]): xp.subtract, id(ROWS["mul"]): xp.multiply}
 
 
