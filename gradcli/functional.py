@@ -572,8 +572,8 @@ def cat(tensors, dim=0):
     for i, x in enumerate(xs):
         if not x._data.ndim:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    used = [x for x in xs if not ops.legacy_empty(x._data.shape)] or xs[:1]
-    d = _dim(dim, used[0]._data.ndim)
+    used = [x for x in xs if not ops.legacy_empty(x._data.shape)]
+    d = _dim(dim, used[0]._data.ndim) if used else 0  # (only 1-d empty inputs: no dim to check)
     return ops.many(ROWS["cat"], xs, {"dim": d, "shapes": [x._data.shape for x in xs]})
 
 
@@ -2696,6 +2696,12 @@ def _mT(self):  # noqa: N802 - PyTorch's name
     return transpose(self, -2, -1)
 
 
+def _neg_(self):
+    if self._data.dtype.kind == "b":
+        raise RuntimeError(_NEG_BOOL)
+    return inplace(ROWS["neg"], self)
+
+
 def _invert_float(self):
     raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
 
@@ -2856,7 +2862,7 @@ def install_tensor_methods(cls):
         "any": any, "all": all,
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
-        "neg_": lambda self: inplace(ROWS["neg"], self),
+        "neg_": lambda self: _neg_(self),
         "exp_": lambda self: inplace(ROWS["exp"], self),
         "abs_": lambda self: _no_kernel(self, "abs_cpu") or inplace(ROWS["abs"], self),
         "pow_": _ipow,

@@ -1085,11 +1085,11 @@ def _check_bmm(a, b):
 
 
 def _add_alpha(a, b, alpha):
-    """a + alpha * b; two bool tensors give a bool one (True + True * 2 is True), as in PyTorch."""
-    out = a + b * alpha
+    """a + alpha * b; two bool tensors give a bool one, alpha taken as a bool (a or (b and alpha)), as in
+    PyTorch."""
     if getattr(a, "dtype", None) == _BOOL and getattr(b, "dtype", None) == _BOOL:
-        return out != 0
-    return out
+        return a | (b & bool(alpha))
+    return a + b * alpha
 
 
 def _tanh_backward(g, result):
