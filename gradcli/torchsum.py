@@ -1,0 +1,209 @@
+"""PyTorch's CPU float sum, addition for addition, so that float32 sums and means print its last digit.
+
+numpy's float32 sum is pairwise (8 accumulators from 8 elements up); PyTorch's CPU kernel
+(aten/src/ATen/native/cpu/SumKernel.cpp, `cascade_sum`) adds in another order:
+
+* a reduction over a contiguous run of n elements (a full `x.sum()` of a dense tensor, or each row of
+  `x.sum(dim=-1)`) is `vectorized_inner_sum` when n >= W (W = `Vectorized<float>::size()`: 8, also on an
+  AVX-512 CPU, see VECTOR_BYTES): the first n // W vectors go through `row_sum` with ilp_factor 4, i.e.
+  `multi_row_sum` over (n // W // 4) rows of 4 vectors (4 * W lane accumulators, each a 4-level cascade,
+  below), the 0..3 leftover vectors are added into accumulator row 0, rows 1, 2, 3 are added into row 0;
+  then a scalar accumulator from 0 adds the n % W leftover elements and then the W lanes of row 0, in order.
+  Below W elements it is the scalar `row_sum`: `multi_row_sum` over (n // 4) rows of 4, the n % 4
+  leftovers added into accumulator 0, then accumulators 1, 2, 3 into 0.
+* `multi_row_sum`'s cascade over S rows: level_power p = max(4, ceil_log2(S) // 4), step = 2**p.
+  Each block of `step` rows is summed in order from 0 (level 0) and added to level 1; every step blocks
+  level 1 is added to level 2, every step**2 blocks level 2 to level 3. Rows after the last whole block
+  stay in level 0; the result is ((level0 + level1) + level2) + level3.
+* from GRAIN (32768) elements a full reduction is split over the intra-op threads (`two_pass_reduction`:
+  nt = min(threads, ceil(n / GRAIN)) chunks of ceil(n / nt) elements, each summed as above into its own
+  slot, then the `threads` slots summed as above). Reductions over a dim split whole rows between threads,
+  which leaves each row's order alone.
+
+Accumulators start at +0.0 as in PyTorch (so a sum of -0.0s is +0.0). Everything here is whole-array numpy
+work: a handful of array operations per cascade level, never a Python step per element.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import platform
+
+import numpy as np
+
+GRAIN = 32768
+
+
+# `Vectorized<T>` is 32 bytes in PyTorch's DEFAULT and AVX2 builds, and sum_stub has no AVX-512 kernel even on
+# an AVX-512 CPU: in DispatchStub.h, REGISTER_DISPATCH registers nullptr for the AVX512 capability (only
+# ALSO_REGISTER_AVX512_DISPATCH kernels get one), so the AVX2 kernel runs: 8 float lanes, 4 double lanes.
+# Checked bit for bit on x86-64 only, so other machines keep numpy's sum (see `applies`).
+VECTOR_BYTES = 32
+EXACT_HERE = platform.machine().lower() in ("x86_64", "amd64")
+
+
+@functools.lru_cache(maxsize=1)
+def _threads() -> int:
+    """PyTorch's default intra-op thread count (TaskThreadPoolBase::defaultNumThreads): MKL_NUM_THREADS or
+    OMP_NUM_THREADS when set, else the machine's physical cores (cpuinfo's cores, not its hyperthreads)."""
+    for var in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        v = os.environ.get(var, "").strip()
+        if v.isdigit() and int(v) > 0:
+            return int(v)
+    cores = set()
+    for topo in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/topology"):
+        try:
+            with open(f"{topo}/physical_package_id") as f1, open(f"{topo}/core_id") as f2:
+                cores.add((f1.read().strip(), f2.read().strip()))
+        except OSError:
+            pass
+    return len(cores) or os.cpu_count() or 1
+
+
+def _seq(a, axis):
+    """(a[0] + a[1]) + a[2] + ... along `axis`, in order (the kernel's "0 +" start only matters for the sign
+    of an all-zero sum, which `row_sums` settles with one final + 0)."""
+    n = a.shape[axis]
+    if n == 0:
+        shape = list(a.shape)
+        del shape[axis]
+        return np.zeros(shape, a.dtype)
+    if n > 32 or a.size < 4096 * n:  # few lanes: one accumulate beats a Python loop of small adds
+        return np.add.accumulate(a, axis=axis).take(-1, axis=axis)
+    a = np.moveaxis(a, axis, 0)
+    acc = a[0].copy()
+    for k in range(1, n):
+        acc += a[k]
+    return acc
+
+
+def _cascade(a):
+    """multi_row_sum over axis 1 of a (R, S, m) array: R independent reductions of S rows of m lanes."""
+    r, s, m = a.shape
+    p = max(4, ((s - 1).bit_length() if s > 2 else 1) // 4)
+    step = 1 << p
+    nb = s // step
+    acc0 = _seq(a[:, nb * step:], 1)
+    if nb == 0:
+        return acc0
+    b = _seq(a[:, :nb * step].reshape(r, nb, step, m), 2)
+    n1 = nb // step
+    acc1 = _seq(b[:, n1 * step:], 1)
+    if n1 == 0:
+        return acc0 + acc1
+    g1 = _seq(b[:, :n1 * step].reshape(r, n1, step, m), 2)
+    n2 = n1 // step
+    acc2 = _seq(g1[:, n2 * step:], 1)
+    if n2 == 0:
+        return (acc0 + acc1) + acc2
+    g2 = _seq(g1[:, :n2 * step].reshape(r, n2, step, m), 2)
+    return ((acc0 + acc1) + acc2) + _seq(g2, 1)
+
+
+def _scalar_row_sum(x):
+    """row_sum<acc_t> (ilp_factor 4) of each row of a (R, n) array."""
+    r, n = x.shape
+    s = n // 4
+    part = _cascade(x[:, :s * 4].reshape(r, s, 4))
+    p0 = part[:, 0]
+    for k in range(s * 4, n):
+        p0 = p0 + x[:, k]
+    return ((p0 + part[:, 1]) + part[:, 2]) + part[:, 3]
+
+
+def _small_row_sum(xs, zero, w):
+    """row_sums of one short row (n < 4 * w: no cascade block) as scalar arithmetic: numpy float32 scalars (or
+    Python floats for float64) add with the dtype's rounding; cheaper than array calls for a few elements."""
+    n = len(xs)
+    if n < w:
+        s = n // 4
+        p = [zero, zero, zero, zero]
+        for i in range(0, 4 * s, 4):
+            p[0] += xs[i]
+            p[1] += xs[i + 1]
+            p[2] += xs[i + 2]
+            p[3] += xs[i + 3]
+        for v in xs[4 * s:]:
+            p[0] += v
+        return ((p[0] + p[1]) + p[2]) + p[3]
+    v = n // w
+    lanes = [zero] * w
+    for t in range(0, v * w, w):
+        for k in range(w):
+            lanes[k] += xs[t + k]
+    acc = zero
+    for val in xs[v * w:]:
+        acc += val
+    for val in lanes:
+        acc += val
+    return acc
+
+
+def row_sums(x):
+    """PyTorch's sum of each row of a C-contiguous (R, n) float array (vectorized_inner_sum / row_sum)."""
+    r, n = x.shape
+    w = VECTOR_BYTES // x.itemsize
+    if n < w:
+        return _scalar_row_sum(x) + x.dtype.type(0)
+    v = n // w
+    s = v // 4
+    part = _cascade(x[:, :s * 4 * w].reshape(r, s, 4 * w)).reshape(r, 4, w)
+    p0 = part[:, 0]
+    for t in range(s * 4, v):
+        p0 = p0 + x[:, t * w:(t + 1) * w]
+    p0 = ((p0 + part[:, 1]) + part[:, 2]) + part[:, 3]
+    return _seq(np.concatenate((x[:, v * w:], p0), axis=1), 1) + x.dtype.type(0)
+
+
+def full_sum(x):
+    """PyTorch's x.sum() of a dense float array: its elements in memory order (TensorIterator coalesces)."""
+    flat = x.ravel(order="K")
+    n = flat.size
+    threads = _threads()
+    if n < 4 * VECTOR_BYTES // x.itemsize:
+        zero = x.dtype.type(0)
+        return x.dtype.type(_small_row_sum(flat.tolist() if x.dtype == np.float64 else list(flat), zero,
+                                           VECTOR_BYTES // x.itemsize) + zero)
+    if n < GRAIN or threads == 1:
+        return row_sums(flat.reshape(1, n))[0]
+    nt = min(threads, -(-n // GRAIN))
+    chunk = -(-n // nt)
+    slots = np.zeros(threads, x.dtype)
+    for t in range(nt):
+        piece = flat[t * chunk:(t + 1) * chunk]
+        if piece.size:
+            slots[t] = row_sums(piece.reshape(1, -1))[0]
+    return row_sums(slots.reshape(1, threads))[0]
+
+
+def applies(x, dims) -> bool:
+    """Whether sum(x, dims) is one this module reproduces (checked bit for bit against PyTorch): a non-empty
+    float32 or float64 numpy array, over everything of a dense array or over trailing dims of a C-contiguous
+    one. Other reductions (dim=0 of a matrix: PyTorch's vectorized_outer_sum) keep numpy's sum."""
+    if not EXACT_HERE or type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or x.size == 0:
+        return False
+    nd = x.ndim
+    if not dims and nd:
+        return False  # sum(dim=[]): left to the caller's own reading
+    if len(dims) == nd:
+        return x.flags.c_contiguous or x.flags.f_contiguous
+    return x.flags.c_contiguous and sorted(dims) == list(range(nd - len(dims), nd))
+
+
+def reduce_sum(x, dims, keepdim):
+    """sum over `dims` (already normalised) in PyTorch's order; `applies(x, dims)` must hold."""
+    nd = x.ndim
+    if len(dims) == nd:
+        out = full_sum(x)
+        return np.asarray(out, x.dtype).reshape((1,) * nd) if keepdim else out
+    k = len(dims)
+    lead = x.shape[:nd - k]
+    n = 1
+    for d in x.shape[nd - k:]:
+        n *= d
+    rows = x.reshape(-1, n)
+    # one output element: PyTorch's two-pass (threaded) reduction, as for a full sum
+    out = (np.asarray(full_sum(rows[0]), x.dtype) if rows.shape[0] == 1 else row_sums(rows)).reshape(lead)
+    return out.reshape(lead + (1,) * k) if keepdim else out
