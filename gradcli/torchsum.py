@@ -64,19 +64,24 @@ def _threads() -> int:
 
 def _seq(a, axis):
     """(a[0] + a[1]) + a[2] + ... along `axis`, in order (the kernel's "0 +" start only matters for the sign
-    of an all-zero sum, which `row_sums` settles with one final + 0)."""
+    of an all-zero sum, which `row_sums` settles with one final + 0). numpy's add.reduce is pairwise only
+    along the innermost axis; along an outer one (with 2 or more lanes inside) it adds row after row."""
     n = a.shape[axis]
     if n == 0:
         shape = list(a.shape)
         del shape[axis]
         return np.zeros(shape, a.dtype)
-    if n > 32 or a.size < 4096 * n:  # few lanes: one accumulate beats a Python loop of small adds
+    lanes = 1
+    for d in a.shape[axis + 1:]:
+        lanes *= d
+    if lanes < 2:
         return np.add.accumulate(a, axis=axis).take(-1, axis=axis)
-    a = np.moveaxis(a, axis, 0)
-    acc = a[0].copy()
-    for k in range(1, n):
-        acc += a[k]
-    return acc
+    if not a.flags.c_contiguous:
+        # numpy walks memory in stride order: make sure the innermost axis is a lane axis, not `axis`
+        strides = [abs(st) for st, d in zip(a.strides, a.shape) if d > 1]
+        if strides != sorted(strides, reverse=True):
+            a = np.ascontiguousarray(a)
+    return np.add.reduce(a, axis=axis)
 
 
 def _cascade(a):
@@ -154,7 +159,43 @@ def row_sums(x):
     for t in range(s * 4, v):
         p0 = p0 + x[:, t * w:(t + 1) * w]
     p0 = ((p0 + part[:, 1]) + part[:, 2]) + part[:, 3]
-    return _seq(np.concatenate((x[:, v * w:], p0), axis=1), 1) + x.dtype.type(0)
+    zero = x.dtype.type(0)
+    if r == 1:
+        acc = zero
+        for val in list(x[0, v * w:]) + list(p0[0]):
+            acc += val
+        return np.array([acc], x.dtype)
+    last = np.empty((n - v * w + w, r), x.dtype)  # C order: the row sums are its lanes
+    last[:n - v * w] = x[:, v * w:].T
+    last[n - v * w:] = p0.T
+    return _seq(last, 0) + zero
+
+
+def _one_row(flat):
+    """row_sums of a single contiguous row of n >= 4 * W elements, with as few numpy calls as possible."""
+    n = flat.size
+    w = VECTOR_BYTES // flat.itemsize
+    v = n // w
+    s = v // 4
+    lanes = 4 * w
+    main = flat[:s * lanes].reshape(s, lanes)
+    nb = s // 16
+    if s < 256:  # level_power 4 and under 16 whole blocks: levels 2 and 3 stay empty
+        part = np.add.reduce(main[nb * 16:], axis=0)
+        if nb:
+            blocks = np.add.reduce(main[:nb * 16].reshape(nb, 16, lanes), axis=1)
+            part = part + (np.add.reduce(blocks, axis=0) if nb > 1 else blocks[0])
+    else:
+        part = _cascade(main.reshape(1, s, lanes))[0]
+    part = part.reshape(4, w)
+    p0 = part[0]
+    for t in range(s * 4, v):
+        p0 = p0 + flat[t * w:(t + 1) * w]
+    p0 = ((p0 + part[1]) + part[2]) + part[3]
+    acc = flat.dtype.type(0)
+    for val in list(flat[v * w:]) + list(p0):
+        acc += val
+    return acc
 
 
 def full_sum(x):
@@ -167,14 +208,14 @@ def full_sum(x):
         return x.dtype.type(_small_row_sum(flat.tolist() if x.dtype == np.float64 else list(flat), zero,
                                            VECTOR_BYTES // x.itemsize) + zero)
     if n < GRAIN or threads == 1:
-        return row_sums(flat.reshape(1, n))[0]
+        return _one_row(flat)
     nt = min(threads, -(-n // GRAIN))
     chunk = -(-n // nt)
     slots = np.zeros(threads, x.dtype)
     for t in range(nt):
         piece = flat[t * chunk:(t + 1) * chunk]
         if piece.size:
-            slots[t] = row_sums(piece.reshape(1, -1))[0]
+            slots[t] = _one_row(piece)
     return row_sums(slots.reshape(1, threads))[0]
 
 
