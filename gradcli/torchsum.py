@@ -219,10 +219,59 @@ def full_sum(x):
     return row_sums(slots.reshape(1, threads))[0]
 
 
+def _outer_block(x):
+    """One `cascade_sum` call on columns [b, e) of an (N, C) array reduced over N (N >= 2, stride C > 1):
+    `vectorized_outer_sum` (>= W columns) sums 4 * W columns at a time by `multi_row_sum` straight down each
+    column, `scalar_outer_sum` (fewer) 4 at a time; the remaining columns go through `row_sum`: ilp_factor 4
+    over the rows, the N % 4 leftover rows into accumulator 0, then 1, 2, 3 into 0."""
+    n, c = x.shape
+    w = VECTOR_BYTES // x.itemsize
+    g = (c // (4 * w)) * 4 * w if c >= w else (c // 4) * 4
+    out = np.empty(c, x.dtype)
+    if g:
+        out[:g] = _cascade(x[:, :g].reshape(1, n, g))[0]
+    if g < c:
+        rest = x[:, g:]
+        s = n // 4
+        part = _cascade(rest[:4 * s].reshape(1, s, 4 * (c - g)))[0].reshape(4, c - g)
+        p0 = part[0]
+        for k in range(4 * s, n):
+            p0 = p0 + rest[k]
+        out[g:] = ((p0 + part[1]) + part[2]) + part[3]
+    return out
+
+
+def col_sums(x):
+    """PyTorch's sum over axis 0 of a C-contiguous (N, C) array, C >= 2. From GRAIN elements the columns are
+    split between threads (`parallel_dim_reduction`: parallel_for over the columns, each range's ends rounded
+    down to 128 bytes of columns but the last), and each range starts its own column groups."""
+    n, c = x.shape
+    zero = x.dtype.type(0)
+    if n == 1:
+        return x[0] + zero
+    threads = _threads()
+    if x.size < GRAIN or threads == 1:
+        return _outer_block(x) + zero
+    nt = min(threads, c)
+    chunk = -(-c // nt)
+    per = 128 // x.itemsize
+    out = np.empty(c, x.dtype)
+    for t in range(nt):
+        b, e = t * chunk, min(c, (t + 1) * chunk)
+        if b >= e:
+            continue
+        b -= b % per
+        if e != c:
+            e -= e % per
+        if b < e:
+            out[b:e] = _outer_block(x[:, b:e])
+    return out + zero
+
+
 def applies(x, dims) -> bool:
     """Whether sum(x, dims) is one this module reproduces (checked bit for bit against PyTorch): a non-empty
     float32 or float64 numpy array, over everything of a dense array or over trailing dims of a C-contiguous
-    one. Other reductions (dim=0 of a matrix: PyTorch's vectorized_outer_sum) keep numpy's sum."""
+    one, or over leading dims of a C-contiguous one (dim=0 of a matrix). Middle dims keep numpy's sum."""
     if not EXACT_HERE or type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return False
     nd = x.ndim
@@ -230,7 +279,7 @@ def applies(x, dims) -> bool:
         return False  # sum(dim=[]): left to the caller's own reading
     if len(dims) == nd:
         return x.flags.c_contiguous or x.flags.f_contiguous
-    return x.flags.c_contiguous and sorted(dims) == list(range(nd - len(dims), nd))
+    return x.flags.c_contiguous and sorted(dims) in (list(range(nd - len(dims), nd)), list(range(len(dims))))
 
 
 def reduce_sum(x, dims, keepdim):
@@ -240,6 +289,17 @@ def reduce_sum(x, dims, keepdim):
         out = full_sum(x)
         return np.asarray(out, x.dtype).reshape((1,) * nd) if keepdim else out
     k = len(dims)
+    if sorted(dims) == list(range(k)) and nd - k:  # leading dims: columns of an (N, C) matrix
+        rest = x.shape[k:]
+        c = 1
+        for d in rest:
+            c *= d
+        cols = x.reshape(-1, c)
+        if c == 1:  # one column is one contiguous run
+            out = np.asarray(full_sum(cols), x.dtype).reshape(rest)
+        else:
+            out = col_sums(cols).reshape(rest)
+        return out.reshape((1,) * k + rest) if keepdim else out
     lead = x.shape[:nd - k]
     n = 1
     for d in x.shape[nd - k:]:

@@ -943,13 +943,17 @@ def _sums(t):
         i = t.arange(n)
         x = ((i * 0.37) % 1.0 - 0.5) * (1 + (i % 5) * 1000)
         out += [x.sum(), x.mean(), (-x).sum()]
-    for shape in ((3, 5), (4, 8), (2, 37), (5, 300), (2, 3, 70), (3, 1030)):
+    for shape in ((3, 5), (4, 8), (2, 37), (5, 300), (2, 3, 70), (3, 1030), (37, 3), (70, 40), (600, 9)):
         n = 1
         for d in shape:
             n *= d
         i = t.arange(n)
         x = (((i * 0.37) % 1.0 - 0.5) * (1 + (i % 7) * 100)).reshape(shape)
-        out += [x.sum(dim=-1), x.mean(dim=-1), x.sum(dim=-1, keepdim=True), x.sum()]
+        out += [x.sum(dim=-1), x.mean(dim=-1), x.sum(dim=-1, keepdim=True), x.sum(), x.sum(dim=0),
+                x.mean(dim=0)]
+    # float64 adds in the same order, 4 lanes wide
+    d = ((t.arange(3000) * 0.37) % 1.0 - 0.5).double() * 1e-3 + 1.0
+    out += [d.sum().float(), (d.sum() - 3000.0).float() * 1e6, (d.reshape(30, 100).sum(dim=0) - 30.0).float()]
     return t.cat([o.reshape(-1) for o in out])
 
 
