@@ -1164,10 +1164,11 @@ def _log_softmax_fwd(x, dim):
 
 
 def _reduce_loss(v, reduction):
+    # PyTorch reduces these losses with its own mean / sum (apply_loss_reduction, mse_loss_out): its order
     if reduction == "mean":
-        return v.mean()
+        return _mean_fwd(v)
     if reduction == "sum":
-        return v.sum()
+        return _sum_fwd(v)
     if reduction == "none":
         return v
     raise ValueError(f"{reduction} is not a valid value for reduction")

@@ -951,6 +951,12 @@ def _sums(t):
         x = (((i * 0.37) % 1.0 - 0.5) * (1 + (i % 7) * 100)).reshape(shape)
         out += [x.sum(dim=-1), x.mean(dim=-1), x.sum(dim=-1, keepdim=True), x.sum(), x.sum(dim=0),
                 x.mean(dim=0)]
+    # losses reduce with the same mean / sum
+    a = (t.arange(1000) * 0.37) % 1.0 - 0.5
+    b = (t.arange(1000) * 0.61) % 1.0 - 0.5
+    f = t.nn.functional
+    out += [f.mse_loss(a, b), f.mse_loss(a, b, reduction="sum"), f.huber_loss(a * 7, b),
+            f.smooth_l1_loss(a * 7, b)]
     # float64 adds in the same order, 4 lanes wide
     d = ((t.arange(3000) * 0.37) % 1.0 - 0.5).double() * 1e-3 + 1.0
     out += [d.sum().float(), (d.sum() - 3000.0).float() * 1e6, (d.reshape(30, 100).sum(dim=0) - 30.0).float()]
