@@ -268,28 +268,75 @@ def col_sums(x):
     return out + zero
 
 
+def _split(dims, nd):
+    """'lead' / 'trail' when `dims` are the leading / trailing dims (not all of them), else None."""
+    k = len(dims)
+    if not k or k == nd:
+        return None
+    ds = sorted(dims)
+    if ds == list(range(k)):
+        return "lead"
+    if ds == list(range(nd - k, nd)):
+        return "trail"
+    return None
+
+
+def _strided_rows(x) -> bool:
+    """A matrix whose rows are contiguous but not adjacent (x[:, 1:], x[::2]): PyTorch sums each row as a
+    contiguous run and adds the row sums in order into the output. Below GRAIN only (above it the threads
+    cut rows at arbitrary elements)."""
+    return (x.ndim == 2 and x.shape[0] >= 2 and x.shape[1] >= 2 and x.strides[1] == x.itemsize
+            and x.strides[0] >= x.shape[1] * x.itemsize and x.size < GRAIN)
+
+
+def _dense(x) -> bool:
+    """Whether x is a permutation of a contiguous block (x.permute(...) of a contiguous tensor): PyTorch then
+    reduces everything in memory order, which ravel(order="K") gives."""
+    if x.flags.c_contiguous or x.flags.f_contiguous:
+        return True
+    step = x.itemsize
+    for st, n in sorted((st, n) for st, n in zip(x.strides, x.shape) if n > 1):
+        if st != step:
+            return False
+        step *= n
+    return True
+
+
 def applies(x, dims) -> bool:
     """Whether sum(x, dims) is one this module reproduces (checked bit for bit against PyTorch): a non-empty
-    float32 or float64 numpy array, over everything of a dense array or over trailing dims of a C-contiguous
-    one, or over leading dims of a C-contiguous one (dim=0 of a matrix). Middle dims keep numpy's sum."""
+    float32 or float64 numpy array, over everything of a dense array (or of a matrix of strided contiguous
+    rows), over leading or trailing dims of a C- or F-contiguous one, or over the rows of a matrix with
+    contiguous rows. Middle dims and other strides keep numpy's sum."""
     if not EXACT_HERE or type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return False
     nd = x.ndim
-    if not dims and nd:
-        return False  # sum(dim=[]): left to the caller's own reading
     if len(dims) == nd:
-        return x.flags.c_contiguous or x.flags.f_contiguous
-    return x.flags.c_contiguous and sorted(dims) in (list(range(nd - len(dims), nd)), list(range(len(dims))))
+        return _dense(x) or _strided_rows(x)
+    if x.flags.c_contiguous:
+        return _split(dims, nd) is not None
+    if nd == 2 and tuple(dims) == (1,) and x.strides[1] == x.itemsize:
+        return True  # rows that are contiguous, strided or not: each is summed on its own
+    if x.flags.f_contiguous:
+        return _split(tuple(nd - 1 - d for d in dims), nd) is not None
+    return False
 
 
 def reduce_sum(x, dims, keepdim):
     """sum over `dims` (already normalised) in PyTorch's order; `applies(x, dims)` must hold."""
     nd = x.ndim
     if len(dims) == nd:
-        out = full_sum(x)
+        if _dense(x):
+            out = full_sum(x)
+        else:
+            out = _seq(row_sums(x), 0) + x.dtype.type(0)
         return np.asarray(out, x.dtype).reshape((1,) * nd) if keepdim else out
+    if not x.flags.c_contiguous and x.flags.f_contiguous:
+        # F order (a transposed matrix): PyTorch walks memory, i.e. the C-ordered transpose, whose kept dims
+        # come out reversed
+        out = reduce_sum(x.T, tuple(nd - 1 - d for d in dims), False).T
+        return out.reshape(tuple(1 if d in dims else n for d, n in enumerate(x.shape))) if keepdim else out
     k = len(dims)
-    if sorted(dims) == list(range(k)) and nd - k:  # leading dims: columns of an (N, C) matrix
+    if _split(dims, nd) == "lead":  # columns of an (N, C) matrix
         rest = x.shape[k:]
         c = 1
         for d in rest:

@@ -951,6 +951,10 @@ def _sums(t):
         x = (((i * 0.37) % 1.0 - 0.5) * (1 + (i % 7) * 100)).reshape(shape)
         out += [x.sum(dim=-1), x.mean(dim=-1), x.sum(dim=-1, keepdim=True), x.sum(), x.sum(dim=0),
                 x.mean(dim=0)]
+    # views: a transposed matrix reduces in memory order, strided rows add their row sums in order
+    v = (((t.arange(2400) * 0.37) % 1.0 - 0.5) * (1 + (t.arange(2400) % 3) * 100)).reshape(40, 60)
+    out += [v.t().sum(dim=0), v.t().mean(dim=1), v.t().sum(), v[:, 1:].sum(), v[::2].sum(),
+            v[1::3, 5:].mean()]
     # losses reduce with the same mean / sum
     a = (t.arange(1000) * 0.37) % 1.0 - 0.5
     b = (t.arange(1000) * 0.61) % 1.0 - 0.5
