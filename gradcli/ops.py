@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from . import backend, dtypes, limits
+from . import backend, dtypes, limits, torchsum
 from .backend import namespace_of, xp
 from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
 
@@ -949,7 +949,11 @@ def _mean_count(shape, dims):
 def _sum_fwd(x, dim=None, keepdim=False):
     if x.dtype.kind in "biu":
         return x.sum(axis=_dims(dim, x.ndim) if dim is not None else None, keepdims=keepdim, dtype=xp.int64)
-    return x.sum(axis=_dims(dim, x.ndim) if dim is not None else None, keepdims=keepdim)
+    dims = _dims(dim, x.ndim)
+    if torchsum.applies(x, dims):
+        # PyTorch's CPU addition order, so a float32 sum prints its last digit (numpy's is pairwise)
+        return torchsum.reduce_sum(x, dims, keepdim)
+    return x.sum(axis=dims if dim is not None else None, keepdims=keepdim)
 
 
 def _mean_fwd(x, dim=None, keepdim=False):
@@ -958,7 +962,11 @@ def _mean_fwd(x, dim=None, keepdim=False):
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
             f"dtype. Got: {_type_name(x.dtype)}"
         )
-    return x.mean(axis=_dims(dim, x.ndim) if dim is not None else None, keepdims=keepdim)
+    dims = _dims(dim, x.ndim)
+    if torchsum.applies(x, dims):
+        # PyTorch's CPU mean is its sum divided by the count, in the tensor's dtype
+        return torchsum.reduce_sum(x, dims, keepdim) / x.dtype.type(_mean_count(x.shape, dims))
+    return x.mean(axis=dims if dim is not None else None, keepdims=keepdim)
 
 
 def _sign(x):
@@ -1158,10 +1166,11 @@ def _log_softmax_fwd(x, dim):
 
 
 def _reduce_loss(v, reduction):
+    # PyTorch reduces these losses with its own mean / sum (apply_loss_reduction, mse_loss_out): its order
     if reduction == "mean":
-        return v.mean()
+        return _mean_fwd(v)
     if reduction == "sum":
-        return v.sum()
+        return _sum_fwd(v)
     if reduction == "none":
         return v
     raise ValueError(f"{reduction} is not a valid value for reduction")

@@ -929,7 +929,42 @@ COMPUTED = {
         t.nn.functional.elu(t.tensor([-30.0, 0.0, 3.0])),
         t.nn.functional.silu(t.tensor([-100.0, 0.0, 100.0])),
         t.nn.functional.leaky_relu(t.tensor([-2.0, 0.0, 2.0]), -0.5)]),
+    # float32 sums and means add in PyTorch's CPU order (SumKernel.cpp's cascade_sum), not numpy's pairwise
+    "sums_in_torch_order": lambda t: _sums(t),
 }
+
+
+def _sums(t):
+    """Sums and means of many sizes (under and over 8 lanes, 4 * 8 * 16 cascade blocks) and of rows, on
+    inputs every engine computes alike (an int times 0.37, % 1, - 0.5, times an int: all float32 rounding)."""
+    out = []
+    for n in (5, 7, 8, 9, 13, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 255, 256, 257, 512, 513, 1000, 1023,
+              1024, 1025, 2048, 4099, 9000, 20000):
+        i = t.arange(n)
+        x = ((i * 0.37) % 1.0 - 0.5) * (1 + (i % 5) * 1000)
+        out += [x.sum(), x.mean(), (-x).sum()]
+    for shape in ((3, 5), (4, 8), (2, 37), (5, 300), (2, 3, 70), (3, 1030), (37, 3), (70, 40), (600, 9)):
+        n = 1
+        for d in shape:
+            n *= d
+        i = t.arange(n)
+        x = (((i * 0.37) % 1.0 - 0.5) * (1 + (i % 7) * 100)).reshape(shape)
+        out += [x.sum(dim=-1), x.mean(dim=-1), x.sum(dim=-1, keepdim=True), x.sum(), x.sum(dim=0),
+                x.mean(dim=0)]
+    # views: a transposed matrix reduces in memory order, strided rows add their row sums in order
+    v = (((t.arange(2400) * 0.37) % 1.0 - 0.5) * (1 + (t.arange(2400) % 3) * 100)).reshape(40, 60)
+    out += [v.t().sum(dim=0), v.t().mean(dim=1), v.t().sum(), v[:, 1:].sum(), v[::2].sum(),
+            v[1::3, 5:].mean()]
+    # losses reduce with the same mean / sum
+    a = (t.arange(1000) * 0.37) % 1.0 - 0.5
+    b = (t.arange(1000) * 0.61) % 1.0 - 0.5
+    f = t.nn.functional
+    out += [f.mse_loss(a, b), f.mse_loss(a, b, reduction="sum"), f.huber_loss(a * 7, b),
+            f.smooth_l1_loss(a * 7, b)]
+    # float64 adds in the same order, 4 lanes wide
+    d = ((t.arange(3000) * 0.37) % 1.0 - 0.5).double() * 1e-3 + 1.0
+    out += [d.sum().float(), (d.sum() - 3000.0).float() * 1e6, (d.reshape(30, 100).sum(dim=0) - 30.0).float()]
+    return t.cat([o.reshape(-1) for o in out])
 
 
 def _input_grad(t, fn, values):
