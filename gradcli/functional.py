@@ -1337,6 +1337,88 @@ def setitem(x, index, value):
         x.output_nr = 0
 
 
+# ------------------------------------------------------------------ keepdim must be a bool
+# `x.sum(0, 1)` reads as "sum over dims 0 and 1" but passes keepdim=1; PyTorch's argument parser refuses any
+# keepdim that is not a bool, where a plain Python signature would take it as true. The reductions below are
+# wrapped (for scripts only: the table of methods and the torch module) so the check costs nothing inside.
+# Where PyTorch's function has one signature left to blame it names the argument; where it has overloads it
+# lists them ("received an invalid combination of arguments"), in its words as observed for an int dim.
+_SIGNATURES = {  # (name, method): the overloads PyTorch lists, and per overload the note it adds (see below)
+    ("mean", False): ("(Tensor input, *, torch.dtype dtype = None, Tensor out = None)",
+                      "(Tensor input, tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None, "
+                      "Tensor out = None)"),
+    ("max", False): ("(Tensor input, *, Tensor out = None)|all",
+                     "(Tensor input, Tensor other, *, Tensor out = None)",
+                     "(Tensor input, int dim, bool keepdim = False, *, tuple of Tensors out = None)"),
+    ("any", False): ("(Tensor input, *, Tensor out = None)|all",
+                     "(Tensor input, tuple of ints dim = None, bool keepdim = False, *, Tensor out = None)",
+                     "(Tensor input, int dim, bool keepdim = False, *, Tensor out = None)"),
+    ("any", True): ("()", "(tuple of ints dim = None, bool keepdim = False)|all",
+                    "(int dim, bool keepdim = False)|last"),
+    ("var", False): ("(Tensor input, tuple of ints dim, bool unbiased = True, bool keepdim = False, *, "
+                     "Tensor out = None)",
+                     "(Tensor input, tuple of ints dim = None, *, Number correction = None, "
+                     "bool keepdim = False, Tensor out = None)", "(Tensor input, bool unbiased = True)"),
+    ("var", True): ("(tuple of ints dim, bool unbiased = True, bool keepdim = False)",
+                    "(tuple of ints dim = None, *, Number correction = None, bool keepdim = False)",
+                    "(bool unbiased = True)"),
+}
+_SIGNATURES["min", False] = _SIGNATURES["max", False]
+_SIGNATURES["all", False], _SIGNATURES["all", True] = _SIGNATURES["any", False], _SIGNATURES["any", True]
+_SIGNATURES["std", False], _SIGNATURES["std", True] = _SIGNATURES["var", False], _SIGNATURES["var", True]
+
+
+def _bool_args(fn, name, method, index, also=None):
+    """fn, refusing a keepdim that is not a bool as PyTorch's argument parser does. index: keepdim's place
+    among fn's arguments, the tensor counted (x.sum(0, 1): 2); also: another bool argument's place (var's
+    `unbiased`)."""
+    overloaded = (name, method) in _SIGNATURES
+
+    def checked(*args, **kwargs):
+        keyword = len(args) <= index
+        keepdim = kwargs.get("keepdim", False) if keyword else args[index]
+        bad = keepdim is not True and keepdim is not False
+        if not bad and also is not None and len(args) > also:
+            bad = not isinstance(args[also], bool)
+        elif not bad and also is not None and "unbiased" in kwargs:
+            bad = not isinstance(kwargs["unbiased"], bool)
+        if not bad:
+            return fn(*args, **kwargs)
+        if not overloaded:
+            where = "" if keyword else f" (position {index + (not method)})"
+            raise TypeError(f"{name}(): argument 'keepdim'{where} must be bool, not {type(keepdim).__name__}")
+        raise TypeError(_invalid_combination(name, args[1:] if method else args, kwargs,
+                                             _SIGNATURES[name, method]))
+
+    checked.__name__ = checked.__qualname__ = name
+    return checked
+
+
+def _invalid_combination(name, args, kwargs, signatures):
+    """PyTorch's overload error. A signature marked "|all" gets a note blaming every argument after the
+    tensor (or the keywords given); "|last" the last one only. (Not every note PyTorch adds is here: it
+    explains `x.any(dim=0, keepdim=None)` and `x.var(0, True, 1)` a little more.)"""
+    kinds = [type(a).__name__ for a in args]
+    keywords = list(reversed(kwargs))  # (PyTorch lists them last to first)
+    got = ", ".join(kinds + [f"{k}={type(kwargs[k]).__name__}" for k in keywords])
+    if not args:
+        got += ", "
+    lines = [f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"]
+    for sig in signatures:
+        sig, _, mark = sig.partition("|")
+        lines.append(f" * {sig}\n")
+        if mark and kwargs:
+            why = f"some of the keywords were incorrect: {', '.join(keywords)}"
+        elif mark:
+            first = 1 if kinds and kinds[0] == "Tensor" else 0
+            blamed = [k if i < first or mark == "last" and i < len(kinds) - 1 else f"!{k}!"
+                      for i, k in enumerate(kinds)]
+            why = f"some of the arguments have invalid types: ({', '.join(blamed)})"
+        if mark:
+            lines.append(f"      didn't match because {why}\n")
+    return "".join(lines)
+
+
 # ------------------------------------------------------------------ comparisons (no gradient)
 def _nograd(array):
     if type(array) is not xp.ndarray:
@@ -1517,6 +1599,9 @@ def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     _need_tensor("norm", input)
+    if keepdim is not True and keepdim is not False:  # (PyTorch hands it to linalg_vector_norm's parser)
+        raise TypeError("linalg_vector_norm(): argument 'keepdim' (position 4) must be bool, not "
+                        f"{type(keepdim).__name__}")
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {input.dtype.legacy[:-6]}")
@@ -2665,6 +2750,18 @@ def _size_method(name):
     return method
 
 
+_KEEPDIM_REDUCTIONS = {"sum": sum, "mean": mean, "argmax": argmax, "argmin": argmin, "prod": prod,
+                       "logsumexp": logsumexp, "amax": amax, "amin": amin, "any": any, "all": all}
+
+
+def script_functions():
+    """The reductions as the torch module gives them to scripts: with PyTorch's check of keepdim."""
+    checked = {name: _bool_args(fn, name, False, 2) for name, fn in _KEEPDIM_REDUCTIONS.items()}
+    checked.update(max=_bool_args(max, "max", False, 2), min=_bool_args(min, "min", False, 2),
+                   var=_bool_args(var, "var", False, 3, also=2), std=_bool_args(std, "std", False, 3, also=2))
+    return checked
+
+
 def _max_method(which):
     def method(self, dim=None, keepdim=False):
         return _max_min(which, self, dim, keepdim)
@@ -2831,9 +2928,11 @@ def install_tensor_methods(cls):
         "clamp": clamp,
         "clip": clamp,
         "clamp_min": clamp_min, "clamp_max": clamp_max, "maximum": maximum, "minimum": minimum,
-        "sum": sum, "mean": mean, "max": _max_method("max"), "min": _max_method("min"),
-        "argmax": argmax, "argmin": argmin, "prod": prod, "var": var, "std": std, "norm": norm,
-        "cumsum": cumsum, "logsumexp": logsumexp, "amax": amax, "amin": amin, "flip": _flip_method,
+        "max": _bool_args(_max_method("max"), "max", True, 2),
+        "min": _bool_args(_max_method("min"), "min", True, 2),
+        **{name: _bool_args(fn, name, True, 2) for name, fn in _KEEPDIM_REDUCTIONS.items()},
+        "var": _bool_args(var, "var", True, 3, also=2), "std": _bool_args(std, "std", True, 3, also=2),
+        "norm": norm, "cumsum": cumsum, "flip": _flip_method,
         "chunk": chunk, "split": lambda self, split_size, dim=0: split(self, split_size, dim),
         "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
         "masked_fill": masked_fill, "masked_fill_": _masked_fill_, "gather": gather,
@@ -2859,7 +2958,7 @@ def install_tensor_methods(cls):
         "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
         **{name: _compare_function(name, fn, method=True) for name, fn in _COMPARISONS.items()},
         "equal": equal, "allclose": allclose,
-        "any": any, "all": all,
+
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
         "neg_": lambda self: _neg_(self),

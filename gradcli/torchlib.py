@@ -69,6 +69,7 @@ def build_modules() -> dict[str, ScriptModule]:
     nn_functional.members.update(softmax=functional.nn_softmax, log_softmax=functional.nn_log_softmax)
     nn = ScriptModule("torch.nn", {"functional": nn_functional})
     torch = {n: getattr(functional, n) for n in _TORCH_FUNCTIONS}
+    torch.update(functional.script_functions())
     torch.update({d.name: d for d in dtypes.ALL})
     torch.update(dtypes.ALIASES)
     torch.update(

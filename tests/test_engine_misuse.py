@@ -697,6 +697,26 @@ MISUSE = {
                                             reduction="sum")),
 }
 
+# keepdim must be a bool: `x.sum(0, 1)` meant dims 0 and 1. The argument parser's words, by position or by
+# keyword, for the method and the function, where one signature is left (names the argument) and where
+# several are (lists the overloads).
+_M = lambda t: t.tensor([[1.0, 2.0], [3.0, 4.0]])  # noqa: E731
+for _name in "sum mean max min argmax argmin prod logsumexp amax amin var std any all".split():
+    MISUSE[f"{_name}_keepdim_int_by_position"] = lambda t, _n=_name: getattr(_M(t), _n)(0, 1)
+    MISUSE[f"{_name}_keepdim_int_by_keyword"] = lambda t, _n=_name: getattr(_M(t), _n)(0, keepdim=1)
+    MISUSE[f"torch_{_name}_keepdim_int_by_position"] = lambda t, _n=_name: getattr(t, _n)(_M(t), 0, 1)
+    MISUSE[f"torch_{_name}_keepdim_none_by_keyword"] = (
+        lambda t, _n=_name: getattr(t, _n)(_M(t), 0, keepdim=None))
+MISUSE.update({
+    "sum_keepdim_float": lambda t: _M(t).sum(dim=(0, 1), keepdim=1.0),
+    "sum_keepdim_tensor": lambda t: _M(t).sum(0, t.tensor(True)),
+    "var_unbiased_int": lambda t: _M(t).var(0, unbiased=1),
+    "var_unbiased_none": lambda t: t.var(_M(t), 0, None),
+    "var_keywords_last_to_first": lambda t: _M(t).var(dim=0, keepdim=None),
+    "norm_keepdim_int": lambda t: _M(t).norm(2, 0, 1),
+    "torch_norm_keepdim_int": lambda t: t.norm(_M(t), dim=0, keepdim=0),
+})
+
 
 def raised(fn, t):
     try:
