@@ -34,8 +34,8 @@ def _as_tensor(x):
 
 # ------------------------------------------------------------------ arithmetic
 def add(input, other, *, alpha=1):
-    if type(input) is not Tensor:
-        input = tensor(input)
+    if type(input) is not Tensor and type(other) is not Tensor:
+        input = tensor(input)  # two numbers: PyTorch takes them as 0-d tensors
     return binary(ROWS["add"], input, other, {"alpha": alpha} if alpha != 1 else None)
 
 
@@ -74,12 +74,9 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
-    if type(input) is not Tensor:
-        if type(other) is Tensor:
-            input, other = other, input
-        else:
-            input = tensor(input)
-    return binary(ROWS["mul"], input, other)
+    if type(input) is not Tensor and type(other) is not Tensor:
+        input = tensor(input)  # two numbers: PyTorch takes them as 0-d tensors
+    return binary(ROWS["mul"], input, other)  # (a number first stays first: next_functions keep its place)
 
 
 def div(input, other, *, rounding_mode=None):
