@@ -5,8 +5,18 @@ from __future__ import annotations
 from .backend import host
 
 
-class DType:
+class TorchClass(type):
+    """The metaclass of the classes a script reaches as torch.Tensor, torch.Size, torch.dtype and
+    torch.device (and gets from type()): they print as PyTorch's, `<class 'torch.Tensor'>`."""
+
+    def __repr__(cls):
+        return f"<class 'torch.{cls.TORCH_NAME}'>"
+
+
+class DType(metaclass=TorchClass):
     """A dtype as scripts see it: prints as `torch.float32`, compares by identity."""
+
+    TORCH_NAME = "dtype"
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category", "legacy")
     SCRIPT_ATTRS = frozenset({"is_floating_point", "is_signed", "itemsize"})

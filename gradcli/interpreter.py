@@ -781,6 +781,90 @@ class _RangeType:
         return "<class 'range'>"
 
 
+class ScriptType:
+    """What type() gives a script for a class it has no other way to reach (a grad_fn's class, function,
+    module, NoneType, ...): a name that prints as Python or PyTorch prints the class, one object per class
+    (so `type(a) is type(b)` holds), usable with isinstance(), and nothing to call or look into."""
+
+    __slots__ = ("qualname", "cls")
+    SCRIPT_ATTRS = frozenset()
+
+    def __init__(self, qualname: str, cls: type):
+        self.qualname = qualname
+        self.cls = cls
+
+    def __repr__(self):
+        return f"<class '{self.qualname}'>"
+
+    def __instancecheck__(self, obj):
+        return type(obj) is self.cls
+
+
+_SCRIPT_TYPES: dict[type, object] = {}
+
+
+def _script_type_of(t: type, obj):
+    """The class type(obj) shows a script: the class itself where the script reaches it anyway (torch.Tensor,
+    int, a class it defined, an exception), the builtin it calls by that name (dict, range, enumerate, ...),
+    or a ScriptType."""
+    from .engine import Node  # noqa: PLC0415
+    from .function import FunctionNode  # noqa: PLC0415
+    from .torchlib import ScriptModule  # noqa: PLC0415
+
+    if t in (int, float, bool, str, list, tuple) or t in _EXCEPTION_CLASSES or _is_script_class(t) or (
+            getattr(t, "TORCH_NAME", None) and t.__module__.startswith("gradcli.")):
+        return t
+    if t is dict:
+        return _SCRIPT_DICT
+    if t.__name__ in _SCRIPT_CHAINS and t is _SCRIPT_CHAINS[t.__name__]._real:
+        return _SCRIPT_CHAINS[t.__name__]
+    if issubclass(t, FunctionNode):
+        name = "torch.autograd.function." + t.__name__
+    elif issubclass(t, Node):
+        name = t.__name__
+    elif t is ScriptModule:
+        name = "module"
+    elif t is types.FunctionType:  # the script's own, or one of gradcli's (PyTorch's are built in)
+        name = "function" if obj.__module__ == "__main__" else "builtin_function_or_method"
+    elif t is types.MethodType:
+        name = "method" if _is_script_class(type(obj.__self__)) else "builtin_function_or_method"
+    elif issubclass(t, type):  # the class of a class
+        name = "type"
+    else:
+        name = t.__name__
+    return ScriptType(name, t)
+
+
+class _ScriptTypeFunction:
+    """type(obj), for scripts; the three-argument form (making a class) is left to the class statement."""
+
+    def __init__(self, range_type):
+        self.range_type = range_type  # (the run's own `range`)
+
+    def __repr__(self):
+        return "<class 'type'>"
+
+    def __call__(self, *args):
+        if len(args) != 1:
+            if len(args) == 3:
+                raise TypeError("type() with three arguments is not available in gradscript: define the "
+                                "class with a class statement")
+            raise TypeError("type() takes 1 or 3 arguments")
+        return _script_type(args[0], self.range_type)
+
+
+def _script_type(obj, range_type):
+    t = type(obj)
+    if t is range or t is _LongRange:
+        return range_type
+    shown = _SCRIPT_TYPES.get(t)
+    if shown is None:
+        shown = _script_type_of(t, obj)
+        if t is not types.FunctionType and t is not types.MethodType:  # (those depend on the object)
+            _SCRIPT_TYPES[t] = shown
+    return shown
+
+
 # ----------------------------------------------------------------- builtins
 _EXCEPTION_CLASSES = (
     Exception, ArithmeticError, AssertionError, AttributeError, FloatingPointError, ImportError, IndexError,
@@ -869,6 +953,7 @@ def _make_builtins(interp: Interpreter) -> dict:
         "classmethod": classmethod,
         "__name__": "__main__",
     }
+    table["type"] = _ScriptTypeFunction(table["range"])
     for name in ("print", "pow", "sum"):
         _as_builtin(table[name], name)
     table.update(_EXCEPTIONS)

@@ -12,8 +12,10 @@ from . import backend, dtypes, limits
 from .backend import to_host
 
 
-class Size(tuple):
+class Size(tuple, metaclass=dtypes.TorchClass):
     """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
+
+    TORCH_NAME = "Size"
 
     SCRIPT_ATTRS = frozenset({"numel", "count", "index"})
 
@@ -49,8 +51,10 @@ class Size(tuple):
         return n
 
 
-class Device:
+class Device(metaclass=dtypes.TorchClass):
     """torch.device: `device(type='cpu')`, printed by str() as `cpu`."""
+
+    TORCH_NAME = "device"
 
     SCRIPT_ATTRS = frozenset({"type", "index"})
     __slots__ = ("type", "index")
@@ -102,8 +106,9 @@ _GRAD_DTYPE_HINT = (
 )
 
 
-class Tensor:
+class Tensor(metaclass=dtypes.TorchClass):
     __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "__weakref__")
+    TORCH_NAME = "Tensor"
 
     # What a script may read and write; the interpreter refuses everything else.
     SCRIPT_ATTRS = frozenset(

@@ -182,7 +182,9 @@ def test_no_frames_generators_or_tracebacks(source, kind, message):
         ("getattr(1, 'real')", "NameError", "name 'getattr' is not defined"),
         ("globals()", "NameError", "name 'globals' is not defined"),
         ("vars()", "NameError", "name 'vars' is not defined"),
-        ("type(1)", "NameError", "name 'type' is not defined"),
+        ("type('E', (Exception,), {})", "TypeError",
+         "type() with three arguments is not available in gradscript: define the class with a class "
+         "statement"),
         ("exit()", "NameError", "name 'exit' is not defined"),
         ("quit(3)", "NameError", "name 'quit' is not defined"),
         ("raise SystemExit", "NameError", "name 'SystemExit' is not defined"),

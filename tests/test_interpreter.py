@@ -454,7 +454,7 @@ def test_print_arguments():
 
 
 # ------------------------------------------------------------------ the sandbox
-REFUSED_NAMES = """open eval exec compile getattr setattr delattr globals locals vars __import__ type object
+REFUSED_NAMES = """open eval exec compile getattr setattr delattr globals locals vars __import__ object
     exit quit input help breakpoint memoryview __builtins__ iter super SystemExit KeyboardInterrupt
     BaseException GeneratorExit""".split()
 
@@ -466,6 +466,30 @@ def test_dangerous_builtins_do_not_exist(name):
         assert isinstance(err, ScriptSyntaxError)
     else:
         assert (err.kind, err.message) == ("NameError", f"name '{name}' is not defined")
+
+
+def test_type_gives_only_classes_the_script_reaches_anyway():
+    # the class itself where the script has it by name (torch.Tensor, int, its own classes); otherwise a
+    # name that prints like the class and can be neither called nor looked into
+    source = """
+        import torch
+        x = torch.ones(2, requires_grad=True)
+        print(type(x) is torch.Tensor, type(1) is int, type({}) is dict, type(range(2)) is range)
+        node = type(x.sum().grad_fn)
+        print(node, node is type(x.mean().grad_fn), node is type(x.sum().grad_fn))
+        print(isinstance(x.sum().grad_fn, node), isinstance(x.mean().grad_fn, node))
+        """
+    assert output(source) == ("True True True True\n<class 'SumBackward0'> False True\nTrue False\n")
+    for probe, message in [
+        ("type(x.sum().grad_fn)()", "'ScriptType' object is not callable"),
+        ("type(torch)('os')", "'ScriptType' object is not callable"),
+        ("type(print)('x')", "'ScriptType' object is not callable"),
+        ("type(type(x))('T', (), {})", "'ScriptType' object is not callable"),
+        ("type(x.sum().grad_fn).apply", "'ScriptType' object has no attribute 'apply'"),
+        ("type(1, 2)", "type() takes 1 or 3 arguments"),
+    ]:
+        err = error(f"import torch\nx = torch.ones(2, requires_grad=True)\n{probe}")
+        assert err.message == message, probe
 
 
 @pytest.mark.parametrize("source", ["().__class__.__bases__", "print.__self__", "x = 1\nx.__class__ = 2",
