@@ -52,12 +52,13 @@ def _check_sub(input, other):
 
 
 def sub(input, other, *, alpha=1):
-    if type(input) is not Tensor:
-        if type(other) is Tensor:
-            return rsub(other, input, alpha=alpha)
+    if type(input) is not Tensor and type(other) is not Tensor:
         input = tensor(input)  # two numbers: PyTorch takes them as 0-d tensors, as for add, mul and div
-    xa = input._data
-    if xa.dtype == bool or (other._data.dtype == bool if type(other) is Tensor else isinstance(other, bool)):
+    if type(input) is not Tensor:  # torch.sub(2, y): SubBackward0, the number in its place (`2 - y` is rsub)
+        if other._data.dtype == bool or isinstance(input, bool):
+            _check_sub(input, other)
+    elif input._data.dtype == bool or (
+            other._data.dtype == bool if type(other) is Tensor else isinstance(other, bool)):
         _check_sub(input, other)
     return binary(ROWS["sub"], input, other, {"alpha": alpha} if alpha != 1 else None)
 
@@ -87,11 +88,16 @@ def div(input, other, *, rounding_mode=None):
                 f"'{rounding_mode}'"
             )
         return binary(ROWS["div_rounding"], _as_tensor(input), other, {"rounding_mode": rounding_mode})
-    if type(input) is not Tensor:
-        if type(other) is Tensor:
-            return mul(reciprocal(other), input)
+    if type(input) is not Tensor and type(other) is not Tensor:
         input = tensor(input)
-    return binary(ROWS["div"], input, other)
+    return binary(ROWS["div"], input, other)  # (torch.div(2, y): DivBackward0; `2 / y` is _rtruediv)
+
+
+def _rtruediv(self, other):
+    """`2 / y`, as PyTorch's Tensor.__rtruediv__ computes it: reciprocal(y) * 2."""
+    if type(other) is not Tensor and not isinstance(other, _NUMBER):
+        return NotImplemented
+    return mul(reciprocal(self), other)
 
 
 true_divide = divide = div
@@ -2888,8 +2894,8 @@ def install_tensor_methods(cls):
         # input, and 2**63 is a number to wrap, not a tensor to make)
         "__add__": _direct("add"), "__radd__": _direct("add"),
         "__sub__": _binop(sub), "__rsub__": _binop(rsub),
-        "__mul__": _direct("mul"), "__rmul__": _binop(mul, swap=True),
-        "__truediv__": _binop(div), "__rtruediv__": _binop(div, swap=True),
+        "__mul__": _direct("mul"), "__rmul__": _direct("mul"),  # (PyTorch's __rmul__ is mul(self, other))
+        "__truediv__": _binop(div), "__rtruediv__": _rtruediv,
         "__floordiv__": _binop(floor_divide), "__rfloordiv__": _binop(floor_divide, swap=True),
         "__mod__": _binop(remainder), "__rmod__": _binop(remainder, swap=True),
         "__pow__": _binop(pow), "__rpow__": _binop(pow, swap=True),
