@@ -263,6 +263,9 @@ class _GuardedType(type):
 
 def _guarded_type(real: type, check):
     def __new__(cls, *args, **kwargs):  # noqa: N807
+        if check is _chain_args:
+            args, kwargs = _chain_args(real, args, kwargs)
+            return real(*args, **kwargs)
         return real(*check(args), **kwargs)
 
     return _GuardedType(real.__name__, (real,), {
@@ -276,9 +279,21 @@ def _dict_args(args):
     return args
 
 
-def _chain_args(args):
-    _check_chain(args)
-    return args
+def _chain_args(real: type, args: tuple, kwargs: dict):
+    """The arguments of map/filter/zip/enumerate with their iterables already turned into iterators, as
+    the real constructor would at once, then checked: a script class's __iter__ can hand back a chain
+    that the arguments themselves do not show (`map(abs, Wrapper(m))`), and CPython would nest it."""
+    if real is zip:
+        args = tuple(map(iter, args))
+    elif real is map or (real is filter and len(args) == 2):
+        args = (args[0], *map(iter, args[1:]))
+    elif real is enumerate:
+        if 1 <= len(args) <= 2 and "iterable" not in kwargs:
+            args = (iter(args[0]), *args[1:])
+        elif not args and "iterable" in kwargs:
+            kwargs = {**kwargs, "iterable": iter(kwargs["iterable"])}
+    _check_chain((*args, *kwargs.values()))
+    return args, kwargs
 
 
 _SCRIPT_DICT = _guarded_type(dict, _dict_args)

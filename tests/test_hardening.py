@@ -348,6 +348,19 @@ def test_nesting_that_c_code_recurses_through_without_a_check():
             "iterators (map, filter, zip, enumerate) nested more than 1,000 deep", line=3)
 
 
+@pytest.mark.parametrize("make", ["map(abs, W(m))", "zip(W(m))", "filter(None, W(m))",
+                                  "enumerate(iterable=W(m))"])
+def test_a_chain_handed_back_by_a_script_iter_is_checked_too(make):
+    # the arguments show no chain, but the real constructor calls W.__iter__, which returns one: a
+    # 200,000-deep map then overflowed the C stack when iterated (SIGSEGV)
+    source = ("class W:\n    def __init__(self, it):\n        self.it = it\n    def __iter__(self):\n"
+              f"        return self.it\nm = iter_ = map(abs, [1])\nfor i in range(200000):\n    m = {make}\n"
+              "print(list(m))")
+    refused(source, "RecursionError", "nested more than 1,000 deep", line=8)
+    assert runs("print(list(enumerate(iterable='ab', start=1)), list(zip([1], 'a', strict=True)))") == (
+        "[(1, 'a'), (2, 'b')] [(1, 'a')]\n")
+
+
 def test_recursion_is_the_scripts_recursion_error():
     source = "def f(n):\n    return f(n + 1)\nf(0)"
     refused(source, "RecursionError", "maximum recursion depth exceeded", line=2)
