@@ -111,6 +111,10 @@ def test_hasattr_cannot_probe_private_names():
         ("torch.ones(1).grad_fn.next_functions", "AttributeError", "'NoneType' object has no attribute"),
         ("torch.tensor.x = 1", "AttributeError", "'function' object has no attribute 'x'"),
         ("torch.ones = print", "AttributeError", "cannot set attributes of module 'torch'"),
+        # a dtype over numpy's 'O' made tensors of Python objects (PyTorch's message)
+        ("d = torch.dtype('x', 'O', 2, 'x')\ntorch.zeros(2, dtype=d)", "TypeError",
+         "cannot create 'torch.dtype' instances"),
+        ("torch.dtype()", "TypeError", "cannot create 'torch.dtype' instances"),
     ],
 )
 def test_modules_and_tensors_expose_only_their_allow_lists(source, kind, message):
