@@ -88,11 +88,34 @@ def _message(exc: BaseException) -> str:
         return "<exception str() failed>"
 
 
+# What an exception's args must not hand a script's `except ... as e` (e.args is the one attribute a
+# script may read): objects of the array libraries (numpy's UFuncTypeError carries the ufunc itself, which
+# a script could call to make numpy arrays) and of the interpreter's own machinery.
+_FOREIGN_MODULES = ("numpy", "cupy", "cupyx")
+_FOREIGN_TYPES = (types.FrameType, types.TracebackType, types.CodeType, types.ModuleType)
+
+
+def _foreign(value, depth: int = 0) -> bool:
+    if isinstance(value, (str, int, float)) or value is None:
+        return False
+    if isinstance(value, _FOREIGN_TYPES) or type(value).__module__.partition(".")[0] in _FOREIGN_MODULES:
+        return True
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return any(_foreign(v, depth + 1) for v in value[:100])
+    return False
+
+
 def _runtime_error(exc: BaseException) -> ScriptError:
     if isinstance(exc, MemoryError):
         # Out of memory is a limit, like the step budget: the script cannot catch it and go on.
         return limits_module.memory_error(exc)
-    err = ScriptRuntimeError(_message(exc), kind=_kind(exc))
+    message = _message(exc)
+    err = ScriptRuntimeError(message, kind=_kind(exc))
+    try:
+        if any(_foreign(a) for a in exc.args):
+            exc.args = (message,)  # same class and str(), but nothing of numpy's left in e.args
+    except Exception:
+        exc.args = (message,)
     err.exception = exc  # what a script's `except ... as e` binds
     err.__cause__ = exc
     return err

@@ -171,6 +171,17 @@ def test_no_frames_generators_or_tracebacks(source, kind, message):
     refused(source, kind, message)
 
 
+def test_caught_errors_hand_over_nothing_of_numpy():
+    # numpy's UFuncTypeError carries the ufunc (np.maximum) and numpy dtypes in its args: a script that
+    # caught it could call the ufunc and hold numpy arrays
+    source = ("try:\n    torch.ones(2).clamp('a')\nexcept TypeError as e:\n    u = e.args[0]\n"
+              "    print(type(u) if 0 else repr(u)[:5], len(e.args))\n    u([1], [2])")
+    result = refused(source, "TypeError", "'str' object is not callable", line=6)
+    assert result.stdout == "\"ufun 1\n"
+    # the script's own errors keep their args
+    assert runs("try:\n    {}[(1, 'k')]\nexcept KeyError as e:\n    print(e.args)") == "((1, 'k'),)\n"
+
+
 # ------------------------------------------------------------------ 5. escapes and exit codes
 @pytest.mark.parametrize(
     ("source", "kind", "message"),
