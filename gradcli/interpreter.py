@@ -320,6 +320,24 @@ def _chain_args(real: type, args: tuple, kwargs: dict):
 
 
 _SCRIPT_DICT = _guarded_type(dict, _dict_args)
+
+
+def _int_new(cls, *args, **kwargs):
+    """int(): from a string in a power-of-two base (int('f' * 10**7, 16)), or from a long decimal string
+    under a small --max-int-bits, an integer past the limit is made in linear time; it is refused as
+    arithmetic refuses one."""
+    value = int(*args, **kwargs)
+    if args and isinstance(args[0], (str, bytes, bytearray)):
+        bits = value.bit_length()
+        limit = limits_module.active.max_int_bits
+        if bits > limit:
+            raise _int_limit(bits, limit)
+    return value
+
+
+_SCRIPT_INT = _GuardedType("int", (int,), {
+    "__new__": _int_new, "_real": int, "__module__": "builtins", "__qualname__": "int",
+})
 _SCRIPT_CHAINS = {t.__name__: _guarded_type(t, _chain_args) for t in _CHAINS}
 
 
@@ -879,7 +897,7 @@ def _make_builtins(interp: Interpreter) -> dict:
         "range": _RangeType(interp._state),
         "len": _script_len,
         "float": float,
-        "int": int,
+        "int": _SCRIPT_INT,
         "round": round,
         "abs": abs,
         "min": min,

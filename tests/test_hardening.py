@@ -221,6 +221,9 @@ def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, mess
         ("x = 7\nfor i in range(100):\n    x = x * x", "LimitError", "--max-int-bits"),
         ("x = " + "9" * 5000, "SyntaxError", "integer literal too large"),
         ("int('9' * 5000)", "ValueError", "Exceeds the limit (4300 digits)"),
+        # power-of-two bases have no digit limit: a 40,000,000-bit int, then x // y ran for minutes
+        ("x = int('f' * 10**7, 16)\nx // (x >> 20000000)", "LimitError",
+         "an integer of about 40,000,000 bits is over the limit of 16,384 bits (--max-int-bits)"),
         ("'a' * 10**10", "LimitError", "--max-sequence"),
         ("[0] * 10**9", "LimitError", "--max-sequence"),
         ("s = 'ab'\nwhile True:\n    s += s", "LimitError", "--max-sequence"),
@@ -229,6 +232,13 @@ def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, mess
 )
 def test_int_and_string_bombs_are_sized_before_computing(source, kind, message):
     refused(source, kind, message)
+
+
+def test_int_from_a_string_keeps_to_the_int_bits_flag():
+    refused("int('1' * 100, 2)", "LimitError", "about 100 bits is over the limit of 64 bits",
+            "--max-int-bits", "64")
+    assert runs("print(int('1' * 64, 2).bit_length(), int('ff', 16), int(2.5), isinstance(True, int), int)",
+                "--max-int-bits", "64") == "64 255 2 True <class 'int'>\n"
 
 
 def test_int_bits_flag():
