@@ -641,3 +641,36 @@ def test_watchdog_stops_one_operation_that_outlasts_the_timeout(tmp_path):
     assert child.returncode == 1
     assert out == b"before\n"
     assert err.startswith(b"LimitError: the program ran longer than 0.2 s (--timeout)"), err
+
+
+def test_the_json_document_is_made_under_the_memory_cap(tmp_path):
+    # the run holds 200 MB of lazily allocated zeros; their JSON values took 7 GB and a minute to write,
+    # after the run's limits were lifted (ten such tensors would take 35 GB)
+    path = tmp_path / "big.grad"
+    path.write_text("print('ran')\na = torch.zeros(10**8, dtype=torch.bool)\nb = torch.zeros(10**8)\n")
+    start = time.perf_counter()
+    child = spawn("eval", "--format", "json", "--max-memory", "1G", str(path))
+    out, err = child.communicate(timeout=60)
+    assert time.perf_counter() - start < 20
+    assert child.returncode == 1 and err == b"", err
+    doc = json.loads(out)
+    assert doc["output"] == "ran\n" and doc["variables"] == {}
+    assert doc["error"]["type"] == "LimitError"
+    assert doc["error"]["message"] == (
+        "the JSON document of the program's tensors needs more memory than the limit of 1 GiB (--max-memory)")
+
+
+def test_the_graph_export_runs_under_the_timeout(tmp_path):
+    # the dot text of a long graph takes about twice as long as the run that built it, and ran after the
+    # watchdog was gone: here an export that never ends is stopped at --timeout like the run
+    path = tmp_path / "graph.grad"
+    path.write_text("x = torch.ones(1, requires_grad=True)\ny = x * 2\n")
+    slow = ("import sys, time\nfrom gradcli import cli, render\n"
+            "render.export_graph = lambda *args, **kwargs: time.sleep(600)\n"
+            "sys.argv = ['gradcli', 'graph', '--timeout', '0.5', sys.argv[1], 'y']\ncli.entry()\n")
+    start = time.perf_counter()
+    child = subprocess.run([sys.executable, "-c", slow, str(path)], capture_output=True, timeout=60,
+                           cwd=os.path.join(os.path.dirname(__file__), ".."))
+    assert time.perf_counter() - start < 10
+    assert child.returncode == 1 and child.stdout == b""
+    assert child.stderr.startswith(b"LimitError: the program ran longer than 0.5 s (--timeout)"), child.stderr
