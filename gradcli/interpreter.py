@@ -461,6 +461,43 @@ def _class_grants(cls: type, name: str) -> bool:
     return False
 
 
+def _class_guard(cls: type, name: str):
+    """The guard `instance.name` gets, for `cls.name` (an unbound method: str.format, dict.update)."""
+    for k in cls.__mro__:
+        if k.__dict__.get("__gradscript__", False) is True:
+            if name in k.__dict__:
+                return None
+        elif k is not object:
+            allowed = _allowed_names(k)
+            if name in allowed:
+                return allowed[name]
+    return None
+
+
+class _GuardedUnbound:
+    """`str.format`, `dict.update`, `list.extend`, ... read from the class: the method descriptor, bound to
+    its first argument on each call and then guarded as the instance's method is. The bare descriptor would
+    skip the guards: str.format('{0.__globals__}', f) looked attributes up past the sandbox, and
+    str.center('a', 10**9) or dict.update(d, pairs) went past the limits."""
+
+    __slots__ = ("descriptor", "guard", "owner", "name")
+
+    def __init__(self, descriptor, guard, owner: type, name: str):
+        self.descriptor = descriptor
+        self.guard = guard
+        self.owner = owner
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            raise TypeError(f"unbound method {self.owner.__name__}.{self.name}() needs an argument")
+        bound = self.descriptor.__get__(args[0], type(args[0]))  # (Python's TypeError for another type)
+        return self.guard(bound)(*args[1:], **kwargs)
+
+    def __repr__(self):
+        return repr(self.descriptor)
+
+
 def _no_attribute(obj, name: str) -> AttributeError:
     if isinstance(obj, type):
         return AttributeError(f"type object '{obj.__name__}' has no attribute '{name}'")
@@ -488,7 +525,9 @@ def script_getattr(obj, name: str):
             raise AttributeError(f"module '{obj.name}' has no attribute '{name}'") from None
     if isinstance(obj, type):
         if _class_grants(obj, name):
-            return getattr(obj, name)
+            value = getattr(obj, name)
+            guard = _class_guard(obj, name)
+            return value if guard is None else _GuardedUnbound(value, guard, obj, name)
         raise _no_attribute(obj, name)
     policy = _policy(t)
     if policy.__class__ is dict:

@@ -133,10 +133,29 @@ def test_modules_and_tensors_expose_only_their_allow_lists(source, kind, message
         ("f'{print:{\"{0.__class__}\"}}'", "TypeError", "unsupported format string passed to function"),
         ("f'{1:>{10**10}}'", "LimitError", "--max-sequence"),
         ("'%*d' % (10**10, 1)", "LimitError", "--max-sequence"),
+        # the unbound method, read from the class, is held to the same rules (it read os.environ)
+        ("f = lambda: 0\nstr.format('{0.__globals__[sys].modules[os].environ}', f)", "ValueError",
+         "no attribute or item lookup in a field"),
+        ("list(map(str.format, ['{0.__class__}'], [1]))", "ValueError", "no attribute or item lookup"),
+        ("str.center('a', 10**9)", "LimitError", "--max-sequence"),
+        ("str.join('', ['a' * 10**7] * 100)", "LimitError", "--max-sequence"),
+        ("str.replace('a' * 10**7, 'a', 'bb')", "LimitError", "--max-sequence"),
+        ("l = [0] * 10**7\nlist.extend(l, l)", "LimitError", "--max-sequence"),
+        ("t = ()\nfor i in range(100000):\n    t = (t,)\ndict.update({}, [(t, 1)])", "RecursionError",
+         "while hashing a tuple"),
+        ("str.format(1)", "TypeError", "descriptor 'format' for 'str' objects doesn't apply to a 'int'"),
+        ("dict.get()", "TypeError", "unbound method dict.get() needs an argument"),
     ],
 )
 def test_format_strings_reach_no_attributes(source, kind, message):
     refused(source, kind, message.replace("gradcli formats", "gradscript formats"))
+
+
+def test_unbound_methods_still_work():
+    assert runs("l = [1]\nlist.extend(l, [2])\nd = {}\ndict.update(d, a=1)\n"
+                "print(str.format('{}-{x}', 1, x=2), str.upper('a'), l, d, str.join(',', ['a', 'b']), "
+                "list(map(str.strip, [' a '])), str.format)") == (
+        "1-2 A [1, 2] {'a': 1} a,b ['a'] <method 'format' of 'str' objects>\n")
 
 
 def test_reprs_of_internals_give_nothing_away():
