@@ -482,8 +482,14 @@ def repl(color, **kw):
     _ends_at_once = False  # (the terminal's state and the history file are left to Python's own exit)
     kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
-    _use_device(kw.pop("device"))
-    sys.exit(run_repl(default_dtype=default_dtype, run_limits=_limits(kw), color=color))
+    device = kw.pop("device")
+    _use_device(device)
+    run_limits = _limits(kw)
+    # --max-memory caps the whole session, as it caps one `eval` (a piped REPL runs untrusted lines too)
+    budget = 0 if device == "cuda" or not _owns_the_process() else run_limits.max_memory
+    with address_space_limit(budget):
+        code = run_repl(default_dtype=default_dtype, run_limits=run_limits, color=color)
+    sys.exit(code)
 
 
 _ends_at_once = True

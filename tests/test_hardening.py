@@ -693,3 +693,12 @@ def test_the_graph_export_runs_under_the_timeout(tmp_path):
     assert time.perf_counter() - start < 10
     assert child.returncode == 1 and child.stdout == b""
     assert child.stderr.startswith(b"LimitError: the program ran longer than 0.5 s (--timeout)"), child.stderr
+
+
+def test_the_repl_keeps_to_max_memory():
+    # the flag was accepted and ignored: a piped session took 1.2 GB under --max-memory 512M
+    child = spawn("repl", "--max-memory", "512M", stdin=subprocess.PIPE)
+    lines = b"l = [torch.zeros(10**8) + 1 for i in range(3)]\nprint('after')\n"
+    out, err = child.communicate(lines, timeout=60)
+    assert child.returncode == 1 and out == b"after\n", (out, err)
+    assert err.startswith(b"LimitError: the program needs more memory than the limit of 512 MiB (--max-mem")
