@@ -364,8 +364,15 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
     out = io.StringIO() if as_json else sys.stdout
     names = [n.strip() for n in var_names.split(",") if n.strip()] if var_names else None
     try:
+        # What the script left behind is drawn under its limits too: the JSON values of ten 10**8-element
+        # tensors, or the dot graph of millions of nodes, would otherwise take minutes and tens of GB
+        # after the run's own limits were lifted.
         with _process_limits(run_limits, device, as_json=as_json):
             result = run(source, out=out, filename=name, default_dtype=default_dtype, run_limits=run_limits)
+            if as_json:
+                document = _json_document(result, out.getvalue(), names)
+            else:
+                code = _show_result(result, no_table, names, graph_name, color, debug)
     except KeyboardInterrupt as exc:
         if not as_json:
             raise
@@ -379,23 +386,49 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
         sys.exit(EXIT_INTERRUPTED)
 
     if as_json:
-        from .render import result_to_json
+        click.echo(document)
+        sys.exit(EXIT_SCRIPT_ERROR if result.error is not None or document.failed else 0)
+    sys.exit(code)
 
-        click.echo(result_to_json(result, output=out.getvalue(), names=names))
-    else:
-        if result.error is not None:
-            sys.stdout.flush()
-            _report(result.error, debug)
-        if not no_table:
-            from .render import print_variables
 
-            print_variables(result.variables, names=names, color=color)
-        if graph_name:
-            from .render import print_graph
+class _Document(str):
+    failed = False
 
-            if not print_graph(result.variables, graph_name, color=color) and result.error is None:
-                sys.exit(EXIT_SCRIPT_ERROR)
-    sys.exit(EXIT_SCRIPT_ERROR if result.error is not None else 0)
+
+def _json_document(result, output: str, names) -> _Document:
+    """The --format json document; past --max-memory, one that reports that limit in place of the tensors."""
+    from .render import result_to_json
+    from .session import RunResult
+
+    try:
+        return _Document(result_to_json(result, output=output, names=names))
+    except MemoryError:
+        from . import limits
+
+        budget = limits.active.max_memory
+        error = LimitError(f"the JSON document of the program's tensors needs more memory than the limit of "
+                           f"{format_bytes(budget)} (--max-memory)" if budget else
+                           "the JSON document of the program's tensors needs more memory than is available")
+        document = _Document(result_to_json(RunResult(variables={}, error=error), output=output))
+        document.failed = True
+        return document
+
+
+def _show_result(result, no_table, names, graph_name, color, debug) -> int:
+    """The error, the table and the graph of a text-mode run; the exit code."""
+    if result.error is not None:
+        sys.stdout.flush()
+        _report(result.error, debug)
+    if not no_table:
+        from .render import print_variables
+
+        print_variables(result.variables, names=names, color=color)
+    if graph_name:
+        from .render import print_graph
+
+        if not print_graph(result.variables, graph_name, color=color) and result.error is None:
+            return EXIT_SCRIPT_ERROR
+    return EXIT_SCRIPT_ERROR if result.error is not None else 0
 
 
 @main.command()
@@ -424,13 +457,15 @@ def graph(path, name, output_format, **kw):
     with _process_limits(run_limits, device):
         result = run(source, out=io.StringIO(), filename=display, default_dtype=default_dtype,
                      run_limits=run_limits)
+        if result.error is None:
+            try:  # (under the limits: the dot text of millions of nodes takes as long and as much again)
+                text = export_graph(result.variables, name, output_format)
+            except KeyError as exc:
+                raise click.ClickException(str(exc.args[0])) from None
     if result.error is not None:
         _report(result.error, debug)
         sys.exit(EXIT_SCRIPT_ERROR)
-    try:
-        click.echo(export_graph(result.variables, name, output_format), nl=False)
-    except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from None
+    click.echo(text, nl=False)
 
 
 @main.command()
@@ -447,8 +482,14 @@ def repl(color, **kw):
     _ends_at_once = False  # (the terminal's state and the history file are left to Python's own exit)
     kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
-    _use_device(kw.pop("device"))
-    sys.exit(run_repl(default_dtype=default_dtype, run_limits=_limits(kw), color=color))
+    device = kw.pop("device")
+    _use_device(device)
+    run_limits = _limits(kw)
+    # --max-memory caps the whole session, as it caps one `eval` (a piped REPL runs untrusted lines too)
+    budget = 0 if device == "cuda" or not _owns_the_process() else run_limits.max_memory
+    with address_space_limit(budget):
+        code = run_repl(default_dtype=default_dtype, run_limits=run_limits, color=color)
+    sys.exit(code)
 
 
 _ends_at_once = True

@@ -21,7 +21,14 @@ class DType(metaclass=TorchClass):
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category", "legacy")
     SCRIPT_ATTRS = frozenset({"is_floating_point", "is_signed", "itemsize"})
 
-    def __init__(self, name, np_dtype, category, legacy):
+    def __new__(cls, *args, **kwargs):
+        # As PyTorch: a script cannot make dtypes of its own (one over an arbitrary numpy dtype, 'O' or
+        # 'V1000000', would reach the engine as a tensor of Python objects or of unchecked size).
+        raise TypeError("cannot create 'torch.dtype' instances")
+
+    @classmethod
+    def _make(cls, name, np_dtype, category, legacy):
+        self = object.__new__(cls)
         self.name = name
         self.np = host.dtype(np_dtype)
         self.category = category  # 0 bool, 1 integer, 2 floating: PyTorch promotes across categories
@@ -29,6 +36,7 @@ class DType(metaclass=TorchClass):
         self.is_signed = name not in ("bool", "uint8")
         self.itemsize = self.np.itemsize
         self.legacy = legacy  # the old tensor-type name used in some PyTorch messages
+        return self
 
     def __repr__(self):
         return f"torch.{self.name}"
@@ -37,15 +45,15 @@ class DType(metaclass=TorchClass):
         return (by_name, (self.name,))
 
 
-bool_ = DType("bool", "bool", 0, "BoolTensor")
-uint8 = DType("uint8", "uint8", 1, "ByteTensor")
-int8 = DType("int8", "int8", 1, "CharTensor")
-int16 = DType("int16", "int16", 1, "ShortTensor")
-int32 = DType("int32", "int32", 1, "IntTensor")
-int64 = DType("int64", "int64", 1, "LongTensor")
-float16 = DType("float16", "float16", 2, "HalfTensor")
-float32 = DType("float32", "float32", 2, "FloatTensor")
-float64 = DType("float64", "float64", 2, "DoubleTensor")
+bool_ = DType._make("bool", "bool", 0, "BoolTensor")
+uint8 = DType._make("uint8", "uint8", 1, "ByteTensor")
+int8 = DType._make("int8", "int8", 1, "CharTensor")
+int16 = DType._make("int16", "int16", 1, "ShortTensor")
+int32 = DType._make("int32", "int32", 1, "IntTensor")
+int64 = DType._make("int64", "int64", 1, "LongTensor")
+float16 = DType._make("float16", "float16", 2, "HalfTensor")
+float32 = DType._make("float32", "float32", 2, "FloatTensor")
+float64 = DType._make("float64", "float64", 2, "DoubleTensor")
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _BY_NP = {d.np: d for d in ALL}

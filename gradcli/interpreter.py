@@ -88,11 +88,34 @@ def _message(exc: BaseException) -> str:
         return "<exception str() failed>"
 
 
+# What an exception's args must not hand a script's `except ... as e` (e.args is the one attribute a
+# script may read): objects of the array libraries (numpy's UFuncTypeError carries the ufunc itself, which
+# a script could call to make numpy arrays) and of the interpreter's own machinery.
+_FOREIGN_MODULES = ("numpy", "cupy", "cupyx")
+_FOREIGN_TYPES = (types.FrameType, types.TracebackType, types.CodeType, types.ModuleType)
+
+
+def _foreign(value, depth: int = 0) -> bool:
+    if isinstance(value, (str, int, float)) or value is None:
+        return False
+    if isinstance(value, _FOREIGN_TYPES) or type(value).__module__.partition(".")[0] in _FOREIGN_MODULES:
+        return True
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return any(_foreign(v, depth + 1) for v in value[:100])
+    return False
+
+
 def _runtime_error(exc: BaseException) -> ScriptError:
     if isinstance(exc, MemoryError):
         # Out of memory is a limit, like the step budget: the script cannot catch it and go on.
         return limits_module.memory_error(exc)
-    err = ScriptRuntimeError(_message(exc), kind=_kind(exc))
+    message = _message(exc)
+    err = ScriptRuntimeError(message, kind=_kind(exc))
+    try:
+        if any(_foreign(a) for a in exc.args):
+            exc.args = (message,)  # same class and str(), but nothing of numpy's left in e.args
+    except Exception:
+        exc.args = (message,)
     err.exception = exc  # what a script's `except ... as e` binds
     err.__cause__ = exc
     return err
@@ -263,6 +286,9 @@ class _GuardedType(type):
 
 def _guarded_type(real: type, check):
     def __new__(cls, *args, **kwargs):  # noqa: N807
+        if check is _chain_args:
+            args, kwargs = _chain_args(real, args, kwargs)
+            return real(*args, **kwargs)
         return real(*check(args), **kwargs)
 
     return _GuardedType(real.__name__, (real,), {
@@ -276,12 +302,42 @@ def _dict_args(args):
     return args
 
 
-def _chain_args(args):
-    _check_chain(args)
-    return args
+def _chain_args(real: type, args: tuple, kwargs: dict):
+    """The arguments of map/filter/zip/enumerate with their iterables already turned into iterators, as
+    the real constructor would at once, then checked: a script class's __iter__ can hand back a chain
+    that the arguments themselves do not show (`map(abs, Wrapper(m))`), and CPython would nest it."""
+    if real is zip:
+        args = tuple(map(iter, args))
+    elif real is map or (real is filter and len(args) == 2):
+        args = (args[0], *map(iter, args[1:]))
+    elif real is enumerate:
+        if 1 <= len(args) <= 2 and "iterable" not in kwargs:
+            args = (iter(args[0]), *args[1:])
+        elif not args and "iterable" in kwargs:
+            kwargs = {**kwargs, "iterable": iter(kwargs["iterable"])}
+    _check_chain((*args, *kwargs.values()))
+    return args, kwargs
 
 
 _SCRIPT_DICT = _guarded_type(dict, _dict_args)
+
+
+def _int_new(cls, *args, **kwargs):
+    """int(): from a string in a power-of-two base (int('f' * 10**7, 16)), or from a long decimal string
+    under a small --max-int-bits, an integer past the limit is made in linear time; it is refused as
+    arithmetic refuses one."""
+    value = int(*args, **kwargs)
+    if args and isinstance(args[0], (str, bytes, bytearray)):
+        bits = value.bit_length()
+        limit = limits_module.active.max_int_bits
+        if bits > limit:
+            raise _int_limit(bits, limit)
+    return value
+
+
+_SCRIPT_INT = _GuardedType("int", (int,), {
+    "__new__": _int_new, "_real": int, "__module__": "builtins", "__qualname__": "int",
+})
 _SCRIPT_CHAINS = {t.__name__: _guarded_type(t, _chain_args) for t in _CHAINS}
 
 
@@ -405,6 +461,43 @@ def _class_grants(cls: type, name: str) -> bool:
     return False
 
 
+def _class_guard(cls: type, name: str):
+    """The guard `instance.name` gets, for `cls.name` (an unbound method: str.format, dict.update)."""
+    for k in cls.__mro__:
+        if k.__dict__.get("__gradscript__", False) is True:
+            if name in k.__dict__:
+                return None
+        elif k is not object:
+            allowed = _allowed_names(k)
+            if name in allowed:
+                return allowed[name]
+    return None
+
+
+class _GuardedUnbound:
+    """`str.format`, `dict.update`, `list.extend`, ... read from the class: the method descriptor, bound to
+    its first argument on each call and then guarded as the instance's method is. The bare descriptor would
+    skip the guards: str.format('{0.__globals__}', f) looked attributes up past the sandbox, and
+    str.center('a', 10**9) or dict.update(d, pairs) went past the limits."""
+
+    __slots__ = ("descriptor", "guard", "owner", "name")
+
+    def __init__(self, descriptor, guard, owner: type, name: str):
+        self.descriptor = descriptor
+        self.guard = guard
+        self.owner = owner
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            raise TypeError(f"unbound method {self.owner.__name__}.{self.name}() needs an argument")
+        bound = self.descriptor.__get__(args[0], type(args[0]))  # (Python's TypeError for another type)
+        return self.guard(bound)(*args[1:], **kwargs)
+
+    def __repr__(self):
+        return repr(self.descriptor)
+
+
 def _no_attribute(obj, name: str) -> AttributeError:
     if isinstance(obj, type):
         return AttributeError(f"type object '{obj.__name__}' has no attribute '{name}'")
@@ -432,7 +525,9 @@ def script_getattr(obj, name: str):
             raise AttributeError(f"module '{obj.name}' has no attribute '{name}'") from None
     if isinstance(obj, type):
         if _class_grants(obj, name):
-            return getattr(obj, name)
+            value = getattr(obj, name)
+            guard = _class_guard(obj, name)
+            return value if guard is None else _GuardedUnbound(value, guard, obj, name)
         raise _no_attribute(obj, name)
     policy = _policy(t)
     if policy.__class__ is dict:
@@ -925,7 +1020,7 @@ def _make_builtins(interp: Interpreter) -> dict:
         "range": _RangeType(interp._state),
         "len": _script_len,
         "float": float,
-        "int": int,
+        "int": _SCRIPT_INT,
         "round": round,
         "abs": abs,
         "min": min,

@@ -111,6 +111,10 @@ def test_hasattr_cannot_probe_private_names():
         ("torch.ones(1).grad_fn.next_functions", "AttributeError", "'NoneType' object has no attribute"),
         ("torch.tensor.x = 1", "AttributeError", "'function' object has no attribute 'x'"),
         ("torch.ones = print", "AttributeError", "cannot set attributes of module 'torch'"),
+        # a dtype over numpy's 'O' made tensors of Python objects (PyTorch's message)
+        ("d = torch.dtype('x', 'O', 2, 'x')\ntorch.zeros(2, dtype=d)", "TypeError",
+         "cannot create 'torch.dtype' instances"),
+        ("torch.dtype()", "TypeError", "cannot create 'torch.dtype' instances"),
     ],
 )
 def test_modules_and_tensors_expose_only_their_allow_lists(source, kind, message):
@@ -129,10 +133,29 @@ def test_modules_and_tensors_expose_only_their_allow_lists(source, kind, message
         ("f'{print:{\"{0.__class__}\"}}'", "TypeError", "unsupported format string passed to function"),
         ("f'{1:>{10**10}}'", "LimitError", "--max-sequence"),
         ("'%*d' % (10**10, 1)", "LimitError", "--max-sequence"),
+        # the unbound method, read from the class, is held to the same rules (it read os.environ)
+        ("f = lambda: 0\nstr.format('{0.__globals__[sys].modules[os].environ}', f)", "ValueError",
+         "no attribute or item lookup in a field"),
+        ("list(map(str.format, ['{0.__class__}'], [1]))", "ValueError", "no attribute or item lookup"),
+        ("str.center('a', 10**9)", "LimitError", "--max-sequence"),
+        ("str.join('', ['a' * 10**7] * 100)", "LimitError", "--max-sequence"),
+        ("str.replace('a' * 10**7, 'a', 'bb')", "LimitError", "--max-sequence"),
+        ("l = [0] * 10**7\nlist.extend(l, l)", "LimitError", "--max-sequence"),
+        ("t = ()\nfor i in range(100000):\n    t = (t,)\ndict.update({}, [(t, 1)])", "RecursionError",
+         "while hashing a tuple"),
+        ("str.format(1)", "TypeError", "descriptor 'format' for 'str' objects doesn't apply to a 'int'"),
+        ("dict.get()", "TypeError", "unbound method dict.get() needs an argument"),
     ],
 )
 def test_format_strings_reach_no_attributes(source, kind, message):
     refused(source, kind, message.replace("gradcli formats", "gradscript formats"))
+
+
+def test_unbound_methods_still_work():
+    assert runs("l = [1]\nlist.extend(l, [2])\nd = {}\ndict.update(d, a=1)\n"
+                "print(str.format('{}-{x}', 1, x=2), str.upper('a'), l, d, str.join(',', ['a', 'b']), "
+                "list(map(str.strip, [' a '])), str.format)") == (
+        "1-2 A [1, 2] {'a': 1} a,b ['a'] <method 'format' of 'str' objects>\n")
 
 
 def test_reprs_of_internals_give_nothing_away():
@@ -165,6 +188,17 @@ CAUGHT = "try:\n    1/0\nexcept Exception as e:\n    "
 )
 def test_no_frames_generators_or_tracebacks(source, kind, message):
     refused(source, kind, message)
+
+
+def test_caught_errors_hand_over_nothing_of_numpy():
+    # numpy's UFuncTypeError carries the ufunc (np.maximum) and numpy dtypes in its args: a script that
+    # caught it could call the ufunc and hold numpy arrays
+    source = ("try:\n    torch.ones(2).clamp('a')\nexcept TypeError as e:\n    u = e.args[0]\n"
+              "    print(type(u) if 0 else repr(u)[:5], len(e.args))\n    u([1], [2])")
+    result = refused(source, "TypeError", "'str' object is not callable", line=6)
+    assert result.stdout == "\"ufun 1\n"
+    # the script's own errors keep their args
+    assert runs("try:\n    {}[(1, 'k')]\nexcept KeyError as e:\n    print(e.args)") == "((1, 'k'),)\n"
 
 
 # ------------------------------------------------------------------ 5. escapes and exit codes
@@ -208,6 +242,9 @@ def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, mess
         ("x = 7\nfor i in range(100):\n    x = x * x", "LimitError", "--max-int-bits"),
         ("x = " + "9" * 5000, "SyntaxError", "integer literal too large"),
         ("int('9' * 5000)", "ValueError", "Exceeds the limit (4300 digits)"),
+        # power-of-two bases have no digit limit: a 40,000,000-bit int, then x // y ran for minutes
+        ("x = int('f' * 10**7, 16)\nx // (x >> 20000000)", "LimitError",
+         "an integer of about 40,000,000 bits is over the limit of 16,384 bits (--max-int-bits)"),
         ("'a' * 10**10", "LimitError", "--max-sequence"),
         ("[0] * 10**9", "LimitError", "--max-sequence"),
         ("s = 'ab'\nwhile True:\n    s += s", "LimitError", "--max-sequence"),
@@ -216,6 +253,13 @@ def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, mess
 )
 def test_int_and_string_bombs_are_sized_before_computing(source, kind, message):
     refused(source, kind, message)
+
+
+def test_int_from_a_string_keeps_to_the_int_bits_flag():
+    refused("int('1' * 100, 2)", "LimitError", "about 100 bits is over the limit of 64 bits",
+            "--max-int-bits", "64")
+    assert runs("print(int('1' * 64, 2).bit_length(), int('ff', 16), int(2.5), isinstance(True, int), int)",
+                "--max-int-bits", "64") == "64 255 2 True <class 'int'>\n"
 
 
 def test_int_bits_flag():
@@ -348,6 +392,19 @@ def test_nesting_that_c_code_recurses_through_without_a_check():
     refused(deep + "d = {t: 1}", "RecursionError", "while hashing a tuple", line=4)
     refused("m = [1]\nfor i in range(100000):\n    m = map(abs, m)\nprint(list(m))", "RecursionError",
             "iterators (map, filter, zip, enumerate) nested more than 1,000 deep", line=3)
+
+
+@pytest.mark.parametrize("make", ["map(abs, W(m))", "zip(W(m))", "filter(None, W(m))",
+                                  "enumerate(iterable=W(m))"])
+def test_a_chain_handed_back_by_a_script_iter_is_checked_too(make):
+    # the arguments show no chain, but the real constructor calls W.__iter__, which returns one: a
+    # 200,000-deep map then overflowed the C stack when iterated (SIGSEGV)
+    source = ("class W:\n    def __init__(self, it):\n        self.it = it\n    def __iter__(self):\n"
+              f"        return self.it\nm = iter_ = map(abs, [1])\nfor i in range(200000):\n    m = {make}\n"
+              "print(list(m))")
+    refused(source, "RecursionError", "nested more than 1,000 deep", line=8)
+    assert runs("print(list(enumerate(iterable='ab', start=1)), list(zip([1], 'a', strict=True)))") == (
+        "[(1, 'a'), (2, 'b')] [(1, 'a')]\n")
 
 
 def test_recursion_is_the_scripts_recursion_error():
@@ -605,3 +662,45 @@ def test_watchdog_stops_one_operation_that_outlasts_the_timeout(tmp_path):
     assert child.returncode == 1
     assert out == b"before\n"
     assert err.startswith(b"LimitError: the program ran longer than 0.2 s (--timeout)"), err
+
+
+def test_the_json_document_is_made_under_the_memory_cap(tmp_path):
+    # the run holds 200 MB of lazily allocated zeros; their JSON values took 7 GB and a minute to write,
+    # after the run's limits were lifted (ten such tensors would take 35 GB)
+    path = tmp_path / "big.grad"
+    path.write_text("print('ran')\na = torch.zeros(10**8, dtype=torch.bool)\nb = torch.zeros(10**8)\n")
+    start = time.perf_counter()
+    child = spawn("eval", "--format", "json", "--max-memory", "1G", str(path))
+    out, err = child.communicate(timeout=60)
+    assert time.perf_counter() - start < 20
+    assert child.returncode == 1 and err == b"", err
+    doc = json.loads(out)
+    assert doc["output"] == "ran\n" and doc["variables"] == {}
+    assert doc["error"]["type"] == "LimitError"
+    assert doc["error"]["message"] == (
+        "the JSON document of the program's tensors needs more memory than the limit of 1 GiB (--max-memory)")
+
+
+def test_the_graph_export_runs_under_the_timeout(tmp_path):
+    # the dot text of a long graph takes about twice as long as the run that built it, and ran after the
+    # watchdog was gone: here an export that never ends is stopped at --timeout like the run
+    path = tmp_path / "graph.grad"
+    path.write_text("x = torch.ones(1, requires_grad=True)\ny = x * 2\n")
+    slow = ("import sys, time\nfrom gradcli import cli, render\n"
+            "render.export_graph = lambda *args, **kwargs: time.sleep(600)\n"
+            "sys.argv = ['gradcli', 'graph', '--timeout', '0.5', sys.argv[1], 'y']\ncli.entry()\n")
+    start = time.perf_counter()
+    child = subprocess.run([sys.executable, "-c", slow, str(path)], capture_output=True, timeout=60,
+                           cwd=os.path.join(os.path.dirname(__file__), ".."))
+    assert time.perf_counter() - start < 10
+    assert child.returncode == 1 and child.stdout == b""
+    assert child.stderr.startswith(b"LimitError: the program ran longer than 0.5 s (--timeout)"), child.stderr
+
+
+def test_the_repl_keeps_to_max_memory():
+    # the flag was accepted and ignored: a piped session took 1.2 GB under --max-memory 512M
+    child = spawn("repl", "--max-memory", "512M", stdin=subprocess.PIPE)
+    lines = b"l = [torch.zeros(10**8) + 1 for i in range(3)]\nprint('after')\n"
+    out, err = child.communicate(lines, timeout=60)
+    assert child.returncode == 1 and out == b"after\n", (out, err)
+    assert err.startswith(b"LimitError: the program needs more memory than the limit of 512 MiB (--max-mem")
