@@ -899,8 +899,8 @@ _SCRIPT_TYPES: dict[type, object] = {}
 
 
 def _script_type_of(t: type, obj):
-    """The class type(obj) shows a script: the class itself where the script reaches it anyway (torch.Tensor,
-    int, a class it defined, an exception), the builtin it calls by that name (dict, range, enumerate, ...),
+    """The class type(obj) shows a script, for a class no builtin stands in for (_ScriptTypeFunction): the
+    class itself where the script reaches it anyway (torch.Tensor, float, a class it defined, an exception),
     or a ScriptType."""
     from .engine import Node  # noqa: PLC0415
     from .function import FunctionNode  # noqa: PLC0415
@@ -909,10 +909,6 @@ def _script_type_of(t: type, obj):
     if t in (int, float, bool, str, list, tuple) or t in _EXCEPTION_CLASSES or _is_script_class(t) or (
             getattr(t, "TORCH_NAME", None) and t.__module__.startswith("gradcli.")):
         return t
-    if t is dict:
-        return _SCRIPT_DICT
-    if t.__name__ in _SCRIPT_CHAINS and t is _SCRIPT_CHAINS[t.__name__]._real:
-        return _SCRIPT_CHAINS[t.__name__]
     if issubclass(t, FunctionNode):
         name = "torch.autograd.function." + t.__name__
     elif issubclass(t, Node):
@@ -933,8 +929,14 @@ def _script_type_of(t: type, obj):
 class _ScriptTypeFunction:
     """type(obj), for scripts; the three-argument form (making a class) is left to the class statement."""
 
-    def __init__(self, range_type):
-        self.range_type = range_type  # (the run's own `range`)
+    def __init__(self, builtins: dict):
+        # a class the script calls by a builtin's name is shown as that builtin (its guarded int, dict, range)
+        self.stand_ins = {}
+        for value in builtins.values():
+            if isinstance(value, _GuardedType):
+                self.stand_ins[value._real] = value
+            elif isinstance(value, _RangeType):
+                self.stand_ins[range] = self.stand_ins[_LongRange] = value
 
     def __repr__(self):
         return "<class 'type'>"
@@ -945,13 +947,12 @@ class _ScriptTypeFunction:
                 raise TypeError("type() with three arguments is not available in gradscript: define the "
                                 "class with a class statement")
             raise TypeError("type() takes 1 or 3 arguments")
-        return _script_type(args[0], self.range_type)
+        t = type(args[0])
+        return self.stand_ins.get(t) or _script_type(args[0], t)
 
 
-def _script_type(obj, range_type):
-    t = type(obj)
-    if t is range or t is _LongRange:
-        return range_type
+def _script_type(obj, t):
+    """_script_type_of, kept per class where the answer does not depend on the object."""
     shown = _SCRIPT_TYPES.get(t)
     if shown is None:
         shown = _script_type_of(t, obj)
@@ -1048,7 +1049,7 @@ def _make_builtins(interp: Interpreter) -> dict:
         "classmethod": classmethod,
         "__name__": "__main__",
     }
-    table["type"] = _ScriptTypeFunction(table["range"])
+    table["type"] = _ScriptTypeFunction(table)
     for name in ("print", "pow", "sum"):
         _as_builtin(table[name], name)
     table.update(_EXCEPTIONS)
