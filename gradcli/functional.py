@@ -1313,6 +1313,16 @@ def setitem(x, index, value):
         raise RuntimeError(f"{view}{_LEAF_IN_PLACE}")
     if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
         raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
+    mask_fill = value_is_0d = type(value) is Tensor and value._data.ndim == 0
+    if value_is_0d:
+        mask_fill = len(items) == 1 and getattr(getattr(items[0], "dtype", None), "kind", "") == "b"
+    if advanced and type(value) is Tensor and value._data.dtype != x._data.dtype and not mask_fill:
+        # An advanced index writes with index_put_, which casts nothing (a bool mask alone with a 0-d value
+        # is masked_fill_, which does); a basic index copies, casting.
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{x.dtype.legacy[:-6]} for the destination and {value.dtype.legacy[:-6]} for the source."
+        )
     va = value._data if type(value) is Tensor else value
     if type(va) is not type(x._data) and type(value) is Tensor:  # PyTorch copies across devices here
         va = backend.to_device(va, backend.device_type_of(x._data))
