@@ -1134,11 +1134,12 @@ def _convert_index(index):
     advanced = False
     for i in items:
         if type(i) is Tensor:
-            if i._data.dtype.kind == "b" or i._data.ndim > 0:
+            kind = i._data.dtype.kind
+            if kind == "b" or (i._data.ndim > 0 and kind in "iu"):
                 advanced = True
                 out.append(i._data)
                 continue
-            if i._data.dtype.kind not in "iu":
+            if kind not in "iu":  # (a float index tensor of any shape)
                 raise IndexError(
                     "tensors used as indices must be long, int, byte or bool tensors"
                 )
