@@ -2275,12 +2275,23 @@ def _sized(name, size, dtype, fill):
     return fill(shape, dtype.np)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+def _size_keyword(name, shape, size):
+    """torch.zeros(size=(2, 3)): the shape by keyword, as PyTorch's factories also take it."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (size,)
+
+
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    size = _size_keyword("zeros", shape, size)
     dev = _check_device(device)
     return _finish(_sized("zeros", size, dtype, _maker(dev, "zeros")), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+def ones(*shape, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    size = _size_keyword("ones", shape, size)
     dev = _check_device(device)
     return _finish(_sized("ones", size, dtype, _maker(dev, "ones")), requires_grad)
 
@@ -2290,7 +2301,8 @@ def _maker(device, name):
     return getattr(xp if device == "cpu" else backend.cuda_namespace(), name)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    size = _size_keyword("empty", shape, size)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -2508,13 +2520,15 @@ def manual_seed(seed):
 
 # The random stream is drawn on the host and the values moved to the device, so a seeded program draws the
 # same values on the CPU and on the GPU.
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
+    size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
     return _finish(_sized("rand", size, dtype, lambda s, d: RANDOM.gen.random(s).astype(d)), requires_grad,
                    dev)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
+    size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
     normal = lambda s, d: RANDOM.gen.standard_normal(s).astype(d)
     return _finish(_sized("randn", size, dtype, normal), requires_grad, dev)
