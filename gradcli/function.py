@@ -213,6 +213,11 @@ class Function:
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         if not record:
+            if any(o is a for o in outs for a in args):
+                # An input returned as is comes back as a new tensor on its memory (PyTorch's view_as),
+                # which under no_grad does not require grad.
+                outs = tuple(o.detach() if any(o is a for a in args) else o for o in outs)
+                return outs[0] if single else outs
             return outputs
         node = cls._node_type().__new__(cls._node_type())
         node.seq = next(_sequence)

@@ -901,6 +901,28 @@ def custom_save_for_backward_non_tensor(t, log):
 
 
 @scenario
+def custom_input_returned_as_is_without_recording(t, log):
+    class Pass(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a, b.clone(), 3
+
+        @staticmethod
+        def backward(ctx, g, h, k):
+            return g, h
+
+    x = t.tensor([1.0], requires_grad=True)
+    w = t.tensor([2.0])
+    with t.no_grad():
+        y, z, n = Pass.apply(x, w)
+    log += [y, y is x, y.requires_grad, y.grad_fn, n]
+    y, z, n = Pass.apply(w, w)
+    log += [y is w, y.requires_grad]
+    y, z, n = Pass.apply(x, w)
+    log += [y is x, y, z]
+
+
+@scenario
 def custom_backward_returns_a_number(t, log):
     class Twice(t.autograd.Function):
         @staticmethod
