@@ -406,9 +406,13 @@ def _run_hooks(node, grads_in, create_graph):
     for nr, hooks in list(node.retained.items()):
         g = grads_in[nr] if nr < len(grads_in) else None
         if g is None:
+            # An output of a node that runs but got no gradient (b of a, b = x.unbind() when only a is
+            # used): PyTorch still calls its tensor hooks, with None.
+            for hook in list(hooks.fns.values()):
+                hook(None)
             continue
         if hooks.fns:
-            t = g if isinstance(g, Tensor) else Tensor._make(g)
+            t = _grad_tensor(g)
             for hook in list(hooks.fns.values()):
                 out = hook(t)
                 if out is not None:
@@ -428,11 +432,21 @@ def _run_hooks(node, grads_in, create_graph):
         target = ref() if ref is not None else None
         if target is None:
             continue
-        g = g if isinstance(g, Tensor) else Tensor._make(g)
+        g = _grad_tensor(g)
         if target.grad is None:  # a copy: the gradient array flows on, and may be shared
             target.grad = g if g.grad_fn is not None else Tensor._make(g._data.copy())
         else:
             target.grad = target.grad + g
+
+
+def _grad_tensor(g):
+    """A gradient as a Tensor a script may hold and change in place: a 0-d gradient may come as a numpy
+    scalar, which Tensor must never wrap (in-place ops on it fail inside numpy)."""
+    from .tensor import Tensor
+
+    if isinstance(g, Tensor):
+        return g
+    return Tensor._make(g if type(g) is xp.ndarray else backend.as_array(g))
 
 
 def _legacy_type(t):
@@ -615,7 +629,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 result.append(None)
                 continue
         if not isinstance(g, Tensor):
-            g = Tensor._make(g)
+            g = _grad_tensor(g)
         elif not create_graph:
             g = g.detach()
         result.append(g)

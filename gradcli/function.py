@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
+from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
 from .tensor import Tensor
 
 
@@ -101,7 +101,7 @@ class FunctionNode(Node):
                     g = Tensor._make(ns.zeros(info[0], dtype=info[1]))
                 wrapped.append(g)
             else:
-                wrapped.append(g if type(g) is Tensor else Tensor._make(g))
+                wrapped.append(_grad_tensor(g))
         result = self.function.backward(ctx, *wrapped)
         if not isinstance(result, tuple):
             result = (result,)
