@@ -2636,7 +2636,8 @@ ROWS: dict[str, Op] = {
                       _to_input_shape),
     "alias": Op("AliasBackward0", lambda a: a[...], lambda m, g, a, b, r, p: (g,), view=True),
     "transpose": Op("TransposeBackward0", _transpose_fwd,
-                    lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]),), view=True),
+                    lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]) if len(g.shape) else g,),
+                    view=True),  # (a 0-d tensor's transpose(0, -1) is itself)
     "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.mT(g) if len(g.shape) == 2 else g,), view=True),
     "permute": Op("PermuteBackward0", _permute_fwd,
                   lambda m, g, a, b, r, p: (m.permute(g, _inverse(p["dims"], len(g.shape))),), view=True),
