@@ -347,7 +347,9 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
             node = heappop(pending)[2]
             while node is not None:
                 grads_in = buffers.pop(node)
-                if node.retained is not None:  # tensor hooks and retain_grad, before anything sees it
+                if node.retained is not None and (needed is None or node in needed):
+                    # tensor hooks and retain_grad, before anything sees it; with inputs given, only on the
+                    # nodes PyTorch executes (a leaf that is not among the inputs runs no hook)
                     _run_hooks(node, grads_in, create_graph)
                 if targets is not None:
                     for nr, g in enumerate(grads_in):
@@ -404,29 +406,53 @@ def _run_hooks(node, grads_in, create_graph):
     for nr, hooks in list(node.retained.items()):
         g = grads_in[nr] if nr < len(grads_in) else None
         if g is None:
+            # An output of a node that runs but got no gradient (b of a, b = x.unbind() when only a is
+            # used): PyTorch still calls its tensor hooks, with None.
+            for hook in list(hooks.fns.values()):
+                hook(None)
             continue
         if hooks.fns:
-            t = g if isinstance(g, Tensor) else Tensor._make(g)
+            t = _grad_tensor(g)
             for hook in list(hooks.fns.values()):
                 out = hook(t)
                 if out is not None:
                     if not isinstance(out, Tensor):
-                        raise TypeError(f"expected Tensor or None (got {type(out).__name__})")
-                    if out._data.shape != t._data.shape:
+                        raise TypeError(f"expected Variable, but hook returned '{type(out).__name__}'")
+                    name = getattr(hook, '__name__', 'hook')
+                    if out._data.dtype != t._data.dtype:
                         raise RuntimeError(
-                            f"hook '{getattr(hook, '__name__', 'hook')}' has changed the size of value"
+                            f"hook '{name}' has changed the type of value (was {_legacy_type(t)} got "
+                            f"{_legacy_type(out)})"
                         )
+                    if out._data.shape != t._data.shape:
+                        raise RuntimeError(f"hook '{name}' has changed the size of value")
                     t = out
             g = grads_in[nr] = t if create_graph else t._data
         ref = hooks.retain
         target = ref() if ref is not None else None
         if target is None:
             continue
-        g = g if isinstance(g, Tensor) else Tensor._make(g)
+        g = _grad_tensor(g)
         if target.grad is None:  # a copy: the gradient array flows on, and may be shared
             target.grad = g if g.grad_fn is not None else Tensor._make(g._data.copy())
         else:
             target.grad = target.grad + g
+
+
+def _grad_tensor(g):
+    """A gradient as a Tensor a script may hold and change in place: a 0-d gradient may come as a numpy
+    scalar, which Tensor must never wrap (in-place ops on it fail inside numpy)."""
+    from .tensor import Tensor
+
+    if isinstance(g, Tensor):
+        return g
+    return Tensor._make(g if type(g) is xp.ndarray else backend.as_array(g))
+
+
+def _legacy_type(t):
+    """PyTorch's old type name of a tensor ('torch.FloatTensor'), as its hook messages print it."""
+    prefix = "torch.cuda." if backend.is_device_array(t._data) else "torch."
+    return prefix + t.dtype.legacy
 
 
 def _stealable(g):
@@ -475,31 +501,45 @@ def _accumulate(leaf, g, create_graph):
 def _check_outputs(outputs, grad_outputs, *, create_graph):
     from .tensor import Tensor
 
-    roots, grads = [], []
-    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+    # PyTorch checks every grad_output first (torch.autograd._make_grads: its shape, or for a missing one
+    # that the output is a scalar), and only then, in the engine, that each output requires grad.
+    for t, g in zip(outputs, grad_outputs):
         if not isinstance(t, Tensor):
             raise TypeError(
                 f"backward(): argument 'tensors' must be a tuple of Tensors, not {type(t).__name__}"
             )
-        if not t.requires_grad:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if t._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not t.dtype.is_floating_point:
-                raise RuntimeError(
-                    f"grad can be computed only for real floating point outputs but got {t.dtype}"
-                )
-            ones = xp.ones_like(t._data, order="C")  # (on the output's device: ones_like dispatches to CuPy)
-            g = Tensor._make(ones) if create_graph else ones
+            if t.requires_grad:
+                if t._data.size != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if not t.dtype.is_floating_point:
+                    raise RuntimeError(
+                        f"grad can be computed only for real floating point outputs but got {t.dtype}"
+                    )
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient must be a Tensor, not {type(g).__name__}")
             if tuple(g.shape) != tuple(t.shape):
+                i = next(k for k, other in enumerate(grad_outputs) if other is g)
+                j = next(k for k, other in enumerate(outputs) if other is t)
                 raise RuntimeError(
-                    f'Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a '
+                    f'Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{j}] has a '
                     f"shape of {t.shape}."
                 )
+    roots, grads = [], []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            ones = xp.ones_like(t._data, order="C")  # (on the output's device: ones_like dispatches to CuPy)
+            g = Tensor._make(ones) if create_graph else ones
+        elif g._data.dtype != t._data.dtype:
+            # The engine casts a root's gradient to its output's dtype (validate_outputs), so a float64
+            # grad_output of a float32 output gives float32 gradients.
+            from .functional import to
+
+            g = to(g, t.dtype) if create_graph else g._data.astype(t._data.dtype)
+        else:
             g = g if create_graph else g._data
         roots.append(edge_to(t))
         grads.append(g)
@@ -529,15 +569,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 raise RuntimeError(
                     f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}"
                 )
+            # As PyTorch's run_backward: every input is made to retain its grad (which refuses one that does
+            # not require grad), so a non-leaf input's .grad accumulates through its retain_grad hook, now
+            # and in later passes.
+            t.retain_grad()
         edges = {edge_to(t): i for i, t in enumerate(inputs)}
         captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
                                 targets=edges)
         for t, g in zip(inputs, captured):
-            if g is not None:
-                if t.grad_fn is None:
-                    _accumulate(t, g, create_graph)
-                else:
-                    t.grad = g if isinstance(g, Tensor) else Tensor._make(g)
+            if g is not None and t.grad_fn is None:
+                _accumulate(t, g, create_graph)
         return
     run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph)
 
@@ -588,7 +629,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 result.append(None)
                 continue
         if not isinstance(g, Tensor):
-            g = Tensor._make(g)
+            g = _grad_tensor(g)
         elif not create_graph:
             g = g.detach()
         result.append(g)

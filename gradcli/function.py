@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
+from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
 from .tensor import Tensor
 
 
@@ -22,7 +22,8 @@ class FunctionCtx:
     )
     SCRIPT_OPEN = True  # any other non-underscore attribute is the script's own
 
-    def __init__(self, needs_input_grad):
+    def __init__(self, needs_input_grad, name="Backward"):
+        self._name = name  # PyTorch's ctx is the backward node itself, so messages name that class
         self.needs_input_grad = needs_input_grad
         self._to_save = None
         self._saved = None
@@ -31,11 +32,14 @@ class FunctionCtx:
         self._materialize = True
         self._node = None
 
+    def __repr__(self):
+        return f"<torch.autograd.function.{self._name} object at {id(self):#x}>"
+
+    def __getattr__(self, name):  # (only for names not set: the script's own attributes)
+        raise AttributeError(f"'{self._name}' object has no attribute '{name}'")
+
     def save_for_backward(self, *tensors):
-        for t in tensors:
-            if t is not None and type(t) is not Tensor:
-                raise TypeError("save_for_backward can only save variables, but argument 0 is of type "
-                                f"{type(t).__name__}")
+        # (checked when apply records the node, as PyTorch does: under no_grad anything may be passed)
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors):
@@ -51,8 +55,8 @@ class FunctionCtx:
     def saved_tensors(self):
         if self._freed:
             raise RuntimeError(FREED_MESSAGE)
-        if self._saved is None:
-            return tuple(self._to_save or ())
+        if self._saved is None:  # in forward, before apply has saved anything: PyTorch gives ()
+            return () if self._node is None else tuple(self._to_save or ())
         out = []
         for item in self._saved:
             if item is None:
@@ -97,7 +101,7 @@ class FunctionNode(Node):
                     g = Tensor._make(ns.zeros(info[0], dtype=info[1]))
                 wrapped.append(g)
             else:
-                wrapped.append(g if type(g) is Tensor else Tensor._make(g))
+                wrapped.append(_grad_tensor(g))
         result = self.function.backward(ctx, *wrapped)
         if not isinstance(result, tuple):
             result = (result,)
@@ -123,9 +127,8 @@ class FunctionNode(Node):
                 outs.append(None)
                 continue
             if type(g) is not Tensor:
-                raise TypeError(f"function {self.name()} returned a gradient of type {type(g).__name__}, "
-                                "expected a Tensor or None")
-            shape = kind
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+            shape, dtype = kind
             if tuple(g._data.shape) != shape:
                 from .ops import check_broadcast
 
@@ -144,6 +147,12 @@ class FunctionNode(Node):
 
                 g = _sum_to(TENSOR_MATH, g, shape) if create_graph else Tensor._make(
                     _sum_to(ARRAY_MATH, g._data, shape))
+            if g._data.dtype != dtype.np:
+                # The engine casts a gradient to its input's dtype (validate_outputs): a float64 gradient
+                # returned for a float32 input arrives as float32.
+                from .functional import to
+
+                g = to(g, dtype)
             outs.append(g if create_graph else g._data)
         return outs
 
@@ -193,7 +202,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         tensors = [a for a in args if type(a) is Tensor]
         needs = tuple(type(a) is Tensor and a._rg for a in args)
-        ctx = FunctionCtx(needs)
+        ctx = FunctionCtx(needs, cls.__name__ + "Backward")
         prev = GRAD.enabled
         GRAD.enabled = False
         try:
@@ -204,6 +213,11 @@ class Function:
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         if not record:
+            if any(o is a for o in outs for a in args):
+                # An input returned as is comes back as a new tensor on its memory (PyTorch's view_as),
+                # which under no_grad does not require grad.
+                outs = tuple(o.detach() if any(o is a for a in args) else o for o in outs)
+                return outs[0] if single else outs
             return outputs
         node = cls._node_type().__new__(cls._node_type())
         node.seq = next(_sequence)
@@ -213,13 +227,14 @@ class Function:
         # Only tensor arguments have an edge (PyTorch's next_functions skips the others); backward still
         # returns one gradient per argument, and input_kinds says which are tensors.
         node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)
-        node.input_kinds = tuple(a._data.shape if type(a) is Tensor else None for a in args)
+        node.input_kinds = tuple((a._data.shape, a.dtype) if type(a) is Tensor else None for a in args)
         node.n_outputs = len(outs)
         node.meta = tuple((o._data.shape, o._data.dtype) if type(o) is Tensor else None for o in outs)
         non_diff = {id(t) for t in ctx._non_differentiable}
         fixed = []
         for i, o in enumerate(outs):
-            if type(o) is Tensor and id(o) not in non_diff:
+            # (an integer or bool output is not differentiable: PyTorch leaves it without history)
+            if type(o) is Tensor and id(o) not in non_diff and o.dtype.is_floating_point:
                 if any(o is a for a in args):
                     # Returning an input as is: PyTorch returns a view of it that carries the new history.
                     o = o.detach()
@@ -230,7 +245,10 @@ class Function:
         # Save after the outputs are known, so a saved output can be held as bare memory.
         if ctx._to_save is not None:
             saved = []
-            for t in ctx._to_save:
+            for i, t in enumerate(ctx._to_save):
+                if t is not None and type(t) is not Tensor:
+                    raise TypeError("save_for_backward can only save variables, but argument "
+                                    f"{i} is of type {type(t).__name__}")
                 if t is None:
                     saved.append(None)
                 elif t.grad_fn is node:

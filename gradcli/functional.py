@@ -1137,11 +1137,12 @@ def _convert_index(index):
     advanced = False
     for i in items:
         if type(i) is Tensor:
-            if i._data.dtype.kind == "b" or i._data.ndim > 0:
+            kind = i._data.dtype.kind
+            if kind == "b" or (i._data.ndim > 0 and kind in "iu"):
                 advanced = True
                 out.append(i._data)
                 continue
-            if i._data.dtype.kind not in "iu":
+            if kind not in "iu":  # (a float index tensor of any shape)
                 raise IndexError(
                     "tensors used as indices must be long, int, byte or bool tensors"
                 )
@@ -1316,6 +1317,16 @@ def setitem(x, index, value):
         raise RuntimeError(f"{view}{_LEAF_IN_PLACE}")
     if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
         raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
+    mask_fill = value_is_0d = type(value) is Tensor and value._data.ndim == 0
+    if value_is_0d:
+        mask_fill = len(items) == 1 and getattr(getattr(items[0], "dtype", None), "kind", "") == "b"
+    if advanced and type(value) is Tensor and value._data.dtype != x._data.dtype and not mask_fill:
+        # An advanced index writes with index_put_, which casts nothing (a bool mask alone with a 0-d value
+        # is masked_fill_, which does); a basic index copies, casting.
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{x.dtype.legacy[:-6]} for the destination and {value.dtype.legacy[:-6]} for the source."
+        )
     va = value._data if type(value) is Tensor else value
     if type(va) is not type(x._data) and type(value) is Tensor:  # PyTorch copies across devices here
         va = backend.to_device(va, backend.device_type_of(x._data))
@@ -2352,12 +2363,23 @@ def _sized(name, size, dtype, fill):
     return fill(shape, dtype.np)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+def _size_keyword(name, shape, size):
+    """torch.zeros(size=(2, 3)): the shape by keyword, as PyTorch's factories also take it."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (size,)
+
+
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    size = _size_keyword("zeros", shape, size)
     dev = _check_device(device)
     return _finish(_sized("zeros", size, dtype, _maker(dev, "zeros")), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+def ones(*shape, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    size = _size_keyword("ones", shape, size)
     dev = _check_device(device)
     return _finish(_sized("ones", size, dtype, _maker(dev, "ones")), requires_grad)
 
@@ -2367,7 +2389,8 @@ def _maker(device, name):
     return getattr(xp if device == "cpu" else backend.cuda_namespace(), name)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    size = _size_keyword("empty", shape, size)
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -2585,13 +2608,15 @@ def manual_seed(seed):
 
 # The random stream is drawn on the host and the values moved to the device, so a seeded program draws the
 # same values on the CPU and on the GPU.
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
+    size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
     return _finish(_sized("rand", size, dtype, lambda s, d: RANDOM.gen.random(s).astype(d)), requires_grad,
                    dev)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
+    size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
     normal = lambda s, d: RANDOM.gen.standard_normal(s).astype(d)
     return _finish(_sized("randn", size, dtype, normal), requires_grad, dev)

@@ -126,12 +126,13 @@ def _variable_names(variables: dict) -> tuple[dict, dict]:
 def _input_shapes(fn) -> list:
     """The shape of the tensor behind each entry of `fn.next_functions`, where the node recorded it.
 
-    A user Function's node keeps its inputs' shapes in `input_kinds`; a built-in op's node keeps
-    (shape, dtype) per input in `meta`, which it needs to undo broadcasting.
+    A user Function's node keeps (shape, dtype) per argument in `input_kinds` (None for an argument that
+    is not a tensor, which has no edge); a built-in op's node keeps (shape, dtype) per input in `meta`,
+    which it needs to undo broadcasting.
     """
     kinds = getattr(fn, "input_kinds", None)
     if kinds is not None:
-        return list(kinds)
+        return [k[0] for k in kinds if k is not None]
     meta = getattr(fn, "meta", None)
     if meta is not None and len(meta) == len(fn.next_functions):
         return [m[0] if m is not None else None for m in meta]

@@ -1476,6 +1476,8 @@ def broadcast_view(x, shape):
     """x broadcast to shape as a view whose repeated elements share memory, as PyTorch's expand: numpy's
     broadcast_to is read-only, PyTorch's expanded tensor can be filled (in-place arithmetic is refused
     by check_no_overlap, as PyTorch refuses it). Backward passes use it too (sum's gradient is one)."""
+    if type(x) is not ndarray and not backend.is_device_array(x):
+        x = asarray(x)  # (a 0-d gradient may be a numpy scalar, whose broadcast would be read-only)
     if tuple(shape) == x.shape:
         return x.view()
     out = namespace_of(x).broadcast_to(x, shape)
@@ -2545,11 +2547,13 @@ ROWS: dict[str, Op] = {
     "sum": Op("SumBackward0", _sum_fwd, lambda m, g, a, b, r, p: (m.broadcast_to(g, p["shape"]),)),
     "sum_dim": Op("SumBackward1", _sum_fwd,
                   lambda m, g, a, b, r, p: (_expand_reduced(m, g, p["shape"], p["dims"], p["keepdim"]),)),
+    # (expand, then divide, as PyTorch's grad.expand(sizes) / numel: the gradient is a tensor of its own, not
+    # a broadcast view a script could not change in place)
     "mean": Op("MeanBackward0", _mean_fwd,
-               lambda m, g, a, b, r, p: (m.broadcast_to(g / _numel(p["shape"]), p["shape"]),)),
+               lambda m, g, a, b, r, p: (m.broadcast_to(g, p["shape"]) / _numel(p["shape"]),)),
     "mean_dim": Op("MeanBackward1", _mean_fwd,
-                   lambda m, g, a, b, r, p: (_expand_reduced(m, g / _mean_count(p["shape"], p["dims"]),
-                                                             p["shape"], p["dims"], p["keepdim"]),)),
+                   lambda m, g, a, b, r, p: (_expand_reduced(m, g, p["shape"], p["dims"], p["keepdim"])
+                                             / _mean_count(p["shape"], p["dims"]),)),
     "prod": Op("ProdBackward0", _prod_fwd, _prod_bwd, save="ar"),
     "prod_dim": Op("ProdBackward1", _prod_fwd, _prod_bwd, save="ar"),
     "var": Op("VarBackward0", _var_fwd, _var_bwd, save="a"),
@@ -2632,7 +2636,8 @@ ROWS: dict[str, Op] = {
                       _to_input_shape),
     "alias": Op("AliasBackward0", lambda a: a[...], lambda m, g, a, b, r, p: (g,), view=True),
     "transpose": Op("TransposeBackward0", _transpose_fwd,
-                    lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]),), view=True),
+                    lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]) if len(g.shape) else g,),
+                    view=True),  # (a 0-d tensor's transpose(0, -1) is itself)
     "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.mT(g) if len(g.shape) == 2 else g,), view=True),
     "permute": Op("PermuteBackward0", _permute_fwd,
                   lambda m, g, a, b, r, p: (m.permute(g, _inverse(p["dims"], len(g.shape))),), view=True),

@@ -358,6 +358,18 @@ class Tensor(metaclass=dtypes.TorchClass):
 
         return iter(unbind(self, 0))
 
+    def __contains__(self, element):
+        # PyTorch's: any element equal to it (Python's fallback would iterate rows, and fail on a 0-d tensor)
+        if type(element) is Tensor or isinstance(element, (bool, int, float)):
+            return bool((element == self).any().item())
+        raise RuntimeError(
+            f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}."
+        )
+
+    def __reversed__(self):
+        # PyTorch's: a flipped tensor, not an iterator
+        return self if self._data.ndim == 0 else self.flip(0)
+
     def __bool__(self):
         if self._data.size != 1:
             many = "more than one value" if self._data.size else "no values"

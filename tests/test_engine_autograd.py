@@ -829,6 +829,114 @@ def custom_broadcastable_gradient_is_summed(t, log):
 
 
 @scenario
+def custom_integer_output_has_no_history(t, log):
+    class ArgmaxAndDouble(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.argmax(), x * 2, x.round().long()
+
+        @staticmethod
+        def backward(ctx, g_idx, g, g_round):
+            log.extend([g_idx, g_round])
+            return g * 2
+
+    x = t.tensor([1.0, 3.0], requires_grad=True)
+    i, y, r = ArgmaxAndDouble.apply(x)
+    log += [i, i.requires_grad, i.grad_fn, r, r.requires_grad, y]
+    y.sum().backward()
+    log.append(x.grad)
+
+
+@scenario
+def custom_gradient_is_cast_to_input_dtype(t, log):
+    class Twice(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g * 2).double()
+
+    x = t.tensor([0.5, 1.0], requires_grad=True)
+    log.append(t.autograd.grad(Twice.apply(x).sum(), x))
+    Twice.apply(x * 1).sum().backward()
+    log += [x.grad, str(x.grad.dtype)]
+
+
+@scenario
+def custom_ctx_is_the_node(t, log):
+    class Cube(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            log.extend([repr(ctx), len(ctx.saved_tensors)])  # nothing is saved until forward returns
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2 * ctx.scale
+
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    Cube.apply(x).sum().backward()
+
+
+@scenario
+def custom_save_for_backward_non_tensor(t, log):
+    class Scale(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x, k)
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    with t.no_grad():
+        log.append(Scale.apply(x, 2.0))  # not recorded: nothing is checked
+    Scale.apply(x, 2.0)
+
+
+@scenario
+def custom_input_returned_as_is_without_recording(t, log):
+    class Pass(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a, b.clone(), 3
+
+        @staticmethod
+        def backward(ctx, g, h, k):
+            return g, h
+
+    x = t.tensor([1.0], requires_grad=True)
+    w = t.tensor([2.0])
+    with t.no_grad():
+        y, z, n = Pass.apply(x, w)
+    log += [y, y is x, y.requires_grad, y.grad_fn, n]
+    y, z, n = Pass.apply(w, w)
+    log += [y is w, y.requires_grad]
+    y, z, n = Pass.apply(x, w)
+    log += [y is x, y, z]
+
+
+@scenario
+def custom_backward_returns_a_number(t, log):
+    class Twice(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2.0
+
+    Twice.apply(t.tensor([1.0], requires_grad=True)).sum().backward()
+
+
+@scenario
 def custom_saved_tensor_modified(t, log):
     class Square(t.autograd.Function):
         @staticmethod

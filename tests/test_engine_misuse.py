@@ -234,6 +234,24 @@ def _backward_twice_through(fn):
     return program
 
 
+def _hook_changes_dtype(t):
+    x = _leaf(t, 1.0, 2.0)
+    x.register_hook(lambda g: g.double())
+    (x * 2).sum().backward()
+
+
+def _hook_returns_number(t):
+    x = _leaf(t, 1.0, 2.0)
+    h = x * 2
+    h.register_hook(lambda g: 3)
+    h.sum().backward()
+
+
+def _grad_output_shape_before_requires_grad(t):  # every grad_output is checked before the outputs' grad
+    x = _leaf(t, 1.0, 2.0)
+    t.autograd.grad(t.ones(2), x, grad_outputs=t.ones(5))
+
+
 MISUSE = {
     # backward and autograd.grad
     "backward_twice": _twice,
@@ -256,6 +274,10 @@ MISUSE = {
     "grad_output_shape_mismatch": _grad_output_shape,
     "backward_gradient_shape_mismatch": _backward_gradient_shape,
     "grad_outputs_without_grad": lambda t: t.autograd.grad(t.tensor(1.0) * 2, _leaf(t, 1.0)),
+    "grad_output_shape_before_requires_grad": _grad_output_shape_before_requires_grad,
+    "backward_inputs_without_grad": lambda t: (_leaf(t, 1.0) * 2).backward(inputs=[t.tensor(1.0)]),
+    "hook_changes_dtype": _hook_changes_dtype,
+    "hook_returns_number": _hook_returns_number,
     # requires_grad
     "requires_grad_int_factory": lambda t: t.tensor([1, 2], requires_grad=True),
     "requires_grad_int_method": lambda t: t.tensor([1, 2]).requires_grad_(),
