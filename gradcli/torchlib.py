@@ -46,6 +46,7 @@ def build_modules() -> dict[str, ScriptModule]:
     """name -> module, for every module a script may import."""
     from . import dtypes, engine, functional
     from .function import Function
+    from .gradcheck import gradcheck, gradgradcheck
     from .tensor import Device, Size, Tensor
 
     def set_default_dtype(d):
@@ -62,6 +63,8 @@ def build_modules() -> dict[str, ScriptModule]:
             "no_grad": engine.no_grad,
             "enable_grad": engine.enable_grad,
             "set_grad_enabled": engine.set_grad_enabled,
+            "gradcheck": gradcheck,
+            "gradgradcheck": gradgradcheck,
         },
     )
     nn_functional = ScriptModule("torch.nn.functional", {n: getattr(functional, n) for n in _NN_FUNCTIONAL})
