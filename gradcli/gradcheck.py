@@ -132,14 +132,16 @@ def _check_inputs(tupled_inputs):
                     "call .contiguous on the input before passing it to gradcheck."
                 )
             any_input_requiring_grad = True
-        elif isinstance(inp, (list, tuple)) and any(type(t) is Tensor and t._rg for t in inp):
-            raise RuntimeError("gradcli: gradcheck with tensors requiring grad inside a list or tuple "
-                               "argument is not supported; pass them as arguments of their own")
     if not any_input_requiring_grad:
         raise ValueError(
             "gradcheck expects at least one input tensor to require gradient, but none of them have "
             "requires_grad=True."
         )
+    for inp in tupled_inputs:
+        # (PyTorch's analytical side would take them, its numerical side not: refused, not half-checked)
+        if isinstance(inp, (list, tuple)) and any(type(t) is Tensor and t._rg for t in inp):
+            raise RuntimeError("gradcli: gradcheck with tensors requiring grad inside a list or tuple "
+                               "argument is not supported; pass them as arguments of their own")
 
 
 def _check_same_dtype_and_shape(a, b, eps, idx):

@@ -39,6 +39,7 @@ def run_script(body: str, **kwargs):
         "gradcheck(torch.sin, (x,), check_batched_grad=True)",
         "gradgradcheck(torch.sin, (x,), fast_mode=True)",
         "gradgradcheck(torch.sin, (x,), gen_non_contig_grad_outputs=True)",
+        "gradcheck(lambda a, rest: a * rest[0], (x, [x]))",
     ],
 )
 def test_unimplemented_options_are_refused_not_ignored(call):
