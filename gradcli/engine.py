@@ -290,7 +290,9 @@ def _collect(roots):
 
 
 def _needed(roots, deps, targets):
-    """Nodes from which some target node can be reached (only those need to run for autograd.grad)."""
+    """Nodes that must run for autograd.grad: those with an edge into a target node or into another
+    needed node. A target node itself runs only when a further target lies beyond it: PyTorch captures the
+    gradient of a non-leaf input at its edge and leaves its grad_fn alone (not run, its saved values kept)."""
     order = []
     pending = dict(deps)
     stack = [n for n in set(roots) if pending.get(n, 0) == 0]
@@ -304,7 +306,7 @@ def _needed(roots, deps, targets):
                     stack.append(nxt)
     needed = set()
     for node in reversed(order):
-        if node in targets or any(n in needed for n in node._next[::2] if n is not None):
+        if any(n in needed or n in targets for n in node._next[::2] if n is not None):
             needed.add(node)
     return needed
 
@@ -326,7 +328,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
         captured = [None] * len(set(targets.values()))
         root_nodes = [n for n, _ in roots]
         deps = _collect(root_nodes)
-        needed = _needed(root_nodes, deps, {node for node, _ in targets})
+        target_nodes = {node for node, _ in targets}
+        needed = _needed(root_nodes, deps, target_nodes)
 
     buffers = {}
     for (node, nr), g in zip(roots, grads):
@@ -347,9 +350,9 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
             node = heappop(pending)[2]
             while node is not None:
                 grads_in = buffers.pop(node)
-                if node.retained is not None and (needed is None or node in needed):
+                if node.retained is not None and (needed is None or node in needed or node in target_nodes):
                     # tensor hooks and retain_grad, before anything sees it; with inputs given, only on the
-                    # nodes PyTorch executes (a leaf that is not among the inputs runs no hook)
+                    # nodes PyTorch executes or captures at (a leaf that is not among the inputs runs no hook)
                     _run_hooks(node, grads_in, create_graph)
                 if targets is not None:
                     for nr, g in enumerate(grads_in):
