@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import pathlib
 import textwrap
 import warnings
 
@@ -96,3 +97,23 @@ def test_inputs_are_restored_bit_for_bit_and_get_no_grad():
         print(gradcheck(lambda a: a.exp() * a, (z,)), z.tolist() == before, z.grad, z.is_leaf)
     """)
     assert (out, error) == ("True True None True\n", None)
+
+
+def test_sim_cuda_jacobians_stay_on_the_device_and_print_as_pytorchs():
+    from fakecupy.simulate import on_device
+
+    program = (pathlib.Path(__file__).parent / "corpus" / "err_gradcheck_wrong_backward.grad").read_text()
+    out = io.StringIO()
+    with on_device("sim-cuda"):
+        result = run(program, out=out)
+    assert out.getvalue().startswith("tensor([2.2500, 0.2500, 4.0000], device='cuda:0', dtype=torch.float64,")
+    assert result.error.kind == "GradcheckError"
+    assert result.error.message == (
+        "Jacobian mismatch for output 0 with respect to input 0,\n"
+        "numerical:tensor([[ 3.0000,  0.0000,  0.0000],\n"
+        "        [ 0.0000, -1.0000,  0.0000],\n"
+        "        [ 0.0000,  0.0000,  4.0000]], device='cuda:0', dtype=torch.float64)\n"
+        "analytical:tensor([[ 1.5000,  0.0000,  0.0000],\n"
+        "        [-0.0000, -0.5000, -0.0000],\n"
+        "        [ 0.0000,  0.0000,  2.0000]], device='cuda:0', dtype=torch.float64)\n"
+    )
