@@ -2239,7 +2239,8 @@ def _split_back(m, grads, a, b, r, p):
 def _taken(a, index, **_):
     """a[index] (an advanced index: gather, index_select, sort, topk, diag), a copy; index () is a itself
     (a 0-d input), copied."""
-    return a[index] if index != () else a.copy()
+    # (C order, as PyTorch's result: numpy's a[:, idx] comes out in another order, and view() then failed)
+    return _contiguous(a[index]) if index != () else a.copy()
 
 
 def along(index, dim, ndim):
@@ -2358,7 +2359,7 @@ def _roll_fwd(a, shifts, dims):
     ns = namespace_of(a)
     if not dims:
         return ns.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
-    return ns.roll(a, shifts, axis=dims)
+    return _contiguous(ns.roll(a, shifts, axis=dims))  # (C order whatever a's, as PyTorch's)
 
 
 def _diag_embed_fwd(a, shape, index):
@@ -2652,7 +2653,7 @@ ROWS: dict[str, Op] = {
     "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)],
                  _indexed_back("select_grad"), view=True),
     "slice": Op("SliceBackward0", lambda a, index, **_: a[index], _indexed_back("slice_grad"), view=True),
-    "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad"),
+    "index": Op("IndexBackward0", lambda a, index, **_: _contiguous(a[index]), _indexed_back("index_grad"),
                 saves_params=True),
     # the backward of indexing, as a differentiable op (create_graph=True)
     "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
@@ -2660,7 +2661,8 @@ ROWS: dict[str, Op] = {
     "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
-    "masked_fill_tensor": Op("MaskedFillBackward1", lambda a, v, mask: xp.where(mask, v, a).astype(a.dtype),
+    "masked_fill_tensor": Op("MaskedFillBackward1",
+                             lambda a, v, mask: _contiguous(xp.where(mask, v, a).astype(a.dtype)),
                              lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),
                                                        m.sum(m.where(p["mask"], g, 0),
                                                              tuple(range(len(g.shape))), False)),
@@ -2686,7 +2688,7 @@ ROWS: dict[str, Op] = {
                    lambda m, g, a, b, r, p: (m.to_device(g, p["src"]) if "src" in p else g,)),
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
     "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
-    "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: xp.where(mask, value, a),
+    "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: _contiguous(xp.where(mask, value, a)),
                        lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),), saves_params=True),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),
