@@ -969,6 +969,10 @@ def _smooth(name, kernel, input, target, reduction, width):
     kind = dtypes.result_type((input, target))
     if not kind.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{kind.legacy[:-6]}\'')
+    if name == "huber_loss" and target.dtype is not input.dtype:
+        # PyTorch's huber_loss writes into a tensor like its input (empty_like(input)): a float64 target
+        # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses)
+        target = to(target, input.dtype)
     return binary(ROWS[name], input, target, {key: width, "reduction": reduction})
 
 
