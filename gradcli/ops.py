@@ -1984,9 +1984,13 @@ def _cumsum_fwd(x, dim):
 
 
 def _cumsum_bwd(m, g, a, b, r, p):
-    if not g.shape:
+    """PyTorch's reversed cumsum, g.flip(dim).cumsum(dim).flip(dim): the same sums in the same order (the
+    total minus the prefix sums spread one nan or inf over every element)."""
+    shape = g.shape
+    if _numel(shape) <= 1 or shape[p["dim"]] == 1:
         return (g,)
-    return (m.sum(g, (p["dim"],), True) - m.cumsum(g, p["dim"]) + g,)
+    dims = (p["dim"],)
+    return (m.flip(m.cumsum(m.flip(g, dims), p["dim"]), dims),)
 
 
 def _split_bwd(m, g, p, stacked):
