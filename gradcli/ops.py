@@ -2474,7 +2474,9 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
     "mul": Op("MulBackward0", operator.mul,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
-    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
+    # (the divisor's gradient as PyTorch's div_tensor_other_backward, -grad * ((self / other) / other): the
+    # same roundings, and the same inf, not nan, where other is 0 in higher derivatives)
+    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * (a / b / b)),
               save="Ab", float_constant=True, elementwise=TRUE_DIVIDE),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
