@@ -1542,6 +1542,17 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     dims = None if dim is None or not input._data.ndim else _dims(dim, input._data.ndim)
     if dim is not None and not input._data.ndim:
         _dims(dim, 0)  # (dim 0 or -1 of a 0-d tensor: all of it; others out of range)
+    if not input._data.size and (p < 0 or p == math.inf):
+        # PyTorch's linalg_vector_norm: max/min of nothing has no identity (the dim is named as given)
+        if dim is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because "
+                               "the operation does not have an identity")
+        given = dim if isinstance(dim, (list, tuple)) else (dim,)
+        for d, axis in zip(given, dims or ()):
+            if input._data.shape[axis] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on the dimension {d}"
+                                   "because this dimension is empty and the operation does not have an "
+                                   "identity")
     if not input._data.size and dims is not None:
         ops.check_reduced(input._data.shape, dims)
     return unary(ROWS["norm"], input, {"ord": p, "dims": dims, "keepdim": keepdim})
