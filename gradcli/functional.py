@@ -1978,6 +1978,11 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def _addmm(bias, mat1, mat2):
     """bias + mat1 @ mat2 as one AddmmBackward0 node (PyTorch's linear of a matrix with a bias)."""
+    # addmm's own dtype checks, the bias (self) first: a float64 bias was promoted into the result
+    for name, other in (("self", bias), ("mat1", mat1)):
+        if other.dtype is not mat2.dtype:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                               f"{other.dtype.legacy[:-6]} and {mat2.dtype.legacy[:-6]}")
     product = ops._check_mm(mat1._data, mat2._data)
     b = ops._expand_fwd(bias._data, product.shape)
     res = ops._wrap((product + b).astype(product.dtype, copy=False))
