@@ -1437,13 +1437,23 @@ def _permute_fwd(x, dims):
     return x.transpose(dims)
 
 
+def _type_string(x):
+    """PyTorch's toString of a tensor's type: the legacy name ('torch.FloatTensor'), but for bool, which
+    has none, 'CPUBoolType'."""
+    cuda = backend.is_device_array(x)
+    d = dtypes.of_array(x)
+    if d.name == "bool":
+        return ("CUDA" if cuda else "CPU") + "BoolType"
+    return ("torch.cuda." if cuda else "torch.") + d.legacy
+
+
 def _expand_fwd(x, shape):
     """broadcast_to with PyTorch's inferExpandGeometry checks and messages (-1 keeps an existing size)."""
     sizes = ", ".join(map(str, shape))
     have = ", ".join(map(str, x.shape))
     if len(shape) < x.ndim:
         raise RuntimeError(
-            f"expand({dtypes.of_array(x).legacy and 'torch.' + dtypes.of_array(x).legacy}{{[{have}]}}, "
+            f"expand({_type_string(x)}{{[{have}]}}, "
             f"size=[{sizes}]): the number of sizes provided ({len(shape)}) must be greater or equal to the "
             f"number of dimensions in the tensor ({x.ndim})"
         )

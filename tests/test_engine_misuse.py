@@ -697,6 +697,8 @@ MISUSE = {
     "linear_shapes": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 3)),
     "linear_bias_shape": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 4), t.ones(3)),
     "linear_dtypes": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 4, dtype=t.float64)),
+    "expand_bool_too_few_sizes": lambda t: t.zeros(3, 2, dtype=t.bool).expand(1),
+    "expand_long_too_few_sizes": lambda t: t.zeros(3, 2, dtype=t.long).expand_as(t.ones(2)),
     "linear_bias_input_dtypes": lambda t: t.nn.functional.linear(t.ones(3, 4, dtype=t.float64), t.ones(5, 4),
                                                                   t.ones(5)),
     "linear_bias_dtype": lambda t: t.nn.functional.linear(t.ones(3, 4), t.ones(5, 4),
