@@ -1872,11 +1872,11 @@ def _topk(input, k, dim=-1, largest=True, sorted=True, *, pos=2):  # noqa: A002 
     data = _need_tensor("topk", input)._data
     _int_arg("topk", k, "k", pos)
     d = _dim(dim, data.ndim)
+    size = data.shape[d] if data.ndim else 1
+    if k < 0 or k > size:  # (checked before the dtype, as PyTorch's topk_meta does)
+        raise RuntimeError("selected index k out of range")
     if data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    size = data.shape[d] if data.ndim else 1
-    if k < 0 or k > size:
-        raise RuntimeError("selected index k out of range")
     order = _sorted_indices(data, d, largest)
     if data.ndim:
         order = order[(slice(None),) * d + (slice(0, k),)]

@@ -678,6 +678,7 @@ MISUSE = {
     "topk_too_many": lambda t: t.ones(2, 3).topk(4),
     "topk_negative": lambda t: t.topk(t.ones(3), -1),
     "topk_bool": lambda t: t.tensor([True, False]).topk(1),
+    "topk_bool_k_out_of_range": lambda t: t.topk(t.tensor([[False, False, False]]), 2, dim=0, largest=False),
     "topk_float_k": lambda t: t.topk(t.ones(3), 1.0),
     "trace_1d": lambda t: t.trace(t.ones(3)),
     "trace_bool": lambda t: t.tensor([[True]]).trace(),
