@@ -1077,16 +1077,16 @@ def _check_dot(u, v):
 
 
 def _check_bmm(a, b):
-    if a.dtype == bool:
-        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
-    if b.shape[:2] != (a.shape[0], a.shape[2]):
+    if b.shape[:2] != (a.shape[0], a.shape[2]):  # (bmm's meta function checks the shapes first)
         raise RuntimeError(
             "Expected size for first two dimensions of batch2 tensor to be: "
             f"[{a.shape[0]}, {a.shape[2]}] but "
             f"got: [{b.shape[0]}, {b.shape[1]}]."
         )
+    if a.dtype == bool:
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
     if a.shape[0] * a.shape[1] * b.shape[2] > 1 << 16:
         limits.check_tensor_size(a.shape[0] * a.shape[1] * b.shape[2], a.itemsize)
     return xp.matmul(a, b)

@@ -678,6 +678,8 @@ MISUSE = {
     "topk_too_many": lambda t: t.ones(2, 3).topk(4),
     "topk_negative": lambda t: t.topk(t.ones(3), -1),
     "topk_bool": lambda t: t.tensor([True, False]).topk(1),
+    "bmm_bool_shapes": lambda t: t.matmul(t.ones(2, 3, 2, dtype=t.bool), t.ones(2, 3, 2, dtype=t.bool)),
+    "bmm_dtypes_shapes": lambda t: t.ones(2, 3, 2) @ t.ones(2, 3, 2, dtype=t.float64),
     "topk_bool_k_out_of_range": lambda t: t.topk(t.tensor([[False, False, False]]), 2, dim=0, largest=False),
     "topk_float_k": lambda t: t.topk(t.ones(3), 1.0),
     "trace_1d": lambda t: t.trace(t.ones(3)),
