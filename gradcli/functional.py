@@ -2214,10 +2214,25 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dtype is None:
         dtype = inferred
     limits.check_tensor_size(len(flat), dtype.itemsize)
+    if dtype.np.kind in "iu":
+        # c10's check for a float into an integer dtype: within [lowest, max] (numpy would truncate 255.9
+        # into uint8's 255, or wrap)
+        info = xp.iinfo(dtype.np)
+        if builtin_any(type(v) is float and not info.min <= v <= info.max for v in flat if v == v):
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
     try:
         array = xp.array(flat, dtype=dtype.np).reshape(shape)
     except OverflowError:
-        raise _tensor_overflow(flat, dtype) from None
+        if dtype.np.kind != "u":
+            raise _tensor_overflow(flat, dtype) from None
+        # c10's checked conversion lets a negative int down to -max wrap into an unsigned dtype (uint8: -1 is
+        # 255, -255 is 1), as _scalar_for does for a number argument
+        top = int(xp.iinfo(dtype.np).max)
+        wrapped = [v % (top + 1) if type(v) is int and -top <= v < 0 else v for v in flat]
+        try:
+            array = xp.array(wrapped, dtype=dtype.np).reshape(shape)
+        except OverflowError:
+            raise _tensor_overflow(flat, dtype) from None
     except ValueError:  # (numpy: "cannot convert float NaN to integer")
         raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") from None
     return _finish(array, requires_grad, dev)
