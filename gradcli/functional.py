@@ -539,7 +539,8 @@ def outer(input, vec2):
     for name, t in (("self", _need_tensor("outer", input)), ("vec2", _need_tensor("outer", vec2, 2, "vec2"))):
         if t._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
-    return mul(unsqueeze(input, 1), unsqueeze(vec2, 0))
+    # PyTorch's: self.reshape({n, 1}) * vec2 (a ViewBackward0 on the first, the second as it is)
+    return mul(reshape(input, input._data.shape[0], 1), vec2)
 
 
 # ------------------------------------------------------------------ joining
