@@ -542,7 +542,8 @@ def outer(input, vec2):
     for name, t in (("self", _need_tensor("outer", input)), ("vec2", _need_tensor("outer", vec2, 2, "vec2"))):
         if t._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
-    return mul(unsqueeze(input, 1), unsqueeze(vec2, 0))
+    # PyTorch's: self.reshape({n, 1}) * vec2 (a ViewBackward0 on the first, the second as it is)
+    return mul(reshape(input, input._data.shape[0], 1), vec2)
 
 
 # ------------------------------------------------------------------ joining
@@ -972,6 +973,10 @@ def _smooth(name, kernel, input, target, reduction, width):
     kind = dtypes.result_type((input, target))
     if not kind.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{kind.legacy[:-6]}\'')
+    if name == "huber_loss" and target.dtype is not input.dtype:
+        # PyTorch's huber_loss writes into a tensor like its input (empty_like(input)): a float64 target
+        # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses)
+        target = to(target, input.dtype)
     return binary(ROWS[name], input, target, {key: width, "reduction": reduction})
 
 
@@ -1626,6 +1631,17 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     dims = None if dim is None or not input._data.ndim else _dims(dim, input._data.ndim)
     if dim is not None and not input._data.ndim:
         _dims(dim, 0)  # (dim 0 or -1 of a 0-d tensor: all of it; others out of range)
+    if not input._data.size and (p < 0 or p == math.inf):
+        # PyTorch's linalg_vector_norm: max/min of nothing has no identity (the dim is named as given)
+        if dim is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because "
+                               "the operation does not have an identity")
+        given = dim if isinstance(dim, (list, tuple)) else (dim,)
+        for d, axis in zip(given, dims or ()):
+            if input._data.shape[axis] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on the dimension {d}"
+                                   "because this dimension is empty and the operation does not have an "
+                                   "identity")
     if not input._data.size and dims is not None:
         ops.check_reduced(input._data.shape, dims)
     return unary(ROWS["norm"], input, {"ord": p, "dims": dims, "keepdim": keepdim})
@@ -1945,11 +1961,11 @@ def _topk(input, k, dim=-1, largest=True, sorted=True, *, pos=2):  # noqa: A002 
     data = _need_tensor("topk", input)._data
     _int_arg("topk", k, "k", pos)
     d = _dim(dim, data.ndim)
+    size = data.shape[d] if data.ndim else 1
+    if k < 0 or k > size:  # (checked before the dtype, as PyTorch's topk_meta does)
+        raise RuntimeError("selected index k out of range")
     if data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
-    size = data.shape[d] if data.ndim else 1
-    if k < 0 or k > size:
-        raise RuntimeError("selected index k out of range")
     order = _sorted_indices(data, d, largest)
     if data.ndim:
         order = order[(slice(None),) * d + (slice(0, k),)]
@@ -2051,6 +2067,11 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def _addmm(bias, mat1, mat2):
     """bias + mat1 @ mat2 as one AddmmBackward0 node (PyTorch's linear of a matrix with a bias)."""
+    # addmm's own dtype checks, the bias (self) first: a float64 bias was promoted into the result
+    for name, other in (("self", bias), ("mat1", mat1)):
+        if other.dtype is not mat2.dtype:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                               f"{other.dtype.legacy[:-6]} and {mat2.dtype.legacy[:-6]}")
     product = ops._check_mm(mat1._data, mat2._data)
     b = ops._expand_fwd(bias._data, product.shape)
     res = ops._wrap((product + b).astype(product.dtype, copy=False))
@@ -2282,10 +2303,25 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dtype is None:
         dtype = inferred
     limits.check_tensor_size(len(flat), dtype.itemsize)
+    if dtype.np.kind in "iu":
+        # c10's check for a float into an integer dtype: within [lowest, max] (numpy would truncate 255.9
+        # into uint8's 255, or wrap)
+        info = xp.iinfo(dtype.np)
+        if builtin_any(type(v) is float and not info.min <= v <= info.max for v in flat if v == v):
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
     try:
         array = xp.array(flat, dtype=dtype.np).reshape(shape)
     except OverflowError:
-        raise _tensor_overflow(flat, dtype) from None
+        if dtype.np.kind != "u":
+            raise _tensor_overflow(flat, dtype) from None
+        # c10's checked conversion lets a negative int down to -max wrap into an unsigned dtype (uint8: -1 is
+        # 255, -255 is 1), as _scalar_for does for a number argument
+        top = int(xp.iinfo(dtype.np).max)
+        wrapped = [v % (top + 1) if type(v) is int and -top <= v < 0 else v for v in flat]
+        try:
+            array = xp.array(wrapped, dtype=dtype.np).reshape(shape)
+        except OverflowError:
+            raise _tensor_overflow(flat, dtype) from None
     except ValueError:  # (numpy: "cannot convert float NaN to integer")
         raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") from None
     return _finish(array, requires_grad, dev)

@@ -1077,16 +1077,16 @@ def _check_dot(u, v):
 
 
 def _check_bmm(a, b):
-    if a.dtype == bool:
-        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
-    if b.shape[:2] != (a.shape[0], a.shape[2]):
+    if b.shape[:2] != (a.shape[0], a.shape[2]):  # (bmm's meta function checks the shapes first)
         raise RuntimeError(
             "Expected size for first two dimensions of batch2 tensor to be: "
             f"[{a.shape[0]}, {a.shape[2]}] but "
             f"got: [{b.shape[0]}, {b.shape[1]}]."
         )
+    if a.dtype == bool:
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
     if a.shape[0] * a.shape[1] * b.shape[2] > 1 << 16:
         limits.check_tensor_size(a.shape[0] * a.shape[1] * b.shape[2], a.itemsize)
     return xp.matmul(a, b)
@@ -1437,13 +1437,23 @@ def _permute_fwd(x, dims):
     return x.transpose(dims)
 
 
+def _type_string(x):
+    """PyTorch's toString of a tensor's type: the legacy name ('torch.FloatTensor'), but for bool, which
+    has none, 'CPUBoolType'."""
+    cuda = backend.is_device_array(x)
+    d = dtypes.of_array(x)
+    if d.name == "bool":
+        return ("CUDA" if cuda else "CPU") + "BoolType"
+    return ("torch.cuda." if cuda else "torch.") + d.legacy
+
+
 def _expand_fwd(x, shape):
     """broadcast_to with PyTorch's inferExpandGeometry checks and messages (-1 keeps an existing size)."""
     sizes = ", ".join(map(str, shape))
     have = ", ".join(map(str, x.shape))
     if len(shape) < x.ndim:
         raise RuntimeError(
-            f"expand({dtypes.of_array(x).legacy and 'torch.' + dtypes.of_array(x).legacy}{{[{have}]}}, "
+            f"expand({_type_string(x)}{{[{have}]}}, "
             f"size=[{sizes}]): the number of sizes provided ({len(shape)}) must be greater or equal to the "
             f"number of dimensions in the tensor ({x.ndim})"
         )
@@ -1984,9 +1994,13 @@ def _cumsum_fwd(x, dim):
 
 
 def _cumsum_bwd(m, g, a, b, r, p):
-    if not g.shape:
+    """PyTorch's reversed cumsum, g.flip(dim).cumsum(dim).flip(dim): the same sums in the same order (the
+    total minus the prefix sums spread one nan or inf over every element)."""
+    shape = g.shape
+    if _numel(shape) <= 1 or shape[p["dim"]] == 1:
         return (g,)
-    return (m.sum(g, (p["dim"],), True) - m.cumsum(g, p["dim"]) + g,)
+    dims = (p["dim"],)
+    return (m.flip(m.cumsum(m.flip(g, dims), p["dim"]), dims),)
 
 
 def _split_bwd(m, g, p, stacked):
@@ -2239,7 +2253,8 @@ def _split_back(m, grads, a, b, r, p):
 def _taken(a, index, **_):
     """a[index] (an advanced index: gather, index_select, sort, topk, diag), a copy; index () is a itself
     (a 0-d input), copied."""
-    return a[index] if index != () else a.copy()
+    # (C order, as PyTorch's result: numpy's a[:, idx] comes out in another order, and view() then failed)
+    return _contiguous(a[index]) if index != () else a.copy()
 
 
 def along(index, dim, ndim):
@@ -2358,7 +2373,7 @@ def _roll_fwd(a, shifts, dims):
     ns = namespace_of(a)
     if not dims:
         return ns.roll(a.reshape(-1), shifts[0]).reshape(a.shape)
-    return ns.roll(a, shifts, axis=dims)
+    return _contiguous(ns.roll(a, shifts, axis=dims))  # (C order whatever a's, as PyTorch's)
 
 
 def _diag_embed_fwd(a, shape, index):
@@ -2469,7 +2484,9 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
     "mul": Op("MulBackward0", operator.mul,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
-    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * a / (b * b)),
+    # (the divisor's gradient as PyTorch's div_tensor_other_backward, -grad * ((self / other) / other): the
+    # same roundings, and the same inf, not nan, where other is 0 in higher derivatives)
+    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * (a / b / b)),
               save="Ab", float_constant=True, elementwise=TRUE_DIVIDE),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
@@ -2652,7 +2669,7 @@ ROWS: dict[str, Op] = {
     "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)],
                  _indexed_back("select_grad"), view=True),
     "slice": Op("SliceBackward0", lambda a, index, **_: a[index], _indexed_back("slice_grad"), view=True),
-    "index": Op("IndexBackward0", lambda a, index, **_: a[index], _indexed_back("index_grad"),
+    "index": Op("IndexBackward0", lambda a, index, **_: _contiguous(a[index]), _indexed_back("index_grad"),
                 saves_params=True),
     # the backward of indexing, as a differentiable op (create_graph=True)
     "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
@@ -2660,7 +2677,8 @@ ROWS: dict[str, Op] = {
     "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
-    "masked_fill_tensor": Op("MaskedFillBackward1", lambda a, v, mask: xp.where(mask, v, a).astype(a.dtype),
+    "masked_fill_tensor": Op("MaskedFillBackward1",
+                             lambda a, v, mask: _contiguous(xp.where(mask, v, a).astype(a.dtype)),
                              lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),
                                                        m.sum(m.where(p["mask"], g, 0),
                                                              tuple(range(len(g.shape))), False)),
@@ -2686,7 +2704,7 @@ ROWS: dict[str, Op] = {
                    lambda m, g, a, b, r, p: (m.to_device(g, p["src"]) if "src" in p else g,)),
     # copy_ and fill_(tensor): self's old values get no gradient, the source gets it (summed to its shape)
     "copy_": Op("CopyBackwards", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
-    "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: xp.where(mask, value, a),
+    "masked_fill_": Op("MaskedFillBackward0", lambda a, mask, value: _contiguous(xp.where(mask, value, a)),
                        lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),), saves_params=True),
     "zero_": Op("ZeroBackward0", lambda a: xp.zeros_like(a), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),

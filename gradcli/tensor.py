@@ -124,7 +124,7 @@ class Tensor(metaclass=dtypes.TorchClass):
         nelement new_tensor new_zeros new_ones zeros_like ones_like eq ne lt le gt ge equal allclose any all
         floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr erf logsumexp amax amin chunk
         split flip isnan isinf isfinite masked_fill masked_fill_ gather index_select repeat tril triu narrow
-        cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
+        cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll is_cuda
         """.split()
     )
     SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})
@@ -276,6 +276,10 @@ class Tensor(metaclass=dtypes.TorchClass):
     @property
     def device(self):
         return CUDA if type(self._data) is backend.device_ndarray else CPU
+
+    @property
+    def is_cuda(self):
+        return type(self._data) is backend.device_ndarray
 
     @property
     def ndim(self):

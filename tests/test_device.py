@@ -87,9 +87,10 @@ def test_cpu_device_reads_as_pytorch_does():
         import torch
         x = torch.tensor([1., 2.])
         print(x.device, repr(x.device), x.cpu() is x, x.to("cpu") is x, x.device == torch.device("cpu"))
+        print(x.is_cuda)
     """)
     assert error is None
-    assert out == "cpu device(type='cpu') True True True\n"
+    assert out == "cpu device(type='cpu') True True True\nFalse\n"
 
 
 # ------------------------------------------------------------------ the simulated GPU (and the real one)
@@ -105,6 +106,7 @@ def test_sim_default_device_prints_as_pytorch(device):
         print(y)
         print(x.device, repr(x.device), x.is_leaf, x.grad.device)
         print(torch.zeros(2, dtype=torch.int64), torch.arange(3).tolist(), y.item())
+        print(x.is_cuda, x.cpu().is_cuda)
     """, device)
     assert error is None, error
     assert out == (
@@ -113,6 +115,7 @@ def test_sim_default_device_prints_as_pytorch(device):
         "tensor(5., device='cuda:0', grad_fn=<SumBackward0>)\n"
         "cuda:0 device(type='cuda', index=0) True cuda:0\n"
         "tensor([0, 0], device='cuda:0') [0, 1, 2] 5.0\n"
+        "True False\n"
     )
 
 
