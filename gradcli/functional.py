@@ -1209,6 +1209,9 @@ def getitem(x, index):
         idx = tuple(items)
         data = x._data
         _check_masks(idx, data.shape)
+        numel = _advanced_numel(idx, data.shape)
+        if numel is not None and numel > 1 << 16:
+            limits.check_tensor_size(numel, data.itemsize)  # (x[idx] with 10**8 indices into rows of 10**4)
         try:
             data[idx]
         except IndexError as exc:
@@ -1261,6 +1264,50 @@ def _indexes_everything(items, shape):
         return False
     rest = [i for i in items if i is not Ellipsis]
     return builtin_all(isinstance(i, slice) and i.indices(n) == (0, n, 1) for i, n in zip(rest, shape))
+
+
+def _advanced_numel(index, shape):
+    """How many elements numpy's data[index] (an advanced index) will have, found without making it, or None
+    where the index is malformed (numpy then raises its own error)."""
+    try:
+        def used(item):
+            if item is None or item is Ellipsis or isinstance(item, bool):
+                return 0
+            return item.ndim if getattr(item, "dtype", None) == _BOOL else 1
+
+        free = len(shape) - builtin_sum(used(i) for i in index)
+        if free < 0:
+            return None
+        arrays = []  # the shapes the advanced indices broadcast together
+        rest = 1  # the elements the slices and the unindexed dimensions keep
+        d = 0
+        for item in index:
+            if item is Ellipsis:
+                for n in shape[d:d + free]:
+                    rest *= n
+                d += free
+                free = 0
+            elif item is None:
+                continue
+            elif isinstance(item, bool):
+                arrays.append((int(item),))
+            elif isinstance(item, slice):
+                rest *= len(range(*item.indices(shape[d])))
+                d += 1
+            elif isinstance(item, int):
+                arrays.append(())
+                d += 1
+            elif item.dtype == _BOOL:
+                arrays.append((int(item.sum()),))
+                d += item.ndim
+            else:
+                arrays.append(tuple(item.shape))
+                d += 1
+        for n in shape[d:]:
+            rest *= n
+        return math.prod(xp.broadcast_shapes(*arrays)) * rest
+    except Exception:  # (shapes that do not broadcast, ...: numpy says what is wrong)
+        return None
 
 
 def _check_masks(index, shape):

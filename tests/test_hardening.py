@@ -278,6 +278,11 @@ def test_int_bits_flag():
          ("--max-tensor-bytes", "1M")),
         ("torch.zeros(-1)", "RuntimeError", "zeros: Dimension size must be non-negative.", ()),
         ("torch.zeros(2**63)", "TypeError", "Overflow when unpacking long long", ()),
+        # an advanced index: 10**5 indices into rows of 10**4 made 10**9 elements past --max-elements
+        ("x = torch.ones(10, 10**4)\nx[torch.zeros(10**5, dtype=torch.long)]", "LimitError",
+         "a tensor of 1,000,000,000 elements is over the limit of 100,000,000 (--max-elements)", ()),
+        ("x = torch.ones(10, 10**3)\nx[[0] * 10**4, None, :]", "LimitError",
+         "a tensor of 10,000,000 elements", ("--max-elements", "1000000")),
     ],
 )
 def test_tensor_bombs_are_sized_before_allocating(source, kind, message, flags):
