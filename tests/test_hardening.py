@@ -247,10 +247,24 @@ def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, mess
         ("[0] * 10**9", "LimitError", "--max-sequence"),
         ("s = 'ab'\nwhile True:\n    s += s", "LimitError", "--max-sequence"),
         ("'x'.zfill(10**10)", "LimitError", "--max-sequence"),
+        # doubling by other means than + and *, each bounded only by --max-memory before
+        ("l = [0] * 2**20\nfor i in range(4):\n    l[len(l):] = l", "LimitError", "16,777,216 elements"),
+        ("l = [0] * 2**20\nfor i in range(4):\n    l = [*l, *l]", "LimitError", "16,777,216 elements"),
+        ("l = (0,) * 2**20\nfor i in range(4):\n    l = (*l, *l)", "LimitError", "16,777,216 elements"),
+        ("s = 'a' * 2**20\nfor i in range(4):\n    s = f'{s}{s}'", "LimitError", "16,777,216 elements"),
+        ("s = 'a' * 2**20\nfor i in range(4):\n    s = '%s%s' % (s, s)", "LimitError", "16,777,220 elements"),
+        ("s = 'a' * 2**20\nfor i in range(4):\n    s = '{}{}'.format(s, s)", "LimitError", "--max-sequence"),
     ],
 )
 def test_int_and_string_bombs_are_sized_before_computing(source, kind, message):
     refused(source, kind, message)
+
+
+def test_doubling_checks_leave_ordinary_code_alone():
+    source = ("l = [1, 2]\nl[1:1] = [3, 4]\nl[:] = 'ab'\n"
+              "print(l, [*l, *'cd'], (*l,), f'{l}{1:>4}', '%s%d' % ('a', 2), "
+              "'{}-{x}'.format(1, x='{}'.format(2)))")
+    assert runs(source) == "['a', 'b'] ['a', 'b', 'c', 'd'] ('a', 'b') ['a', 'b']   1 a2 1-2\n"
 
 
 def test_int_from_a_string_keeps_to_the_int_bits_flag():
