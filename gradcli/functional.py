@@ -214,6 +214,17 @@ def _float_bound(input, *bounds):
     return input
 
 
+def _check_bounds(name, *bounds):
+    """clamp's bounds are tensors, numbers or None, as PyTorch parses them: a list or a complex number
+    ((-1) ** 0.5 is one) went on to numpy, which broadcast it and made complex or object tensors."""
+    if builtin_all(b is None or type(b) is Tensor or isinstance(b, _NUMBER) for b in bounds):
+        return
+    if builtin_any(isinstance(b, complex) for b in bounds):
+        raise RuntimeError("clamp is not supported for complex types")
+    got = ", ".join(["Tensor", *(type(b).__name__ for b in bounds if b is not None)])
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({got})")
+
+
 def _no_bool_clamp(input, lo, hi):
     """PyTorch has no bool clamp kernel: a bool tensor clamped by bools (a bool result) is an error."""
     if input._data.dtype.kind == "b" and builtin_all(b is None or type(b) is bool for b in (lo, hi)):
@@ -224,6 +235,7 @@ def _no_bool_clamp(input, lo, hi):
 
 def clamp(input, min=None, max=None):  # noqa: A002
     _need_tensor("clamp", input)
+    _check_bounds("clamp", min, max)
     _no_bool_clamp(input, min, max)
     input = _float_bound(input, min, max)
     if type(min) is Tensor or type(max) is Tensor:
@@ -258,6 +270,7 @@ clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
+    _check_bounds("clamp_min", min)
     _no_bool_clamp(_need_tensor("clamp_min", input), min, None)
     input = _float_bound(input, min)
     if type(min) is Tensor:
@@ -268,6 +281,7 @@ def clamp_min(input, min):  # noqa: A002
 
 
 def clamp_max(input, max):  # noqa: A002
+    _check_bounds("clamp_max", max)
     _no_bool_clamp(_need_tensor("clamp_max", input), None, max)
     input = _float_bound(input, max)
     if type(max) is Tensor:

@@ -721,3 +721,23 @@ def test_the_repl_keeps_to_max_memory():
     out, err = child.communicate(lines, timeout=60)
     assert child.returncode == 1 and out == b"after\n", (out, err)
     assert err.startswith(b"LimitError: the program needs more memory than the limit of 512 MiB (--max-mem")
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        # (-1) ** 0.5 is a complex number: the clamp made a complex128 tensor, and the table and the JSON
+        # document then failed with "gradcli: internal error"
+        ("x = torch.ones(2, dtype=torch.int64).clamp((-1) ** 0.5)", "RuntimeError",
+         "clamp is not supported for complex types"),
+        ("x = torch.ones(2, dtype=torch.int64).clamp(min=[0.5, 3])", "TypeError",
+         "clamp() received an invalid combination of arguments - got (Tensor, list)"),
+        ("x = torch.clamp_max(torch.ones(2), [(-1) ** 0.5])", "TypeError",
+         "clamp_max() received an invalid combination of arguments - got (Tensor, list)"),
+        ("x = torch.ones(2).clamp('a')", "TypeError", "clamp() received an invalid combination of arguments"),
+    ],
+)
+def test_clamp_takes_numbers_and_tensors_only(source, kind, message):
+    refused(source, kind, message)
+    result = CliRunner().invoke(main, ["eval", "--format", "json", "-"], input=source, env=ENV)
+    assert result.exit_code == 1 and json.loads(result.stdout)["error"]["type"] == kind
