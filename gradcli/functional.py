@@ -2688,6 +2688,7 @@ def _copy_(self, src):
 
 
 def _clamp_(self, min=None, max=None):  # noqa: A002
+    _check_bounds("clamp_", min, max)
     _no_bool_clamp(self, min, max)
     numbers = [b for b in (min, max) if b is not None and type(b) is not Tensor]
     kind = dtypes.result_type((self, *numbers))

@@ -193,9 +193,10 @@ def test_no_frames_generators_or_tracebacks(source, kind, message):
 def test_caught_errors_hand_over_nothing_of_numpy():
     # numpy's UFuncTypeError carries the ufunc (np.maximum) and numpy dtypes in its args: a script that
     # caught it could call the ufunc and hold numpy arrays
-    source = ("try:\n    torch.ones(2).clamp('a')\nexcept TypeError as e:\n    u = e.args[0]\n"
-              "    print(type(u) if 0 else repr(u)[:5], len(e.args))\n    u([1], [2])")
-    result = refused(source, "TypeError", "'str' object is not callable", line=6)
+    source = ("import torch.nn.functional as F\ntry:\n    F.leaky_relu(torch.ones(2), 'a')\n"
+              "except TypeError as e:\n    u = e.args[0]\n    print(repr(u)[:5], len(e.args))\n"
+              "    u([1], [2])")
+    result = refused(source, "TypeError", "'str' object is not callable", line=7)
     assert result.stdout == "\"ufun 1\n"
     # the script's own errors keep their args
     assert runs("try:\n    {}[(1, 'k')]\nexcept KeyError as e:\n    print(e.args)") == "((1, 'k'),)\n"
@@ -735,6 +736,7 @@ def test_the_repl_keeps_to_max_memory():
         ("x = torch.clamp_max(torch.ones(2), [(-1) ** 0.5])", "TypeError",
          "clamp_max() received an invalid combination of arguments - got (Tensor, list)"),
         ("x = torch.ones(2).clamp('a')", "TypeError", "clamp() received an invalid combination of arguments"),
+        ("x = torch.ones(2).clamp_(max='a')", "TypeError", "clamp_() received an invalid combination"),
     ],
 )
 def test_clamp_takes_numbers_and_tensors_only(source, kind, message):
