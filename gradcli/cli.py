@@ -26,6 +26,12 @@ EXIT_SCRIPT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
+def _not_nan(ctx, param, value):
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds (0: no limit).")
+    return value
+
+
 class _Size(click.ParamType):
     """A size in bytes: 4G, 512M, 1.5G or a number of bytes (0 allowed only where it means no limit)."""
 
@@ -49,8 +55,10 @@ def limit_options(fn):
     options = [
         click.option("--max-steps", type=click.IntRange(1), default=DEFAULT.max_steps, show_default=True,
                      help="Most loop iterations plus function calls a script may make."),
-        click.option("--timeout", "max_seconds", type=click.FloatRange(0), default=DEFAULT.max_seconds,
-                     show_default=True, help="Wall-clock seconds a script may run (0: no limit)."),
+        # (at most about 30 years: the watchdog's timer and select() take no larger timeouts; nan is refused)
+        click.option("--timeout", "max_seconds", type=click.FloatRange(0, 1e9), default=DEFAULT.max_seconds,
+                     show_default=True, callback=_not_nan,
+                     help="Wall-clock seconds a script may run (0: no limit)."),
         # past about 2,000 the Python frames it takes would not fit under a recursion limit that is
         # safe for the C stack (see interpreter._SAFE_RECURSION_LIMIT)
         click.option("--max-depth", type=click.IntRange(10, 2_000), default=DEFAULT.max_depth,

@@ -568,6 +568,22 @@ def test_size_flags_take_units():
     assert result.exit_code == 2 and "must be more than 0" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["inf", "nan", "1e308"])
+def test_a_timeout_past_what_the_clock_takes_is_a_usage_error(value):
+    # (the watchdog's timer failed on them: "gradcli: internal error: OverflowError: timestamp out of range")
+    result = CliRunner().invoke(main, ["eval", "--timeout", value, "-"], input=b"", env=ENV)
+    assert result.exit_code == 2 and "Invalid value for '--timeout'" in result.stderr, result.stderr
+
+
+def test_a_source_cut_short_is_reported_as_over_the_limit(tmp_path):
+    path = tmp_path / "big.grad"
+    path.write_bytes(b"x = 1\n" * 200_000)
+    result = CliRunner().invoke(main, ["eval", str(path)], env=ENV)
+    assert result.stderr.startswith("LimitError: the program is 1,200,000 bytes, over the limit of 1,000,000")
+    result = CliRunner().invoke(main, ["eval", "-"], input=b"x = 1\n" * 200_000, env=ENV)
+    assert result.stderr.startswith("LimitError: the program is more than the limit of 1,000,000 bytes")
+
+
 # ------------------------------------------------------------------ through a real process
 def spawn(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "PYTHONUNBUFFERED": "0"}
