@@ -1223,9 +1223,13 @@ def getitem(x, index):
         idx = tuple(items)
         data = x._data
         _check_masks(idx, data.shape)
-        numel = _advanced_numel(idx, data.shape)
-        if numel is not None and numel > 1 << 16:
-            limits.check_tensor_size(numel, data.itemsize)  # (x[idx] with 10**8 indices into rows of 10**4)
+        bound = data.size  # (the result has at most this many elements: small ones skip the count)
+        for item in idx:
+            bound *= getattr(item, "size", 1) or 1
+        if bound > 1 << 16:
+            numel = _advanced_numel(idx, data.shape)
+            if numel is not None and numel > 1 << 16:
+                limits.check_tensor_size(numel, data.itemsize)  # (x[idx]: 10**8 indices into rows of 10**4)
         try:
             data[idx]
         except IndexError as exc:
