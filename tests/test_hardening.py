@@ -759,3 +759,18 @@ def test_clamp_takes_numbers_and_tensors_only(source, kind, message):
     refused(source, kind, message)
     result = CliRunner().invoke(main, ["eval", "--format", "json", "-"], input=source, env=ENV)
     assert result.exit_code == 1 and json.loads(result.stdout)["error"]["type"] == kind
+
+
+def test_the_repl_keeps_to_the_timeout_inside_one_operation():
+    # the REPL had no watchdog: repr() of shared nested tuples (2**60 steps inside one C call) hung the
+    # session past --timeout; now the session ends as `eval` would, with what it printed before
+    child = spawn("repl", "--timeout", "0.5", stdin=subprocess.PIPE)
+    lines = b"x = ()\nfor i in range(60):\n    x = (x, x)\n\nprint('built')\nprint(len(repr(x)))\nprint(1)\n"
+    start = time.perf_counter()
+    try:
+        out, err = child.communicate(lines, timeout=30)
+    finally:
+        child.kill()
+    assert time.perf_counter() - start < 10
+    assert (child.returncode, out) == (1, b"built\n"), err
+    assert err.startswith(b"LimitError: the program ran longer than 0.5 s (--timeout)"), err
