@@ -26,6 +26,12 @@ EXIT_SCRIPT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
+def _not_nan(ctx, param, value):
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds (0: no limit).")
+    return value
+
+
 class _Size(click.ParamType):
     """A size in bytes: 4G, 512M, 1.5G or a number of bytes (0 allowed only where it means no limit)."""
 
@@ -49,8 +55,10 @@ def limit_options(fn):
     options = [
         click.option("--max-steps", type=click.IntRange(1), default=DEFAULT.max_steps, show_default=True,
                      help="Most loop iterations plus function calls a script may make."),
-        click.option("--timeout", "max_seconds", type=click.FloatRange(0), default=DEFAULT.max_seconds,
-                     show_default=True, help="Wall-clock seconds a script may run (0: no limit)."),
+        # (at most about 30 years: the watchdog's timer and select() take no larger timeouts; nan is refused)
+        click.option("--timeout", "max_seconds", type=click.FloatRange(0, 1e9), default=DEFAULT.max_seconds,
+                     show_default=True, callback=_not_nan,
+                     help="Wall-clock seconds a script may run (0: no limit)."),
         # past about 2,000 the Python frames it takes would not fit under a recursion limit that is
         # safe for the C stack (see interpreter._SAFE_RECURSION_LIMIT)
         click.option("--max-depth", type=click.IntRange(10, 2_000), default=DEFAULT.max_depth,
@@ -289,6 +297,81 @@ class _Watchdog:
         return False
 
 
+class _SessionWatchdog:
+    """The --timeout watchdog of a REPL session, armed around each input: one helper process for the whole
+    session (a fork per input would cost milliseconds each) and the faulthandler timer, re-armed per input.
+    As for `eval`, an input that one operation keeps past the timeout is said on stderr by the helper, and
+    the timer ends the process with exit 1: the session ends rather than hangs."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.wait = seconds + 1.0 + seconds / 10
+        self.helper = None
+
+    def __enter__(self):
+        if not self.seconds or not hasattr(os, "fork"):
+            return self
+        import time
+
+        error = LimitError(f"the program ran longer than {self.seconds:g} s (--timeout), and was stopped "
+                           "inside one operation that did not return in time")
+        stderr = (error.render() + "\n").encode("utf-8", "replace")
+        read, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the helper: b"a" arms it, b"d" disarms it, the pipe's end ends it
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                os.close(write)
+                deadline = None
+                while True:
+                    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    ready, _, _ = select.select([read], [], [], timeout)
+                    if not ready:
+                        _write_all(2, stderr)
+                        deadline = None
+                        continue
+                    data = os.read(read, 256)
+                    if not data:
+                        break
+                    deadline = time.monotonic() + self.wait if data[-1:] == b"a" else None
+            finally:
+                os._exit(0)
+        os.close(read)
+        self.helper = (pid, write)
+        self.devnull = open(os.devnull, "w")  # noqa: SIM115 - the timer writes its traceback here
+        return self
+
+    @contextlib.contextmanager
+    def armed(self):
+        if self.helper is None:
+            yield
+            return
+        import faulthandler
+
+        _write_all(self.helper[1], b"a")
+        try:
+            faulthandler.dump_traceback_later(self.wait + 0.5, exit=True, file=self.devnull)
+        except (RuntimeError, MemoryError):  # (no thread under a tiny --max-memory: the helper still speaks)
+            pass
+        try:
+            yield
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+            _write_all(self.helper[1], b"d")
+
+    def __exit__(self, *exc_info):
+        if self.helper is not None:
+            pid, write = self.helper
+            os.close(write)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            self.devnull.close()
+            self.helper = None
+        return False
+
+
 def _write_all(fd: int, data: bytes) -> None:
     with contextlib.suppress(OSError):
         while data:
@@ -485,10 +568,14 @@ def repl(color, **kw):
     device = kw.pop("device")
     _use_device(device)
     run_limits = _limits(kw)
-    # --max-memory caps the whole session, as it caps one `eval` (a piped REPL runs untrusted lines too)
-    budget = 0 if device == "cuda" or not _owns_the_process() else run_limits.max_memory
-    with address_space_limit(budget):
-        code = run_repl(default_dtype=default_dtype, run_limits=run_limits, color=color)
+    # --max-memory caps the whole session, as it caps one `eval` (a piped REPL runs untrusted lines too),
+    # and each input runs under the --timeout watchdog, which ends the session if one operation outlasts it
+    owned = _owns_the_process()
+    budget = 0 if device == "cuda" or not owned else run_limits.max_memory
+    watchdog = _SessionWatchdog(run_limits.max_seconds if owned else 0)
+    with address_space_limit(budget), watchdog:
+        code = run_repl(default_dtype=default_dtype, run_limits=run_limits, color=color,
+                        run_guard=watchdog.armed)
     sys.exit(code)
 
 

@@ -217,6 +217,17 @@ def _float_bound(input, *bounds):
     return input
 
 
+def _check_bounds(name, *bounds):
+    """clamp's bounds are tensors, numbers or None, as PyTorch parses them: a list or a complex number
+    ((-1) ** 0.5 is one) went on to numpy, which broadcast it and made complex or object tensors."""
+    if builtin_all(b is None or type(b) is Tensor or isinstance(b, _NUMBER) for b in bounds):
+        return
+    if builtin_any(isinstance(b, complex) for b in bounds):
+        raise RuntimeError("clamp is not supported for complex types")
+    got = ", ".join(["Tensor", *(type(b).__name__ for b in bounds if b is not None)])
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({got})")
+
+
 def _no_bool_clamp(input, lo, hi):
     """PyTorch has no bool clamp kernel: a bool tensor clamped by bools (a bool result) is an error."""
     if input._data.dtype.kind == "b" and builtin_all(b is None or type(b) is bool for b in (lo, hi)):
@@ -227,6 +238,7 @@ def _no_bool_clamp(input, lo, hi):
 
 def clamp(input, min=None, max=None):  # noqa: A002
     _need_tensor("clamp", input)
+    _check_bounds("clamp", min, max)
     _no_bool_clamp(input, min, max)
     input = _float_bound(input, min, max)
     if type(min) is Tensor or type(max) is Tensor:
@@ -261,6 +273,7 @@ clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
+    _check_bounds("clamp_min", min)
     _no_bool_clamp(_need_tensor("clamp_min", input), min, None)
     input = _float_bound(input, min)
     if type(min) is Tensor:
@@ -271,6 +284,7 @@ def clamp_min(input, min):  # noqa: A002
 
 
 def clamp_max(input, max):  # noqa: A002
+    _check_bounds("clamp_max", max)
     _no_bool_clamp(_need_tensor("clamp_max", input), None, max)
     input = _float_bound(input, max)
     if type(max) is Tensor:
@@ -1218,6 +1232,13 @@ def getitem(x, index):
         idx = tuple(items)
         data = x._data
         _check_masks(idx, data.shape)
+        bound = data.size  # (the result has at most this many elements: small ones skip the count)
+        for item in idx:
+            bound *= getattr(item, "size", 1) or 1
+        if bound > 1 << 16:
+            numel = _advanced_numel(idx, data.shape)
+            if numel is not None and numel > 1 << 16:
+                limits.check_tensor_size(numel, data.itemsize)  # (x[idx]: 10**8 indices into rows of 10**4)
         try:
             data[idx]
         except IndexError as exc:
@@ -1270,6 +1291,50 @@ def _indexes_everything(items, shape):
         return False
     rest = [i for i in items if i is not Ellipsis]
     return builtin_all(isinstance(i, slice) and i.indices(n) == (0, n, 1) for i, n in zip(rest, shape))
+
+
+def _advanced_numel(index, shape):
+    """How many elements numpy's data[index] (an advanced index) will have, found without making it, or None
+    where the index is malformed (numpy then raises its own error)."""
+    try:
+        def used(item):
+            if item is None or item is Ellipsis or isinstance(item, bool):
+                return 0
+            return item.ndim if getattr(item, "dtype", None) == _BOOL else 1
+
+        free = len(shape) - builtin_sum(used(i) for i in index)
+        if free < 0:
+            return None
+        arrays = []  # the shapes the advanced indices broadcast together
+        rest = 1  # the elements the slices and the unindexed dimensions keep
+        d = 0
+        for item in index:
+            if item is Ellipsis:
+                for n in shape[d:d + free]:
+                    rest *= n
+                d += free
+                free = 0
+            elif item is None:
+                continue
+            elif isinstance(item, bool):
+                arrays.append((int(item),))
+            elif isinstance(item, slice):
+                rest *= len(range(*item.indices(shape[d])))
+                d += 1
+            elif isinstance(item, int):
+                arrays.append(())
+                d += 1
+            elif item.dtype == _BOOL:
+                arrays.append((int(item.sum()),))
+                d += item.ndim
+            else:
+                arrays.append(tuple(item.shape))
+                d += 1
+        for n in shape[d:]:
+            rest *= n
+        return math.prod(xp.broadcast_shapes(*arrays)) * rest
+    except Exception:  # (shapes that do not broadcast, ...: numpy says what is wrong)
+        return None
 
 
 def _check_masks(index, shape):
@@ -2776,6 +2841,7 @@ def _copy_(self, src):
 
 
 def _clamp_(self, min=None, max=None):  # noqa: A002
+    _check_bounds("clamp_", min, max)
     _no_bool_clamp(self, min, max)
     numbers = [b for b in (min, max) if b is not None and type(b) is not Tensor]
     kind = dtypes.result_type((self, *numbers))

@@ -370,17 +370,23 @@ class _ScriptFormatter(string.Formatter):
                              f"{{{field_name}}}")
         return super().get_field(field_name, args, kwargs)
 
+    def __init__(self, size: int = 0):
+        self.size = size  # what the fields have made so far (one formatter per call: formats nest)
+
     def format_field(self, value, format_spec):
-        _check_spec(format_spec, limits_module.active)
-        return format(value, format_spec)
-
-
-_FORMATTER = _ScriptFormatter()
+        lim = limits_module.active
+        _check_spec(format_spec, lim)
+        text = format(value, format_spec)
+        self.size += len(text)
+        if self.size > lim.max_sequence:  # ('{}{}'.format(s, s) in a loop doubles, as s + s would)
+            raise _sequence_limit(self.size)
+        return text
 
 
 def _guard_format(method):
     def guarded(*args, **kwargs):
-        return _FORMATTER.vformat(method.__self__, args, kwargs)
+        text = method.__self__
+        return _ScriptFormatter(len(text)).vformat(text, args, kwargs)
 
     return guarded
 
@@ -750,6 +756,9 @@ def _check_percent(fmt: str, args, lim: Limits, allowed: tuple = _PERCENT_VALUES
         _check_width_digits((width, precision), lim)
     values = args if isinstance(args, tuple) else args.values() if isinstance(args, dict) else (args,)
     star = any("*" in (w, p) for w, p in fields)
+    size = len(fmt) + sum(len(v) for v in values if isinstance(v, str))
+    if size > lim.max_sequence:  # ('%s%s' % (s, s) in a loop doubles, as s + s would)
+        raise _sequence_limit(size)
     for v in values:
         if not isinstance(v, allowed):
             raise TypeError(
@@ -1591,12 +1600,16 @@ class _Compiler:
             else:
                 parts.append((False, self.expr(e), None))
 
+        lim = self.limits
+
         def elements(env, func=_MISSING):
             out = []
             for starred, f, where in parts:
                 if starred:
                     v = f(env)
                     try:
+                        if isinstance(v, _SEQUENCES) and len(out) + len(v) > lim.max_sequence:
+                            raise _sequence_limit(len(out) + len(v))  # ([*xs, *xs] in a loop doubles)
                         out.extend(v)
                     except Exception as e:
                         if isinstance(e, TypeError) and not hasattr(v, "__iter__"):
@@ -1859,7 +1872,17 @@ class _Compiler:
             return lambda env: ""
         if len(parts) == 1:
             return parts[0]
-        return lambda env: "".join([p(env) for p in parts])
+        where = self.where(node)
+        lim = self.limits
+
+        def joined(env):
+            pieces = [p(env) for p in parts]
+            size = sum(map(len, pieces))
+            if size > lim.max_sequence:  # (f'{s}{s}' in a loop doubles, as s + s would)
+                raise _error_at(_sequence_limit(size), where)
+            return "".join(pieces)
+
+        return joined
 
     def expr_FormattedValue(self, node: S.FormattedValue):
         value = self.expr(node.value)
@@ -2280,12 +2303,19 @@ class _Compiler:
             index = self.expr(target.index)
             where = self.where(target)
 
+            lim = self.limits
+
             def store_item(env, value):
                 o = obj(env)
                 k = index(env)
                 try:
                     if type(k) is tuple and type(o) is dict:
                         _check_key(k)
+                    elif type(k) is slice and type(o) is list and hasattr(value, "__len__"):
+                        # (l[len(l):] = l in a loop doubles the list, as l + l would)
+                        size = len(o) - len(range(*k.indices(len(o)))) + len(value)
+                        if size > lim.max_sequence:
+                            raise _sequence_limit(size)
                     o[k] = value
                 except Exception as e:
                     _raise_at(e, where)

@@ -13,6 +13,7 @@ Two layers, so that the loop can be tested without a terminal:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -128,7 +129,9 @@ class Repl:
     """
 
     def __init__(self, *, out=None, err=None, default_dtype: str = "float32", run_limits: Limits = DEFAULT,
-                 color: bool | None = None):
+                 color: bool | None = None, run_guard=None):
+        # `run_guard()`: a context manager around each run (the CLI's --timeout watchdog), or None
+        self.run_guard = run_guard if run_guard is not None else contextlib.nullcontext
         self.out = sys.stdout if out is None else out
         self.err = sys.stderr if err is None else err
         self.default_dtype = default_dtype
@@ -213,7 +216,8 @@ class Repl:
         value (not None), wherever it is outside function and class bodies (`for i in range(3): i` shows
         three), when it runs and under the run's limits (the interpreter calls `_echo`)."""
         try:
-            self.interp.run_interactive(source, display=self._echo)
+            with self.run_guard():
+                self.interp.run_interactive(source, display=self._echo)
         except ScriptError as exc:
             self._script_error(exc)
             return False
@@ -327,7 +331,8 @@ class Repl:
             source = decode_source(raw, filename=path, run_limits=self.limits)
             self.interp.filename = path  # errors point into the file, not <stdin>
             try:
-                self.interp.run(source)
+                with self.run_guard():
+                    self.interp.run(source)
             finally:
                 self.interp.filename = FILENAME
         except ScriptError as exc:
@@ -636,7 +641,8 @@ def _prompt_session(repl: Repl, *, input=None, output=None, history=None, auto_i
 
 
 def run_repl(*, default_dtype: str = "float32", run_limits: Limits = DEFAULT, input=None, output=None,
-             out=None, err=None, history=None, auto_indent: bool = True, color: bool | None = None) -> int:
+             out=None, err=None, history=None, auto_indent: bool = True, color: bool | None = None,
+             run_guard=None) -> int:
     """Run the interactive session until :quit or Ctrl-D; return the exit code.
 
     `input`/`output` are prompt_toolkit's (tests pass a pipe input and a dummy output); `out`/`err` get
@@ -644,7 +650,8 @@ def run_repl(*, default_dtype: str = "float32", run_limits: Limits = DEFAULT, in
     see `history_path`). Without a terminal on standard input (and no `input`), lines are read plainly
     and the exit code says whether any failed.
     """
-    repl = Repl(out=out, err=err, default_dtype=default_dtype, run_limits=run_limits, color=color)
+    repl = Repl(out=out, err=err, default_dtype=default_dtype, run_limits=run_limits, color=color,
+                run_guard=run_guard)
     if input is None and not sys.stdin.isatty():
         return _run_plain(repl, sys.stdin)
 

@@ -35,9 +35,11 @@ def configure(*, default_dtype: str = "float32", run_limits: limits.Limits = lim
 def check_source_size(size: int, *, filename: str, run_limits: limits.Limits, at_least: bool = False) -> None:
     """Refuse a program of `size` bytes over --max-source-bytes (`at_least`: only its start was read)."""
     if size > run_limits.max_source_bytes:
-        many = "more than" if at_least else f"{size:,} bytes,"
         limit = f"{run_limits.max_source_bytes:,} bytes (--max-source-bytes)"
-        raise limits.LimitError(f"the program is {many} over the limit of {limit}", filename=filename)
+        if at_least:  # (only the start was read: its size is not known)
+            raise limits.LimitError(f"the program is more than the limit of {limit}", filename=filename)
+        raise limits.LimitError(f"the program is {size:,} bytes, over the limit of {limit}",
+                                filename=filename)
 
 
 def decode_source(raw: bytes, *, filename: str, run_limits: limits.Limits) -> str:

@@ -193,9 +193,10 @@ def test_no_frames_generators_or_tracebacks(source, kind, message):
 def test_caught_errors_hand_over_nothing_of_numpy():
     # numpy's UFuncTypeError carries the ufunc (np.maximum) and numpy dtypes in its args: a script that
     # caught it could call the ufunc and hold numpy arrays
-    source = ("try:\n    torch.ones(2).clamp('a')\nexcept TypeError as e:\n    u = e.args[0]\n"
-              "    print(type(u) if 0 else repr(u)[:5], len(e.args))\n    u([1], [2])")
-    result = refused(source, "TypeError", "'str' object is not callable", line=6)
+    source = ("import torch.nn.functional as F\ntry:\n    F.leaky_relu(torch.ones(2), 'a')\n"
+              "except TypeError as e:\n    u = e.args[0]\n    print(repr(u)[:5], len(e.args))\n"
+              "    u([1], [2])")
+    result = refused(source, "TypeError", "'str' object is not callable", line=7)
     assert result.stdout == "\"ufun 1\n"
     # the script's own errors keep their args
     assert runs("try:\n    {}[(1, 'k')]\nexcept KeyError as e:\n    print(e.args)") == "((1, 'k'),)\n"
@@ -249,10 +250,24 @@ def test_no_escape_and_the_script_never_chooses_the_exit_code(source, kind, mess
         ("[0] * 10**9", "LimitError", "--max-sequence"),
         ("s = 'ab'\nwhile True:\n    s += s", "LimitError", "--max-sequence"),
         ("'x'.zfill(10**10)", "LimitError", "--max-sequence"),
+        # doubling by other means than + and *, each bounded only by --max-memory before
+        ("l = [0] * 2**20\nfor i in range(4):\n    l[len(l):] = l", "LimitError", "16,777,216 elements"),
+        ("l = [0] * 2**20\nfor i in range(4):\n    l = [*l, *l]", "LimitError", "16,777,216 elements"),
+        ("l = (0,) * 2**20\nfor i in range(4):\n    l = (*l, *l)", "LimitError", "16,777,216 elements"),
+        ("s = 'a' * 2**20\nfor i in range(4):\n    s = f'{s}{s}'", "LimitError", "16,777,216 elements"),
+        ("s = 'a' * 2**20\nfor i in range(4):\n    s = '%s%s' % (s, s)", "LimitError", "16,777,220 elements"),
+        ("s = 'a' * 2**20\nfor i in range(4):\n    s = '{}{}'.format(s, s)", "LimitError", "--max-sequence"),
     ],
 )
 def test_int_and_string_bombs_are_sized_before_computing(source, kind, message):
     refused(source, kind, message)
+
+
+def test_doubling_checks_leave_ordinary_code_alone():
+    source = ("l = [1, 2]\nl[1:1] = [3, 4]\nl[:] = 'ab'\n"
+              "print(l, [*l, *'cd'], (*l,), f'{l}{1:>4}', '%s%d' % ('a', 2), "
+              "'{}-{x}'.format(1, x='{}'.format(2)))")
+    assert runs(source) == "['a', 'b'] ['a', 'b', 'c', 'd'] ('a', 'b') ['a', 'b']   1 a2 1-2\n"
 
 
 def test_int_from_a_string_keeps_to_the_int_bits_flag():
@@ -280,6 +295,11 @@ def test_int_bits_flag():
          ("--max-tensor-bytes", "1M")),
         ("torch.zeros(-1)", "RuntimeError", "zeros: Dimension size must be non-negative.", ()),
         ("torch.zeros(2**63)", "TypeError", "Overflow when unpacking long long", ()),
+        # an advanced index: 10**5 indices into rows of 10**4 made 10**9 elements past --max-elements
+        ("x = torch.ones(10, 10**4)\nx[torch.zeros(10**5, dtype=torch.long)]", "LimitError",
+         "a tensor of 1,000,000,000 elements is over the limit of 100,000,000 (--max-elements)", ()),
+        ("x = torch.ones(10, 10**3)\nx[[0] * 10**4, None, :]", "LimitError",
+         "a tensor of 10,000,000 elements", ("--max-elements", "1000000")),
     ],
 )
 def test_tensor_bombs_are_sized_before_allocating(source, kind, message, flags):
@@ -550,6 +570,22 @@ def test_size_flags_take_units():
     assert result.exit_code == 2 and "must be more than 0" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["inf", "nan", "1e308"])
+def test_a_timeout_past_what_the_clock_takes_is_a_usage_error(value):
+    # (the watchdog's timer failed on them: "gradcli: internal error: OverflowError: timestamp out of range")
+    result = CliRunner().invoke(main, ["eval", "--timeout", value, "-"], input=b"", env=ENV)
+    assert result.exit_code == 2 and "Invalid value for '--timeout'" in result.stderr, result.stderr
+
+
+def test_a_source_cut_short_is_reported_as_over_the_limit(tmp_path):
+    path = tmp_path / "big.grad"
+    path.write_bytes(b"x = 1\n" * 200_000)
+    result = CliRunner().invoke(main, ["eval", str(path)], env=ENV)
+    assert result.stderr.startswith("LimitError: the program is 1,200,000 bytes, over the limit of 1,000,000")
+    result = CliRunner().invoke(main, ["eval", "-"], input=b"x = 1\n" * 200_000, env=ENV)
+    assert result.stderr.startswith("LimitError: the program is more than the limit of 1,000,000 bytes")
+
+
 # ------------------------------------------------------------------ through a real process
 def spawn(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "80", "PYTHONUNBUFFERED": "0"}
@@ -704,3 +740,39 @@ def test_the_repl_keeps_to_max_memory():
     out, err = child.communicate(lines, timeout=60)
     assert child.returncode == 1 and out == b"after\n", (out, err)
     assert err.startswith(b"LimitError: the program needs more memory than the limit of 512 MiB (--max-mem")
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        # (-1) ** 0.5 is a complex number: the clamp made a complex128 tensor, and the table and the JSON
+        # document then failed with "gradcli: internal error"
+        ("x = torch.ones(2, dtype=torch.int64).clamp((-1) ** 0.5)", "RuntimeError",
+         "clamp is not supported for complex types"),
+        ("x = torch.ones(2, dtype=torch.int64).clamp(min=[0.5, 3])", "TypeError",
+         "clamp() received an invalid combination of arguments - got (Tensor, list)"),
+        ("x = torch.clamp_max(torch.ones(2), [(-1) ** 0.5])", "TypeError",
+         "clamp_max() received an invalid combination of arguments - got (Tensor, list)"),
+        ("x = torch.ones(2).clamp('a')", "TypeError", "clamp() received an invalid combination of arguments"),
+        ("x = torch.ones(2).clamp_(max='a')", "TypeError", "clamp_() received an invalid combination"),
+    ],
+)
+def test_clamp_takes_numbers_and_tensors_only(source, kind, message):
+    refused(source, kind, message)
+    result = CliRunner().invoke(main, ["eval", "--format", "json", "-"], input=source, env=ENV)
+    assert result.exit_code == 1 and json.loads(result.stdout)["error"]["type"] == kind
+
+
+def test_the_repl_keeps_to_the_timeout_inside_one_operation():
+    # the REPL had no watchdog: repr() of shared nested tuples (2**60 steps inside one C call) hung the
+    # session past --timeout; now the session ends as `eval` would, with what it printed before
+    child = spawn("repl", "--timeout", "0.5", stdin=subprocess.PIPE)
+    lines = b"x = ()\nfor i in range(60):\n    x = (x, x)\n\nprint('built')\nprint(len(repr(x)))\nprint(1)\n"
+    start = time.perf_counter()
+    try:
+        out, err = child.communicate(lines, timeout=30)
+    finally:
+        child.kill()
+    assert time.perf_counter() - start < 10
+    assert (child.returncode, out) == (1, b"built\n"), err
+    assert err.startswith(b"LimitError: the program ran longer than 0.5 s (--timeout)"), err
