@@ -13,10 +13,19 @@ class TorchClass(type):
         return f"<class 'torch.{cls.TORCH_NAME}'>"
 
 
+def torch_format(self, spec):
+    """format() of a dtype, Size or device: str() for an empty spec, else Python's refusal under PyTorch's
+    name of the class."""
+    if spec:
+        raise TypeError(f"unsupported format string passed to torch.{type(self).TORCH_NAME}.__format__")
+    return str(self)
+
+
 class DType(metaclass=TorchClass):
     """A dtype as scripts see it: prints as `torch.float32`, compares by identity."""
 
     TORCH_NAME = "dtype"
+    __format__ = torch_format
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category", "legacy")
     SCRIPT_ATTRS = frozenset({"is_floating_point", "is_signed", "itemsize"})

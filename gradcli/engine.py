@@ -60,17 +60,30 @@ class GradMode:
             finally:
                 GRAD.enabled = prev
 
+        # named as PyTorch's functools.wraps names it: after the function, or its own name for a non-function
+        decorated.__name__ = getattr(fn, "__name__", "decorate_context")
+        decorated.__qualname__ = getattr(fn, "__qualname__", "context_decorator.<locals>.decorate_context")
         return decorated
 
 
-class no_grad(GradMode):  # noqa: N801 - PyTorch's name
+class _NoParamDecoratorContextManager(GradMode):  # (PyTorch's name, in its messages)
+    """`@torch.no_grad` without parentheses, as PyTorch 2 allows: called with the function, the class
+    decorates it at once."""
+
+    def __new__(cls, orig_func=None, /):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecoratorContextManager):  # noqa: N801 - PyTorch's name
     _mode = False
 
     def __repr__(self):
         return f"<torch.autograd.grad_mode.no_grad object at {id(self):#x}>"
 
 
-class enable_grad(GradMode):  # noqa: N801
+class enable_grad(_NoParamDecoratorContextManager):  # noqa: N801
     _mode = True
 
     def __repr__(self):

@@ -1554,6 +1554,8 @@ eq, ne, lt, le, gt, ge = (_compare_function(name, fn) for name, fn in _COMPARISO
 
 
 def equal(input, other):
+    _need_tensor("equal", input)
+    _need_tensor("equal", other, 2, "other")
     return input._data.shape == other._data.shape and bool((input._data == other._data).all())
 
 
@@ -2334,6 +2336,16 @@ def _infer(data, shape, depth, flat):
             raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {len(data)})")
         flat.extend(data._data.reshape(-1).tolist())
         return data.dtype
+    r = _range_of(data)
+    if r is not None:  # torch.tensor(range(5)): int64 elements, refused before they are listed if too many
+        n = len(r)
+        if depth == len(shape):
+            shape.append(n)
+        elif shape[depth] != n:
+            raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got {n})")
+        limits.check_tensor_size(len(flat) + n, 8)
+        flat.extend(r)
+        return dtypes.int64 if n else dtypes.defaults.float
     if isinstance(data, (list, tuple, Size)):
         n = len(data)
         if depth == len(shape):
@@ -2353,6 +2365,16 @@ def _infer(data, shape, depth, flat):
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
+def _range_of(data):
+    """A range argument as a Python range: a range, or the interpreter's long range (which counts its steps
+    and keeps the range itself in `.range`); None for anything else."""
+    if type(data) is range:
+        return data
+    if type(data).__module__ == "gradcli.interpreter" and type(getattr(data, "range", None)) is range:
+        return data.range
+    return None
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     dtype = _resolve_dtype(dtype)
     dev = _check_device(device)
@@ -2363,6 +2385,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         if device is None:  # a tensor's copy stays where the tensor is
             return _finish(array, requires_grad)
         return _finish(backend.to_device(array, dev), requires_grad)
+    r = _range_of(data)
+    low, high = -(1 << 63), 1 << 63
+    if r is not None and dtype is None and r and low <= r[0] < high and low <= r[-1] < high:
+        limits.check_tensor_size(len(r), 8)  # (a long range straight to an int64 array, not through a list)
+        return _finish(xp.arange(r.start, r.stop, r.step, dtype=xp.int64), requires_grad, dev)
     shape, flat = [], []
     inferred = _infer(data, shape, 0, flat)
     if dtype is None:
@@ -2747,12 +2774,16 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
 
 def randperm(n, *, dtype=None, device=None):
     dev = _check_device(device)
-    if type(n) is int:  # (numpy's permutation of n would try, and say so in numpy's words)
-        if not -(1 << 63) <= n < 1 << 63:
-            raise ValueError("Overflow when unpacking long long")
-        if n < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-        limits.check_tensor_size(n, 8)
+    if type(n) is Tensor and n._data.ndim == 0 and n._data.dtype.kind in "iu":  # (an int tensor is an int)
+        n = int(n._data)
+    if type(n) is not int:
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    # (numpy's permutation of n would try these, and say so in numpy's words)
+    if not -(1 << 63) <= n < 1 << 63:
+        raise ValueError("Overflow when unpacking long long")
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    limits.check_tensor_size(n, 8)
     return _finish(RANDOM.gen.permutation(n).astype(xp.int64), False, dev)
 
 
@@ -2831,6 +2862,9 @@ def _fill_(self, value):
                 f"{value._data.ndim} dimensions."
             )
         return inplace(ROWS["fill_tensor"], self, value, any_cast=True)
+    if not isinstance(value, _NUMBER):
+        overloads = ("(Tensor value)|all", "(Number value)|all")
+        raise TypeError(_invalid_combination("fill_", (value,), {}, overloads))
     value = _scalar_for(value, self._data.dtype)
     return inplace(ROWS["fill_"], self, None, {"value": value})
 
@@ -2856,7 +2890,12 @@ def _method_to(self, *args, **kwargs):
 
 
 def _type_as(self, other):
-    return to(self, other.dtype)
+    return to(self, _other_tensor("type_as", other).dtype)
+
+
+def _other_tensor(name, other):
+    """A method's tensor argument, as PyTorch's parser checks it (position 1: self is not counted)."""
+    return _need_tensor(name, other, 1, "other")
 
 
 def _type_method(self, dtype=None, non_blocking=False):
@@ -3077,9 +3116,9 @@ def install_tensor_methods(cls):
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
         "permute": permute,
         "unsqueeze": unsqueeze, "squeeze": squeeze, "expand": expand, "clone": clone, "unbind": unbind,
-        "view_as": lambda self, other: view(self, *other.shape),
-        "reshape_as": lambda self, other: reshape(self, *other.shape),
-        "expand_as": lambda self, other: expand(self, *other.shape),
+        "view_as": lambda self, other: view(self, *_other_tensor("view_as", other).shape),
+        "reshape_as": lambda self, other: reshape(self, *_other_tensor("reshape_as", other).shape),
+        "expand_as": lambda self, other: expand(self, *_other_tensor("expand_as", other).shape),
         "contiguous": lambda self: self if self._data.flags["C_CONTIGUOUS"] else clone(self),
         "to": _method_to, "type_as": _type_as, "type": _type_method, "cpu": lambda self: to(self, "cpu"),
         "cuda": lambda self, device=None, non_blocking=False: to(self, "cuda" if device is None else device),
@@ -3087,7 +3126,7 @@ def install_tensor_methods(cls):
         "square": square,
         "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
         **{name: _compare_function(name, fn, method=True) for name, fn in _COMPARISONS.items()},
-        "equal": equal, "allclose": allclose,
+        "equal": lambda self, other: equal(self, _other_tensor("equal", other)), "allclose": allclose,
 
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,

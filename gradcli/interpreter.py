@@ -1011,7 +1011,19 @@ def _make_builtins(interp: Interpreter) -> dict:
         if mod is None:
             _check_pow(base, exp, lim)
             return base**exp
+        from .tensor import Tensor  # noqa: PLC0415
+
+        if any(type(v) is Tensor for v in (base, exp, mod)):
+            # (a tensor's __pow__ takes no modulus: Python's own words when an operand gives up)
+            names = ", ".join(f"'{type(v).__name__}'" for v in (base, exp, mod))
+            raise TypeError(f"unsupported operand type(s) for ** or pow(): {names}")
         return _py.pow(base, exp, mod)
+
+    def format(value, format_spec="", /):  # noqa: A001
+        if not isinstance(format_spec, str):
+            raise TypeError(f"format() argument 2 must be str, not {type(format_spec).__name__}")
+        _check_spec(format_spec, lim)  # (no width or precision large enough to be a memory bomb)
+        return _py.format(value, format_spec)
 
     def sum(iterable, /, start=0):  # noqa: A001
         if isinstance(start, (list, tuple)):
@@ -1059,7 +1071,8 @@ def _make_builtins(interp: Interpreter) -> dict:
         "__name__": "__main__",
     }
     table["type"] = _ScriptTypeFunction(table)
-    for name in ("print", "pow", "sum"):
+    table["format"] = format
+    for name in ("print", "pow", "sum", "format"):
         _as_builtin(table[name], name)
     table.update(_EXCEPTIONS)
     return table

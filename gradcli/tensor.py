@@ -16,6 +16,7 @@ class Size(tuple, metaclass=dtypes.TorchClass):
     """torch.Size: a tuple that prints as `torch.Size([2, 3])`."""
 
     TORCH_NAME = "Size"
+    __format__ = dtypes.torch_format
 
     SCRIPT_ATTRS = frozenset({"numel", "count", "index"})
 
@@ -55,6 +56,7 @@ class Device(metaclass=dtypes.TorchClass):
     """torch.device: `device(type='cpu')`, printed by str() as `cpu`."""
 
     TORCH_NAME = "device"
+    __format__ = dtypes.torch_format
 
     SCRIPT_ATTRS = frozenset({"type", "index"})
     __slots__ = ("type", "index")

@@ -740,6 +740,22 @@ for _name in "sum mean max min argmax argmin prod logsumexp amax amin var std an
     MISUSE[f"torch_{_name}_keepdim_int_by_position"] = lambda t, _n=_name: getattr(t, _n)(_M(t), 0, 1)
     MISUSE[f"torch_{_name}_keepdim_none_by_keyword"] = (
         lambda t, _n=_name: getattr(t, _n)(_M(t), 0, keepdim=None))
+# A method's or function's tensor argument given as a number, and arguments of the wrong kind, in the argument
+# parser's words (gradcli leaked "'int' object has no attribute '_data'" and numpy's errors).
+for _name in ("equal", "view_as", "type_as", "expand_as", "reshape_as"):
+    MISUSE[f"{_name}_of_a_number"] = lambda t, _n=_name: getattr(_M(t), _n)(1)
+MISUSE.update({
+    "torch_equal_number_second": lambda t: t.equal(_M(t), 1),
+    "torch_equal_number_first": lambda t: t.equal(1, _M(t)),
+    "randperm_float": lambda t: t.randperm(1.5),
+    "randperm_bool": lambda t: t.randperm(True),
+    "randperm_none": lambda t: t.randperm(None),
+    "fill_str": lambda t: _M(t).fill_("a"),
+    "fill_none": lambda t: _M(t).fill_(None),
+    "format_dtype_spec": lambda t: format(t.float32, ">10"),
+    "format_size_spec": lambda t: format(_M(t).shape, ">10"),
+    "format_device_spec": lambda t: format(_M(t).device, "x"),
+})
 MISUSE.update({
     "sum_keepdim_float": lambda t: _M(t).sum(dim=(0, 1), keepdim=1.0),
     "sum_keepdim_tensor": lambda t: _M(t).sum(0, t.tensor(True)),

@@ -541,7 +541,7 @@ def test_completion_offers_tensor_attributes_torch_members_and_names():
     ]
     assert repl.completions("print(x_") == (2, ["x_total"])
     assert repl.completions("pri") == (3, ["print"])
-    assert repl.completions("fo") == (2, ["for"])
+    assert repl.completions("fo") == (2, ["for", "format"])
     assert repl.completions("import to")[1] == ["torch", "torch.autograd", "torch.nn", "torch.nn.functional"]
     assert repl.completions("from torch import ze") == (2, ["zeros", "zeros_like"])
     assert repl.completions("from torch.nn import ") == (0, ["functional"])
