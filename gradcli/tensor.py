@@ -242,7 +242,8 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .engine import backward
 
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+        # (the gradient goes as it is: a list is taken as several gradients, as PyTorch does)
+        backward((self,), gradient, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):
         from .engine import register_hook

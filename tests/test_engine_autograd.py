@@ -714,6 +714,12 @@ def node_metadata(t, log):
     log += [n.name(), n.metadata, (x + 1).grad_fn.name()]
 
 
+@scenario
+def grad_only_inputs_is_accepted(t, log):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    log.append(t.autograd.grad((x * x).sum(), x, only_inputs=True))
+
+
 # ------------------------------------------------------------------ custom Function
 @scenario
 def custom_exp_tutorial(t, log):
