@@ -521,9 +521,7 @@ def _check_outputs(outputs, grad_outputs, *, create_graph):
     # that the output is a scalar), and only then, in the engine, that each output requires grad.
     for t, g in zip(outputs, grad_outputs):
         if not isinstance(t, Tensor):
-            raise TypeError(
-                f"backward(): argument 'tensors' must be a tuple of Tensors, not {type(t).__name__}"
-            )
+            raise AssertionError("Expected output to be a torch.Tensor")  # (an assert in _make_grads)
         if g is None:
             if t.requires_grad:
                 if t._data.size != 1:
@@ -534,7 +532,7 @@ def _check_outputs(outputs, grad_outputs, *, create_graph):
                     )
         else:
             if not isinstance(g, Tensor):
-                raise TypeError(f"gradient must be a Tensor, not {type(g).__name__}")
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
             if tuple(g.shape) != tuple(t.shape):
                 i = next(k for k, other in enumerate(grad_outputs) if other is g)
                 j = next(k for k, other in enumerate(outputs) if other is t)
@@ -542,6 +540,8 @@ def _check_outputs(outputs, grad_outputs, *, create_graph):
                     f'Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{j}] has a '
                     f"shape of {t.shape}."
                 )
+    if len(grad_outputs) < len(outputs):  # (the engine's check; extra gradients are dropped by the zip)
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
     roots, grads = [], []
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
         if not t.requires_grad:
@@ -568,17 +568,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if isinstance(tensors, Tensor):
         tensors = (tensors,)
     tensors = tuple(tensors)
-    if grad_tensors is None:
-        grad_tensors = (None,) * len(tensors)
-    elif isinstance(grad_tensors, Tensor):
-        grad_tensors = (grad_tensors,)
+    grad_tensors = _tensors_tuple(grad_tensors, len(tensors))
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:  # (PyTorch checks this before the outputs, and the inputs' types after them)
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-    roots, grads = _check_outputs(tensors, tuple(grad_tensors), create_graph=create_graph)
+    roots, grads = _check_outputs(tensors, grad_tensors, create_graph=create_graph)
     if inputs is not None:
         for t in inputs:
             if not isinstance(t, Tensor):
@@ -599,26 +596,38 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         is_grads_batched=False, materialize_grads=False):
+def _tensors_tuple(grads, length):
+    """PyTorch's _tensor_or_tensors_to_tuple: None for each output, a tensor as one, anything else as a
+    sequence (tuple(3.0) fails with Python's own TypeError, as there)."""
+    if grads is None:
+        return (None,) * length
+    from .tensor import Tensor
+
+    if isinstance(grads, Tensor):
+        return (grads,)
+    return tuple(grads)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, as a tuple."""
     from .tensor import Tensor
 
     single_out = isinstance(outputs, Tensor)
     outputs = (outputs,) if single_out else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
-        grad_outputs = (grad_outputs,)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but "
+                         "got: allow_unused=False.")
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    grad_outputs = _tensors_tuple(grad_outputs, len(outputs))
     if allow_unused is None:
         allow_unused = materialize_grads
     if retain_graph is None:
         retain_graph = create_graph
     # (PyTorch's engine checks the outputs first, then each input's type, then that they require grad)
-    roots, grads = _check_outputs(outputs, tuple(grad_outputs), create_graph=create_graph)
+    roots, grads = _check_outputs(outputs, grad_outputs, create_graph=create_graph)
     for t in inputs:
         if not isinstance(t, Tensor):
             raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")

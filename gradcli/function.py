@@ -29,6 +29,7 @@ class FunctionCtx:
         self._saved = None
         self._freed = False
         self._non_differentiable = ()
+        self._dirty = ()
         self._materialize = True
         self._node = None
 
@@ -46,7 +47,7 @@ class FunctionCtx:
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors):
-        pass
+        self._dirty = tensors
 
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
@@ -222,6 +223,18 @@ class Function:
                 outs = tuple(o.detach() if any(o is a for a in args) else o for o in outs)
                 return outs[0] if single else outs
             return outputs
+        for t in ctx._dirty:  # (PyTorch's check of inputs marked dirty, once the node is to be recorded)
+            if type(t) is not Tensor or not t._rg:
+                continue
+            base = t._base
+            if base is None and t.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad has been used in an in-place operation."
+                )
+            if base is not None and base._rg and base.grad_fn is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
         node = cls._node_type().__new__(cls._node_type())
         node.seq = next(_sequence)
         node.retained = None

@@ -3111,7 +3111,7 @@ def install_tensor_methods(cls):
             self, k, dim, largest, sorted, pos=1),
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
         "trace": trace, "diag": diag, "movedim": movedim, "roll": roll,
-        "matmul": matmul, "mm": mm, "mv": mv, "dot": dot,
+        "matmul": matmul, "mm": mm, "mv": mv, "dot": dot, "outer": outer,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
         "permute": permute,

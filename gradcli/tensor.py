@@ -126,7 +126,7 @@ class Tensor(metaclass=dtypes.TorchClass):
         nelement new_tensor new_zeros new_ones zeros_like ones_like eq ne lt le gt ge equal allclose any all
         floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr erf logsumexp amax amin chunk
         split flip isnan isinf isfinite masked_fill masked_fill_ gather index_select repeat tril triu narrow
-        cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll is_cuda
+        cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll is_cuda outer
         """.split()
     )
     SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})
@@ -249,7 +249,8 @@ class Tensor(metaclass=dtypes.TorchClass):
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .engine import backward
 
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+        # (the gradient goes as it is: a list is taken as several gradients, as PyTorch does)
+        backward((self,), gradient, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):
         from .engine import register_hook

@@ -714,6 +714,12 @@ def node_metadata(t, log):
     log += [n.name(), n.metadata, (x + 1).grad_fn.name()]
 
 
+@scenario
+def grad_only_inputs_is_accepted(t, log):
+    x = t.tensor([1.0, 2.0], requires_grad=True)
+    log.append(t.autograd.grad((x * x).sum(), x, only_inputs=True))
+
+
 # ------------------------------------------------------------------ custom Function
 @scenario
 def custom_exp_tutorial(t, log):
@@ -920,6 +926,31 @@ def custom_input_returned_as_is_without_recording(t, log):
     log += [y is w, y.requires_grad]
     y, z, n = Pass.apply(x, w)
     log += [y is x, y, z]
+
+
+@scenario
+def custom_mark_dirty_leaf_and_view_of_leaf(t, log):
+    class Double(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            a.mul_(2)
+            ctx.mark_dirty(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = t.tensor([[-2.0, 1.5], [0.5, 3.0]], requires_grad=True)
+    for make in (lambda: x, lambda: x[0], lambda: x * 1):
+        try:
+            y = Double.apply(make())
+            log += [y, y.requires_grad]
+        except RuntimeError as exc:
+            log.append(str(exc))
+    with t.no_grad():
+        log.append(Double.apply(x))
+    log.append(x)
 
 
 @scenario

@@ -275,6 +275,13 @@ MISUSE = {
     "backward_gradient_shape_mismatch": _backward_gradient_shape,
     "grad_outputs_without_grad": lambda t: t.autograd.grad(t.tensor(1.0) * 2, _leaf(t, 1.0)),
     "grad_output_shape_before_requires_grad": _grad_output_shape_before_requires_grad,
+    "grad_materialize_without_allow_unused": lambda t: t.autograd.grad(
+        _leaf(t, 1.0, 2.0).sum(), _leaf(t, 1.0), allow_unused=False, materialize_grads=True),
+    "backward_gradient_list_of_numbers": lambda t: (_leaf(t, 1.0, 2.0) * 2).backward(gradient=[1.0, 1.0]),
+    "backward_fewer_gradients_than_tensors": lambda t: t.autograd.backward(
+        [_leaf(t, 1.0, 2.0).sum(), _leaf(t, 3.0).sum()], grad_tensors=[t.tensor(1.0)]),
+    "grad_of_a_number": lambda t: t.autograd.grad([_leaf(t, 1.0, 2.0).sum(), 3], _leaf(t, 1.0)),
+    "backward_gradient_number": lambda t: t.autograd.backward([_leaf(t, 1.0).sum()], grad_tensors=3.0),
     "backward_inputs_without_grad": lambda t: (_leaf(t, 1.0) * 2).backward(inputs=[t.tensor(1.0)]),
     "hook_changes_dtype": _hook_changes_dtype,
     "hook_returns_number": _hook_returns_number,

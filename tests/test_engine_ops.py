@@ -407,6 +407,7 @@ CASES: dict[str, Case] = {
     "matmul_bcast": case(lambda t, x, y: x @ y, f(2, 1, 3, 4), f(3, 4, 2),
                          rows="bmm unsafe_view clone expand"),
     "outer": case(lambda t, x, y: t.outer(x, y), f(3), f(4), rows="mul view"),
+    "Tensor.outer": case(lambda t, x, y: x.outer(y), f(2), f(3), rows="mul view"),
     # joining
     "stack": case(lambda t, x, y: t.stack([x, y]), f(2, 3), f(2, 3), rows="stack"),
     "stack_dim": case(lambda t, x, y: t.stack((x, y, x), dim=-1), f(2, 3), c(2, 3), rows="stack"),
