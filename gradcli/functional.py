@@ -2211,8 +2211,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    """Identity unless training; in training, the kept values scaled by 1 / (1 - p), the mask drawn from
-    gradcli's own random stream (torch.manual_seed seeds it; the values differ from PyTorch's)."""
+    """Identity unless training; in training, the kept values scaled by 1 / (1 - p), the mask drawn as
+    PyTorch's bernoulli_(1 - p) draws it (rng.CPUGenerator.bernoulli)."""
     _need_tensor("dropout", input)
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -2225,7 +2225,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         if data.dtype.kind != "f":
             raise RuntimeError(f"result type Float can't be cast to the desired output type "
                                f"{ops._type_name(data.dtype)}")
-        keep = RANDOM.gen.random(data.shape) < 1 - p
+        keep = RANDOM.gen.bernoulli(data.shape, 1 - p)
         noise = keep.astype(data.dtype) / data.dtype.type(1 - p)
     noise = _finish(noise, False, backend.device_type_of(data))
     return inplace(ROWS["mul"], input, noise) if inplace else mul(input, noise)
@@ -2692,7 +2692,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 
 class _Random:
-    """gradcli's own random stream: seeded by manual_seed, not PyTorch's sequence (documented)."""
+    """The default generator: PyTorch's CPU random stream (gradcli.rng), so that after the same
+    torch.manual_seed a program draws PyTorch's values."""
 
     def __init__(self):
         self._gen = None
@@ -2701,11 +2702,15 @@ class _Random:
     def gen(self):
         # Made on first use: numpy.random costs start-up time most scripts never repay.
         if self._gen is None:
-            self._gen = xp.random.default_rng()
+            from .rng import CPUGenerator
+
+            self._gen = CPUGenerator()
         return self._gen
 
     def seed(self, seed):
-        self._gen = xp.random.default_rng(seed)
+        from .rng import CPUGenerator
+
+        self._gen = CPUGenerator(seed)
 
 
 RANDOM = _Random()
@@ -2725,7 +2730,7 @@ class Generator:
 
 
 def manual_seed(seed):
-    # PyTorch takes any int64 and keeps it as a uint64 (-1 is 2**64 - 1); numpy refuses negative seeds
+    # PyTorch takes any int64 and keeps it as a uint64 (-1 is 2**64 - 1)
     seed = int(seed)
     if not -(1 << 63) <= seed < 1 << 64:
         raise ValueError("Overflow when unpacking long long")
@@ -2734,20 +2739,96 @@ def manual_seed(seed):
     return Generator(seed)
 
 
+def _drawn(draw):
+    """A factory's fill from the random stream: n values drawn in the tensor's memory order."""
+    return lambda shape, dtype: draw(math.prod(shape), dtype).reshape(shape)
+
+
 # The random stream is drawn on the host and the values moved to the device, so a seeded program draws the
-# same values on the CPU and on the GPU.
+# same values on the CPU and on the GPU (PyTorch's CUDA generator draws other values).
 def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
-    return _finish(_sized("rand", size, dtype, lambda s, d: RANDOM.gen.random(s).astype(d)), requires_grad,
+    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: RANDOM.gen.uniform(n, d))), requires_grad,
                    dev)
 
 
 def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
-    normal = lambda s, d: RANDOM.gen.standard_normal(s).astype(d)
-    return _finish(_sized("randn", size, dtype, normal), requires_grad, dev)
+    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: RANDOM.gen.normal(n, d))), requires_grad,
+                   dev)
+
+
+def _random_bound(method, name, value, pos):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if type(value) is Tensor and value._data.ndim == 0 and value._data.dtype.kind in "fiu":
+            return float(value._data)
+        raise TypeError(f"{method}(): argument '{name}' (position {pos}) must be float, not "
+                        f"{type(value).__name__}")
+    return float(value)
+
+
+def _drawn_in_place(self, row, values):
+    """self's values replaced by `values`, drawn for it in its memory order (as PyTorch's TensorIterator walks
+    a strided tensor: the dimension with the largest stride outermost), as an in-place op."""
+    data = self._data
+    if not data.flags["C_CONTIGUOUS"]:
+        order = sorted(range(data.ndim), key=lambda d: -data.strides[d])
+        values = values.reshape([data.shape[d] for d in order]).transpose(xp.argsort(order))
+    else:
+        values = values.reshape(data.shape)
+    return inplace(row, self, None, {"values": backend.to_device(values, backend.device_type_of(data))})
+
+
+def _uniform_(self, *args, generator=None, **kw):
+    if len(args) > 2:
+        raise TypeError(f"uniform_() takes from 0 to 2 positional arguments but {len(args)} were given")
+    # (`from` is a Python keyword: x.uniform_(**{"from": 0}) is the only way to name it)
+    from_ = args[0] if args else kw.pop("from", 0)
+    to = args[1] if len(args) > 1 else kw.pop("to", 1)
+    if kw:
+        raise TypeError(f"uniform_() got an unexpected keyword argument '{next(iter(kw))}'")
+    low = _random_bound("uniform_", "from", from_, 1)
+    high = _random_bound("uniform_", "to", to, 2)
+    data = self._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f'"check_uniform_bounds" not implemented for \'{self.dtype.legacy[:-6]}\'')
+    info = xp.finfo(data.dtype)
+    c_name = ops._C_NAMES[data.dtype.name]
+    for name, v in (("from", low), ("to", high)):
+        if not float(info.min) <= v <= float(info.max):
+            raise RuntimeError(f"{name} is out of bounds for {c_name}")
+    if low > high:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={_g(low)} > "
+                           f"to={_g(high)}")
+    return _drawn_in_place(self, ROWS["uniform_"], RANDOM.gen.uniform(data.size, data.dtype, low, high))
+
+
+def _normal_(self, mean=0, std=1, *, generator=None):
+    mean = _random_bound("normal_", "mean", mean, 1)
+    std = _random_bound("normal_", "std", std, 2)
+    data = self._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{self.dtype.legacy[:-6]}\'')
+    if not std >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_g(std)}")
+    contiguous = data.flags["C_CONTIGUOUS"]
+    return _drawn_in_place(self, ROWS["normal_"], RANDOM.gen.normal(data.size, data.dtype, mean, std,
+                                                                    contiguous))
+
+
+def _g(value):
+    """A double as PyTorch's messages print it (C++ ostream: 6 significant digits, no trailing zeros)."""
+    return f"{value:g}"
+
+
+def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    if size is None or type(mean) is Tensor or type(std) is Tensor:
+        raise RuntimeError("gradcli supports torch.normal(mean, std, size) with float mean and std only")
+    out = empty(*size, dtype=dtype, device=device)
+    _normal_(out, mean, std)
+    return _finish(out._data, requires_grad, backend.device_type_of(out._data))
 
 
 def rand_like(input, *, dtype=None, requires_grad=False):
@@ -2767,7 +2848,7 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
     if size is None:
         low, high, size = 0, low, high
     dtype = _resolve_dtype(dtype) or dtypes.int64
-    integers = lambda s, d: RANDOM.gen.integers(low, high, s).astype(d)
+    integers = _drawn(lambda n, d: RANDOM.gen.integers(n, low, high).astype(d))
     return _finish(_sized("randint", tuple(size), dtype, integers),
                    requires_grad, dev)
 
@@ -2784,7 +2865,7 @@ def randperm(n, *, dtype=None, device=None):
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     limits.check_tensor_size(n, 8)
-    return _finish(RANDOM.gen.permutation(n).astype(xp.int64), False, dev)
+    return _finish(RANDOM.gen.permutation(n), False, dev)
 
 
 # ------------------------------------------------------------------ Tensor methods and operators
@@ -3130,6 +3211,7 @@ def install_tensor_methods(cls):
 
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
+        "uniform_": _uniform_, "normal_": _normal_,
         "neg_": lambda self: _neg_(self),
         "exp_": lambda self: inplace(ROWS["exp"], self),
         "abs_": lambda self: _no_kernel(self, "abs_cpu") or inplace(ROWS["abs"], self),

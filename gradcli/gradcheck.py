@@ -403,7 +403,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False, masked=False):
     """torch.autograd.gradgradcheck: gradcheck of the function that maps (inputs, grad_outputs) to the
     gradients of func's outputs (computed with create_graph=True). Without grad_outputs, random ones in
-    [-1, 1) are drawn from gradcli's own random stream (PyTorch draws other values)."""
+    [-1, 1) are drawn as PyTorch draws them (make_tensor: empty(...).uniform_(-1, 1))."""
     if not (check_fwd_over_rev or check_rev_over_rev):
         raise AssertionError("Expected at least one of check_fwd_over_rev or check_rev_over_rev to be True")
     if check_undefined_grad and not check_rev_over_rev:
@@ -444,7 +444,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
 
 def _random_like(x):
     """What torch.testing.make_tensor(low=-1, high=1, requires_grad=True) gives for an output x: uniform
-    values of its dtype (double for a non-float output), here from gradcli's random stream."""
+    values of its dtype (double for a non-float output), drawn by uniform_(-1, 1)."""
     dtype = x.dtype if x.is_floating_point() else dtypes.by_name("float64")
-    t = functional.rand(*x.shape, dtype=dtype, device=x.device) * 2 - 1
-    return t.requires_grad_()
+    t = functional.empty(*x.shape, dtype=dtype, device=x.device)
+    return functional._uniform_(t, -1, 1).requires_grad_()

@@ -2710,6 +2710,9 @@ ROWS: dict[str, Op] = {
     "fill_": Op("FillBackward2", lambda a, value: xp.full_like(a, value),
                 lambda m, g, a, b, r, p: (m.zeros(g),)),
     "fill_tensor": Op("FillBackward3", _filled_from, lambda m, g, a, b, r, p: (m.zeros(g), g)),
+    # uniform_ and normal_: values drawn from the random stream by the caller; no gradient to the old values
+    "uniform_": Op("UniformBackward0", lambda a, values: values, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "normal_": Op("NormalBackward0", lambda a, values: values, lambda m, g, a, b, r, p: (m.zeros(g),)),
 }
 
 

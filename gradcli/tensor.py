@@ -116,10 +116,10 @@ class Tensor(metaclass=dtypes.TorchClass):
     SCRIPT_ATTRS = frozenset(
         """
         data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names backward detach detach_
-        requires_grad_ retain_grad retains_grad zero_ fill_ item tolist numel size dim t reshape view
-        view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone unbind
-        contiguous is_contiguous double float half long int bool to cpu cuda type type_as numpy add sub mul
-        div
+        requires_grad_ retain_grad retains_grad zero_ fill_ uniform_ normal_ item tolist numel size dim t
+        reshape view view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone
+        unbind contiguous is_contiguous double float half long int bool to cpu cuda type type_as numpy add sub
+        mul div
         neg pow exp log sin cos tanh sigmoid relu sqrt abs clamp clamp_min clamp_max maximum minimum sum
         mean max min argmax argmin matmul mm mv dot softmax log_softmax add_ sub_ mul_ div_ clamp_ copy_
         neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm is_floating_point element_size

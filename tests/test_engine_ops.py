@@ -699,6 +699,11 @@ CASES: dict[str, Case] = {
     "zero_": case(_inplace("zero_"), f(3), rows="zero_"),
     "fill_": case(_inplace("fill_", 2.5), f(3), rows="fill_"),
     "fill_tensor": case(lambda t, x, v: _inplace("fill_")(t, x, v), f(3), f(), rows="fill_tensor"),
+    # (seeded on both sides: the values drawn are PyTorch's)
+    "uniform_": case(lambda t, x: (t.manual_seed(3), _inplace("uniform_", -1, 2)(t, x))[1], f(20),
+                     rows="uniform_"),
+    "normal_": case(lambda t, x: (t.manual_seed(3), _inplace("normal_", 1, 2)(t, x))[1], f(2, 10),
+                    rows="normal_"),
     "add_": case(_inplace("add_"), f(2, 3), f(3), rows="add"),
     "add_alpha_": case(_inplace("add_", alpha=2.0), f(2, 3), f(3), rows="add"),
     "sub_": case(_inplace("sub_"), f(2, 3), f(3), rows="sub"),
@@ -922,7 +927,7 @@ def test_every_torch_function_has_a_case():
     functions = set(MODULES["torch"].members) - {
         "tensor", "as_tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
         "arange", "linspace", "eye", "rand", "randn", "rand_like", "randn_like", "randint", "randperm",
-        "manual_seed", "numel", "is_tensor", "equal", "allclose",
+        "normal", "manual_seed", "numel", "is_tensor", "equal", "allclose",
     }
     functions = {n for n in functions if callable(MODULES["torch"].members[n]) and n[0].islower()}
     functions -= {"no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "get_default_dtype",
@@ -941,7 +946,8 @@ def test_every_tensor_method_has_a_case():
         requires_grad_ retain_grad retains_grad item tolist numel size dim contiguous is_contiguous to cpu
         cuda
         numpy is_floating_point element_size nelement new_tensor new_zeros new_ones zeros_like ones_like equal
-        allclose register_hook output_nr copy_ zero_ fill_ add_ sub_ mul_ div_ clamp_ neg_ exp_ pow_ abs_
+        allclose register_hook output_nr copy_ zero_ fill_ uniform_ normal_ add_ sub_ mul_ div_ clamp_
+        neg_ exp_ pow_ abs_
     """.split())
     methods = {n for n in Tensor.SCRIPT_ATTRS - not_ops if callable(getattr(Tensor, n, None))}
     missing = sorted(n for n in methods if f".{n}(" not in sources)
@@ -1103,11 +1109,11 @@ def test_type_promotion_of_functions_matches_torch(torch, fn_name):
     assert not bad, "\n".join(bad)
 
 
-# ------------------------------------------------------------------ dropout in training (own random stream)
+# ------------------------------------------------------------------ dropout in training
 @pytest.mark.parametrize("device", ["cpu", "sim-cuda"])
 def test_dropout_training_zeroes_or_scales(device):
     """Each value is dropped or scaled by 1 / (1 - p), the gradient is the same mask, and torch.manual_seed
-    makes the mask repeat (PyTorch's own masks differ: the stream is gradcli's)."""
+    makes the mask repeat (test_random.py checks that it is PyTorch's mask)."""
     with on_device(device):
         F_ = NS(MODULES["torch.nn.functional"].members)
         outs = []
