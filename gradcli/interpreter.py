@@ -40,7 +40,7 @@ from . import limits as limits_module
 from . import syntax as S
 from .errors import LimitError, OutputClosed, ScriptError, ScriptRuntimeError, ScriptSyntaxError
 from .limits import DEFAULT, Limits
-from .torchlib import ScriptModule, build_modules
+from .torchlib import ScriptModule, build_modules, is_pytorch_name
 
 # ----------------------------------------------------------------- control signals
 BREAK = object()
@@ -508,7 +508,7 @@ def _no_attribute(obj, name: str) -> AttributeError:
     if isinstance(obj, type):
         return AttributeError(f"type object '{obj.__name__}' has no attribute '{name}'")
     tname = type(obj).__name__
-    if hasattr(type(obj), name):
+    if hasattr(type(obj), name) or (tname == "Tensor" and is_pytorch_name("Tensor", name)):
         return AttributeError(f"'{tname}' object attribute '{name}' is not available in gradscript")
     return AttributeError(f"'{tname}' object has no attribute '{name}'")
 
@@ -528,6 +528,9 @@ def script_getattr(obj, name: str):
         try:
             return obj.members[name]
         except KeyError:
+            if is_pytorch_name(obj.name, name):  # (PyTorch's, outside the subset: not "has no attribute")
+                raise AttributeError(f"module '{obj.name}' attribute '{name}' is not available in "
+                                     "gradscript") from None
             raise AttributeError(f"module '{obj.name}' has no attribute '{name}'") from None
     if isinstance(obj, type):
         if _class_grants(obj, name):
@@ -3014,6 +3017,9 @@ class _Compiler:
                         values.append((bind_name, module.members[member]))
                     elif f"{module_name}.{member}" in modules:
                         values.append((bind_name, modules[f"{module_name}.{member}"]))
+                    elif is_pytorch_name(module_name, member):
+                        raise ImportError(f"cannot import name '{member}' from '{module_name}': it is "
+                                          "PyTorch's, but not available in gradscript")
                     else:
                         raise ImportError(f"cannot import name '{member}' from '{module_name}'")
             except Exception as e:

@@ -9,6 +9,23 @@ from __future__ import annotations
 
 import math as _math
 
+_PYTORCH_NAMES: dict | None = None
+
+
+def is_pytorch_name(space: str, name: str) -> bool:
+    """Whether PyTorch 2.13 has `name` in `space` ("torch", "torch.nn", "torch.nn.functional",
+    "torch.autograd" or "Tensor"), so that a script naming something gradcli lacks is told it is not available
+    in gradscript rather than that PyTorch has no such name. The list (pytorch_names.json, written by
+    tests/make_pytorch_names.py) is read on the first such miss only."""
+    global _PYTORCH_NAMES
+    if _PYTORCH_NAMES is None:
+        import json
+        from pathlib import Path
+
+        table = json.loads((Path(__file__).parent / "pytorch_names.json").read_text())
+        _PYTORCH_NAMES = {k: frozenset(v) for k, v in table.items() if isinstance(v, list)}
+    return name in _PYTORCH_NAMES.get(space, ())
+
 
 class ScriptModule:
     """A module as a script sees it: an allow-list of members and nothing more."""

@@ -899,3 +899,40 @@ def test_guarded_builtins_still_look_like_the_builtins():
         print(list(m))
     """)
     assert error("class A(dict):\n    pass").message.endswith("not 'dict'")
+
+
+# ------------------------------------------------------------------ PyTorch's names outside gradscript
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("import torch\ntorch.optim", "module 'torch' attribute 'optim' is not available in gradscript"),
+        ("import torch\ntorch.nn.Linear(2, 3)",
+         "module 'torch.nn' attribute 'Linear' is not available in gradscript"),
+        ("import torch\ntorch.ones(2).bernoulli_()",
+         "'Tensor' object attribute 'bernoulli_' is not available in gradscript"),
+        ("from torch import optim",
+         "cannot import name 'optim' from 'torch': it is PyTorch's, but not available in gradscript"),
+        # what PyTorch lacks too keeps Python's words
+        ("import torch\ntorch.optimm", "module 'torch' has no attribute 'optimm'"),
+        ("import torch\ntorch.ones(2).foo()", "'Tensor' object has no attribute 'foo'"),
+        ("from torch import optimm", "cannot import name 'optimm' from 'torch'"),
+    ],
+)
+def test_pytorch_names_outside_gradscript_are_not_called_missing(source, message):
+    """A tutorial's torch.optim or nn.Linear is PyTorch's: the error must not claim PyTorch lacks it."""
+    err = error(source)
+    assert err.message == message
+
+
+def test_pytorch_names_file_is_current(torch):
+    """gradcli/pytorch_names.json is what tests/make_pytorch_names.py writes for the PyTorch under test
+    (regenerate it with that script after moving to another PyTorch)."""
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from make_pytorch_names import TARGET, render
+
+    if not torch.__version__.startswith("2.13."):
+        pytest.skip(f"the names are PyTorch 2.13's; this is {torch.__version__}")
+    assert TARGET.read_text() == render(torch)
