@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import types
 
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "gradcli" / "pytorch_names.json"
 
@@ -18,7 +19,12 @@ TARGET = pathlib.Path(__file__).resolve().parent.parent / "gradcli" / "pytorch_n
 def pytorch_names(torch) -> dict:
     spaces = {"torch": torch, "torch.nn": torch.nn, "torch.nn.functional": torch.nn.functional,
               "torch.autograd": torch.autograd, "Tensor": torch.Tensor}
-    names = {key: sorted(n for n in dir(space) if not n.startswith("_")) for key, space in spaces.items()}
+    def api(key, space, name):  # (a module only if it is its own: torch.optim, not torch.os or F.torch)
+        value = getattr(space, name, None)
+        return not name.startswith("_") and (
+            not isinstance(value, types.ModuleType) or value.__name__ == f"{key}.{name}")
+
+    names = {key: sorted(n for n in dir(space) if api(key, space, n)) for key, space in spaces.items()}
     return {"pytorch": torch.__version__.split("+")[0], **names}
 
 
