@@ -271,6 +271,8 @@ def edge_to(t):
 def _sum_to(m, g, shape):
     """Undo broadcasting: sum `g` down to `shape` (the one place the engine does this)."""
     lead = len(g.shape) - len(shape)
+    if not shape and lead and hasattr(g, "grad_fn"):  # (a Tensor: create_graph) PyTorch's sum_to is sum():
+        return m.sum(g, None, False)                   # a SumBackward0, no view after it
     kept = tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     axes = tuple(range(lead)) + kept
     if axes:

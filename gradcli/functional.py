@@ -3243,7 +3243,7 @@ def _t_where(cond, x, y):
 
 
 def _t_sum(x, axes, keepdims):
-    return sum(x, tuple(axes), keepdims)
+    return sum(x) if axes is None else sum(x, tuple(axes), keepdims)
 
 
 def _t_index_grad(g, shape, index, row):

@@ -61,7 +61,7 @@ _NN_FUNCTIONAL = """
 
 def build_modules() -> dict[str, ScriptModule]:
     """name -> module, for every module a script may import."""
-    from . import dtypes, engine, functional
+    from . import autograd_functional, dtypes, engine, functional
     from .function import Function
     from .gradcheck import gradcheck, gradgradcheck
     from .tensor import Device, Size, Tensor
@@ -71,9 +71,15 @@ def build_modules() -> dict[str, ScriptModule]:
             raise TypeError("only floating-point types are supported as the default type")
         dtypes.defaults.float = d
 
+    autograd_fn = ScriptModule(
+        "torch.autograd.functional",
+        {name: getattr(autograd_functional, name)
+         for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")},
+    )
     autograd = ScriptModule(
         "torch.autograd",
         {
+            "functional": autograd_fn,
             "grad": engine.grad,
             "backward": engine.backward,
             "Function": Function,
@@ -125,6 +131,7 @@ def build_modules() -> dict[str, ScriptModule]:
     return {
         "torch": ScriptModule("torch", torch),
         "torch.autograd": autograd,
+        "torch.autograd.functional": autograd_fn,
         "torch.nn": nn,
         "torch.nn.functional": nn_functional,
         "math": math,

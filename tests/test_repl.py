@@ -536,13 +536,14 @@ def test_completion_offers_tensor_attributes_torch_members_and_names():
     assert repl.completions("torch.zer") == (3, ["zeros", "zeros_like"])
     assert repl.completions("torch.nn.functional.mse") == (3, ["mse_loss"])
     assert repl.completions("torch.autograd.")[1] == [
-        "Function", "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "no_grad",
+        "Function", "backward", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck", "no_grad",
         "set_grad_enabled",
     ]
     assert repl.completions("print(x_") == (2, ["x_total"])
     assert repl.completions("pri") == (3, ["print"])
     assert repl.completions("fo") == (2, ["for", "format"])
-    assert repl.completions("import to")[1] == ["torch", "torch.autograd", "torch.nn", "torch.nn.functional"]
+    assert repl.completions("import to")[1] == [
+        "torch", "torch.autograd", "torch.autograd.functional", "torch.nn", "torch.nn.functional"]
     assert repl.completions("from torch import ze") == (2, ["zeros", "zeros_like"])
     assert repl.completions("from torch.nn import ") == (0, ["functional"])
     assert repl.completions("from math import pi, sq") == (2, ["sqrt"])
