@@ -2716,6 +2716,37 @@ class _Random:
 RANDOM = _Random()
 
 
+class _VariableClass(type):
+    """torch.autograd.Variable's metaclass: every tensor is an instance, and it prints as PyTorch's."""
+
+    def __instancecheck__(cls, obj):
+        return type(obj) is Tensor
+
+    def __repr__(cls):
+        return "<class 'torch.autograd.variable.Variable'>"
+
+
+class Variable(metaclass=_VariableClass):
+    """torch.autograd.Variable, as old tutorials use it: Variable(t, requires_grad=True) is a new leaf that
+    shares t's values (t.detach().requires_grad_(requires_grad)); `volatile` only warns, as in PyTorch."""
+
+    def __new__(cls, data=None, requires_grad=False, volatile=False, **kwargs):
+        if kwargs:
+            raise TypeError(f"'{next(iter(kwargs))}' is an invalid keyword argument for this function")
+        if volatile:
+            import warnings
+
+            warnings.warn_explicit("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                                   "instead.", UserWarning, filename="torch/autograd/variable.py", lineno=0)
+        if data is None:
+            data = empty(0)
+        elif type(data) is not Tensor:
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if requires_grad and not data.is_floating_point():
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        return data.detach().requires_grad_(bool(requires_grad))
+
+
 class Generator:
     SCRIPT_ATTRS = frozenset({"manual_seed", "seed", "initial_seed"})
 

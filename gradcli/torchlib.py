@@ -80,6 +80,7 @@ def build_modules() -> dict[str, ScriptModule]:
         "torch.autograd",
         {
             "functional": autograd_fn,
+            "Variable": functional.Variable,
             "grad": engine.grad,
             "backward": engine.backward,
             "Function": Function,
