@@ -1,7 +1,8 @@
-"""Tensor reprs, character for character as PyTorch 2.13 prints them with its default print options.
+"""Tensor reprs, character for character as PyTorch 2.13 prints them, under its print options.
 
-The defaults are fixed here: 4 digits after the point, summarising past 1000 elements with 3 items
-kept at each edge, 80 columns, and fixed or scientific notation chosen from the values.
+The options (OPTIONS, set by a script's torch.set_printoptions and reset for every run) default to
+PyTorch's: 4 digits after the point, summarising past 1000 elements with 3 items kept at each edge, 80
+columns, and fixed or scientific notation chosen from the values (sci_mode None).
 
 How a repr is built:
 
@@ -24,10 +25,22 @@ import math
 
 from .backend import host as np
 
-PRECISION = 4
-THRESHOLD = 1000
-EDGEITEMS = 3
-LINEWIDTH = 80
+
+class PrintOptions:
+    """torch's PRINT_OPTS: what torch.set_printoptions sets."""
+
+    __slots__ = ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
+    PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.precision, self.threshold, self.edgeitems, self.linewidth = self.PROFILES["default"]
+        self.sci_mode = None
+
+
+OPTIONS = PrintOptions()
 
 _PREFIX = "tensor("
 _INDENT = len(_PREFIX)
@@ -52,8 +65,6 @@ _TORCH_DTYPE_NAMES = {
 # dtypes whose repr never shows a dtype suffix (besides the default float dtype)
 _IMPLICIT_DTYPES = ("int64", "bool")
 
-_FIXED = f".{PRECISION}f"
-_SCI = f".{PRECISION}e"
 
 
 def dtype_name(np_dtype) -> str:
@@ -110,7 +121,7 @@ def _with_suffixes(text: str, suffixes: list[str]) -> str:
     # the text has no line break, one more otherwise); kept as is so that wrapping matches.
     used = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if used + len(suffix) + 2 > LINEWIDTH:
+        if used + len(suffix) + 2 > OPTIONS.linewidth:
             parts.append(",\n" + " " * _INDENT + suffix)
             used = _INDENT + len(suffix)
         else:
@@ -122,14 +133,15 @@ def _with_suffixes(text: str, suffixes: list[str]) -> str:
 
 def _body(values, kind: str) -> str:
     shape = values.shape
-    summarize = values.size > THRESHOLD
+    summarize = values.size > OPTIONS.threshold
+    edge = OPTIONS.edgeitems
     if summarize:
-        cut = tuple(n > 2 * EDGEITEMS for n in shape)
+        cut = tuple(n > 2 * edge for n in shape)
         shown = values
         for axis, is_cut in enumerate(cut):
             if is_cut:
                 n = shape[axis]
-                keep = [*range(EDGEITEMS), *range(n - EDGEITEMS, n)]
+                keep = [*range(edge), *range(n - edge, n)]
                 shown = shown.take(keep, axis=axis)
     else:
         cut = (False,) * len(shape)
@@ -158,15 +170,19 @@ def _float_cells(flat: list[float]) -> tuple[list[str], int]:
     magnitudes = list(map(abs, finite))
     lo = min(magnitudes)
     hi = max(magnitudes)
-    sci = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+    sci = OPTIONS.sci_mode
+    if sci is None:
+        sci = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
     integral = all(v.is_integer() for v in finite)
 
     if sci:
-        texts = [format(v, _SCI) for v in flat]
+        spec = f".{OPTIONS.precision}e"
+        texts = [format(v, spec) for v in flat]
     elif integral:
         texts = [_int_style(v) for v in flat]
     else:
-        texts = [format(v, _FIXED) for v in flat]
+        spec = f".{OPTIONS.precision}f"
+        texts = [format(v, spec) for v in flat]
     # the width counts only nonzero finite values (in integer style, with their trailing point)
     width = max(len(t) for t, v in zip(texts, flat) if v != 0.0 and v - v == 0.0)
     return [t.rjust(width) for t in texts], width
@@ -182,11 +198,12 @@ def _int_style(v: float) -> str:
 def _nest(cells, start, shape, cut, indent, width):
     """The bracketed text for the block of `shape` whose cells begin at `start`; and the next start."""
     n = shape[0]
+    edge = OPTIONS.edgeitems
     if len(shape) == 1:
         items = cells[start : start + n]
         if cut[0]:
-            items = [*items[:EDGEITEMS], " ...", *items[EDGEITEMS:]]
-        per_line = max(1, (LINEWIDTH - indent) // (width + 2))
+            items = [*items[:edge], " ...", *items[edge:]]
+        per_line = max(1, (OPTIONS.linewidth - indent) // (width + 2))
         if len(items) <= per_line:
             return "[" + ", ".join(items) + "]", start + n
         lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
@@ -196,7 +213,7 @@ def _nest(cells, start, shape, cut, indent, width):
     inner_cut = cut[1:]
     blocks = []
     for i in range(n):
-        if cut[0] and i == EDGEITEMS:
+        if cut[0] and i == edge:
             blocks.append("...")
         text, start = _nest(cells, start, inner_shape, inner_cut, indent + 1, width)
         blocks.append(text)

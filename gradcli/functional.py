@@ -11,7 +11,7 @@ import math
 import operator
 from types import SimpleNamespace
 
-from . import backend, dtypes, limits, ops
+from . import backend, dtypes, formatting, limits, ops
 from .backend import as_array, xp
 from .engine import GRAD, edge_to
 from .engine import no_grad as engine_no_grad
@@ -2714,6 +2714,22 @@ class _Random:
 
 
 RANDOM = _Random()
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None):
+    """torch.set_printoptions: as PyTorch's, a profile first, then each option given; sci_mode is always
+    set."""
+    options = formatting.OPTIONS
+    if profile is not None and profile in options.PROFILES:
+        options.precision, options.threshold, options.edgeitems, options.linewidth = options.PROFILES[profile]
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"set_printoptions(): {name} must be a number, not {type(value).__name__}")
+            setattr(options, name, value)
+    options.sci_mode = sci_mode
 
 
 class _VariableClass(type):

@@ -9,7 +9,7 @@ import gc
 import time
 from dataclasses import dataclass, field
 
-from . import dtypes, engine, limits
+from . import dtypes, engine, formatting, limits
 from .errors import ScriptError, ScriptSyntaxError
 
 
@@ -29,6 +29,7 @@ def configure(*, default_dtype: str = "float32", run_limits: limits.Limits = lim
     """Reset the engine's global state for a new run (grad mode on, default dtype, limits)."""
     engine.GRAD.enabled = True
     dtypes.defaults.float = dtypes.by_name(default_dtype)
+    formatting.OPTIONS.reset()
     limits.active = run_limits
 
 

@@ -25,6 +25,9 @@ def pytorch_names(torch) -> dict:
             not isinstance(value, types.ModuleType) or value.__name__ == f"{key}.{name}")
 
     names = {key: sorted(n for n in dir(space) if api(key, space, n)) for key, space in spaces.items()}
+    # submodules torch imports only when first used (torch.onnx): listed whether or not one has been
+    lazy = {n for n in getattr(torch, "_lazy_modules", ()) if not n.startswith("_")}
+    names["torch"] = sorted(set(names["torch"]) | lazy)
     return {"pytorch": torch.__version__.split("+")[0], **names}
 
 

@@ -379,3 +379,18 @@ def test_property_default_float64(torch, arr):
     finally:
         torch.set_default_dtype(old)
     assert format_tensor(arr, default_float="float64") == expected
+
+
+def test_print_options_are_reset_for_every_run():
+    """torch.set_printoptions lasts for its run (or REPL session) only: the next program prints with
+    PyTorch's defaults again."""
+    import io
+
+    from gradcli.session import run
+
+    first, second = io.StringIO(), io.StringIO()
+    run("import torch\ntorch.set_printoptions(precision=1, sci_mode=True)\nprint(torch.tensor([1.25]))\n",
+        out=first)
+    run("import torch\nprint(torch.tensor([1.25]))\n", out=second)
+    assert first.getvalue() == "tensor([1.2e+00])\n"
+    assert second.getvalue() == "tensor([1.2500])\n"
