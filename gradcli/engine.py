@@ -105,6 +105,84 @@ class set_grad_enabled(GradMode):  # noqa: N801
         return f"<torch.autograd.grad_mode.set_grad_enabled object at {id(self):#x}>"
 
 
+# ------------------------------------------------------------------ anomaly mode
+class _AnomalyState:
+    __slots__ = ("enabled", "check_nan")
+
+    def __init__(self):
+        self.enabled = False
+        self.check_nan = True
+
+
+ANOMALY = _AnomalyState()
+
+
+def is_anomaly_enabled() -> bool:
+    return ANOMALY.enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return ANOMALY.check_nan
+
+
+class detect_anomaly:  # noqa: N801 - PyTorch's name
+    """torch.autograd.detect_anomaly: within it, a backward node that returns a NaN gradient stops the pass
+    with PyTorch's error (when check_nan). PyTorch also prints the forward call's traceback; gradcli names
+    the node only."""
+
+    SCRIPT_ATTRS = frozenset()
+
+    def __init__(self, check_nan=True):
+        self._prev = ANOMALY.enabled
+        self._prev_check_nan = ANOMALY.check_nan
+        self._check_nan = check_nan
+        import warnings
+
+        warnings.warn_explicit("Anomaly Detection has been enabled. This mode will increase the runtime and "
+                               "should only be enabled for debugging.", UserWarning,
+                               filename="torch/autograd/anomaly_mode.py", lineno=0)
+
+    def __enter__(self):
+        ANOMALY.enabled = True
+        ANOMALY.check_nan = self._check_nan
+
+    def __exit__(self, *exc):
+        ANOMALY.enabled = self._prev
+        ANOMALY.check_nan = self._prev_check_nan
+        return False
+
+    def __repr__(self):
+        return f"<torch.autograd.anomaly_mode.detect_anomaly object at {id(self):#x}>"
+
+
+class set_detect_anomaly(detect_anomaly):  # noqa: N801
+    """torch.autograd.set_detect_anomaly: takes effect at once when called, and restores the previous mode on
+    `with` exit."""
+
+    def __init__(self, mode, check_nan=True):
+        self._prev = ANOMALY.enabled
+        self._prev_check_nan = ANOMALY.check_nan
+        self._check_nan = check_nan
+        ANOMALY.enabled = bool(mode)
+        ANOMALY.check_nan = check_nan
+
+    def __enter__(self):
+        pass
+
+    def __repr__(self):
+        return f"<torch.autograd.anomaly_mode.set_detect_anomaly object at {id(self):#x}>"
+
+
+def _check_nan(node, outs):
+    """Anomaly mode's check of what a node's backward returned: PyTorch's error at the first NaN."""
+    for i, g in enumerate(outs):
+        if g is None:
+            continue
+        array = getattr(g, "_data", g)
+        if array.dtype.kind == "f" and bool(xp.isnan(array).any()):
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+
+
 # ------------------------------------------------------------------ graph nodes
 _sequence = itertools.count()
 
@@ -360,6 +438,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     heappush, heappop = heapq.heappush, heapq.heappop
     release = not retain_graph
     fused = release and not create_graph  # apply_release: apply, then release, in one call
+    check_nan = ANOMALY.enabled and ANOMALY.check_nan
     try:
         while pending:
             node = heappop(pending)[2]
@@ -387,6 +466,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     if release:
                         node.release()
                 grads_in = None  # (each gradient is freed as soon as it has been used, as in PyTorch)
+                if check_nan:
+                    _check_nan(node, outs)
                 nf = node._next
                 new = None  # the first node this one made pending; any others go on the heap
                 for i in range(0, len(nf), 2):

@@ -2952,8 +2952,9 @@ class _Compiler:
             try:
                 if grad_mode is None or not isinstance(manager, grad_mode):
                     raise TypeError(
-                        f"gradscript supports 'with' only on torch.no_grad(), torch.enable_grad() and "
-                        f"torch.set_grad_enabled(), not on a '{type(manager).__name__}' object"
+                        f"gradscript supports 'with' only on torch.no_grad(), torch.enable_grad(), "
+                        f"torch.set_grad_enabled() and torch.autograd's anomaly modes, not on a "
+                        f"'{type(manager).__name__}' object"
                     )
                 entered = manager.__enter__()
             except Exception as e:
@@ -3162,9 +3163,12 @@ class Interpreter:
 
 
 def _engine_classes():
-    """(GradMode, Function, Tensor) of the engine, or None for each part that is missing."""
+    """(the context managers `with` takes, Function, Tensor) of the engine, or None for each part that is
+    missing."""
     try:
-        from .engine import GradMode
+        from .engine import GradMode, detect_anomaly
+
+        GradMode = (GradMode, detect_anomaly)  # noqa: N806
     except ImportError:
         GradMode = None  # noqa: N806
     try:

@@ -28,6 +28,7 @@ class RunResult:
 def configure(*, default_dtype: str = "float32", run_limits: limits.Limits = limits.DEFAULT) -> None:
     """Reset the engine's global state for a new run (grad mode on, default dtype, limits)."""
     engine.GRAD.enabled = True
+    engine.ANOMALY.enabled, engine.ANOMALY.check_nan = False, True
     dtypes.defaults.float = dtypes.by_name(default_dtype)
     formatting.OPTIONS.reset()
     limits.active = run_limits

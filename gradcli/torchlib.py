@@ -82,6 +82,8 @@ def build_modules() -> dict[str, ScriptModule]:
         {
             "functional": autograd_fn,
             "Variable": functional.Variable,
+            "detect_anomaly": engine.detect_anomaly,
+            "set_detect_anomaly": engine.set_detect_anomaly,
             "grad": engine.grad,
             "backward": engine.backward,
             "Function": Function,
@@ -110,6 +112,8 @@ def build_modules() -> dict[str, ScriptModule]:
             "enable_grad": engine.enable_grad,
             "set_grad_enabled": engine.set_grad_enabled,
             "is_grad_enabled": engine.is_grad_enabled,
+            "is_anomaly_enabled": engine.is_anomaly_enabled,
+            "is_anomaly_check_nan_enabled": engine.is_anomaly_check_nan_enabled,
             "get_default_dtype": lambda: dtypes.defaults.float,
             "set_default_dtype": set_default_dtype,
             "autograd": autograd,

@@ -536,8 +536,8 @@ def test_completion_offers_tensor_attributes_torch_members_and_names():
     assert repl.completions("torch.zer") == (3, ["zeros", "zeros_like"])
     assert repl.completions("torch.nn.functional.mse") == (3, ["mse_loss"])
     assert repl.completions("torch.autograd.")[1] == [
-        "Function", "Variable", "backward", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck",
-        "no_grad", "set_grad_enabled",
+        "Function", "Variable", "backward", "detect_anomaly", "enable_grad", "functional", "grad",
+        "gradcheck", "gradgradcheck", "no_grad", "set_detect_anomaly", "set_grad_enabled",
     ]
     assert repl.completions("print(x_") == (2, ["x_total"])
     assert repl.completions("pri") == (3, ["print"])
