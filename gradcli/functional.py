@@ -1251,25 +1251,25 @@ def getitem(x, index):
     ndim = x._data.ndim
     if consumed > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
-    expanded = []
-    for i in items:
+    expanded = []  # (the item's position in the index, counting '...' as one item, as PyTorch's messages do)
+    for pos, i in enumerate(items):
         if i is Ellipsis:
-            expanded.extend([slice(None)] * (ndim - consumed))
+            expanded.extend([(pos, slice(None))] * (ndim - consumed))
         else:
-            expanded.append(i)
+            expanded.append((pos, i))
     # A lone slice, x[a:b], is always a SliceBackward0; inside a tuple (or after ...), a slice that covers
     # its whole dimension is skipped, and an index that skips everything is an alias (PyTorch's
     # applySlicing).
     lone_slice = isinstance(index, slice)
     out = x
     d = 0
-    for pos, i in enumerate(expanded):
+    for pos, i in expanded:
         if i is None:
             out = unsqueeze(out, d)
             d += 1
         elif isinstance(i, int):
             size = out._data.shape[d]
-            if i < -size or i >= size:  # PyTorch names the index's position, counting Nones
+            if i < -size or i >= size:  # PyTorch names the index's position, counting Nones and '...'
                 raise IndexError(f"index {i} is out of bounds for dimension {pos} with size {size}")
             key = (slice(None),) * d + (i,)
             out = unary(ROWS["select"], out, {"index": key, "in_shape": out._data.shape})

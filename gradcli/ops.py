@@ -1278,13 +1278,13 @@ def _nll_fwd(x, p):
         picked = picked * w
     reduction = p["reduction"]
     if reduction == "none":
-        if x.ndim == 1:  # (-x * w for a kept class, else 0; a 0-d result)
-            return -picked[0] if picked.size else ns.zeros((), x.dtype)
+        if x.ndim == 1:  # (0 - x * w for a kept class, else 0; a 0-d result: PyTorch's 1-d kernel gives
+            return x.dtype.type(0) - picked[0] if picked.size else ns.zeros((), x.dtype)  # +0 for a zero)
         out = ns.zeros(p["target"].size, x.dtype)
         out[rows] = -picked
         return out.reshape(p["target"].shape)
-    if x.ndim == 1:  # one row: no sum
-        loss = -picked[0] if picked.size else ns.zeros((), x.dtype)
+    if x.ndim == 1:  # one row: no sum (0 - x * w, as PyTorch's 1-d kernel: +0 for a zero)
+        loss = x.dtype.type(0) - picked[0] if picked.size else ns.zeros((), x.dtype)
     else:
         loss = _cascade_sum(rows, picked, p["target"].size, subtract=True)
     return loss / total_weight if reduction == "mean" else loss

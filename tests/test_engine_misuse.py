@@ -1057,3 +1057,41 @@ def test_edge_values_match_torch(torch, name):
     # (the lists as text: nan equals nan there)
     assert (str(got.dtype), tuple(got.shape), repr(got.tolist())) == (
         str(want.dtype), tuple(want.shape), repr(want.tolist()))
+
+
+# ------------------------------------------------------------------ out-of-range indices: which dimension
+@pytest.mark.parametrize(
+    "expression",
+    [
+        't.tensor([])[..., 0]',
+        't.tensor([])[0]',
+        't.zeros(2)[..., 5]',
+        't.zeros(2,3)[..., 5]',
+        't.zeros(2,3)[..., 5, 1]',
+        't.zeros(2,3)[5, ...]',
+        't.zeros(2,3)[:, ..., 5]',
+        't.zeros(2,3,4)[..., 9]',
+        't.zeros(2,3,4)[1, ..., 9]',
+        't.zeros(2,3,4)[..., 9, :]',
+        't.zeros(2)[None, ..., 5]',
+        't.zeros(2)[..., None, 5]',
+        't.zeros(2)[None, 5]',
+        't.zeros(2,3)[None, :, 7]',
+        't.zeros(2,3)[None, None, 1, 7]',
+        't.zeros(2,3,4)[:, ..., 1, 9]',
+        't.zeros(2,3,4)[0, None, ..., 9]',
+    ],
+)
+def test_index_error_names_the_position_as_pytorch_does(torch, expression):
+    """PyTorch's IndexError names the index's position in the index, where '...' and None count one item
+    each (x[..., 0] of a 1-d tensor is 'dimension 1'), not the dimension it lands on."""
+    def outcome(t):
+        try:
+            eval(expression, {"t": t})  # noqa: S307 - test code: one expression on both libraries
+        except IndexError as exc:
+            return str(exc)
+        return None
+
+    want = outcome(torch)
+    assert want is not None
+    assert outcome(G) == want
