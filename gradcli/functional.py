@@ -1200,6 +1200,13 @@ def _index_on_device(items, data):
     return [backend.to_device(i, "cuda") if isinstance(i, xp.ndarray) else i for i in items]
 
 
+def _whole_slice(s, size):
+    """Whether PyTorch's applySlice skips the slice s of a dimension of `size`: its start as written is 0 (or
+    none), its stop at least the size (or none), its step 1. A start such as -1 that only reaches 0 after
+    wrapping does not count (x[..., -1:] of a size-1 dimension is a SliceBackward0)."""
+    return (s.start is None or s.start == 0) and (s.stop is None or s.stop >= size) and s.step in (None, 1)
+
+
 def _index_error(exc, data, index):
     """numpy's IndexError in PyTorch's words."""
     text = str(exc)
@@ -1274,7 +1281,7 @@ def getitem(x, index):
             key = (slice(None),) * d + (i,)
             out = unary(ROWS["select"], out, {"index": key, "in_shape": out._data.shape})
         else:
-            if not lone_slice and i.indices(out._data.shape[d]) == (0, out._data.shape[d], 1):
+            if not lone_slice and _whole_slice(i, out._data.shape[d]):
                 d += 1
                 continue
             key = (slice(None),) * d + (i,)
