@@ -656,6 +656,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _need_tensor("mse_loss", target, 2, "target")
     if not dtypes.result_type((input, target)).is_floating_point:
         _no_kernel(input, "mse_cpu", "biu")
+    input, target = _broadcast_pair(input, target)  # (torch.broadcast_tensors: ExpandBackward0 views)
     return binary(ROWS["mse_loss"], input, target, {"reduction": reduction})
 
 
@@ -865,12 +866,22 @@ def _legacy_reduction(size_average, reduce, reduction):
     return "none" if not reduce else "mean" if size_average else "sum"
 
 
+def _warn_explicit(message):
+    """A UserWarning of torch.nn.functional's (standard error; gradcli has no Python frame to point at)."""
+    import warnings
+
+    warnings.warn_explicit(message, UserWarning, filename="torch/nn/functional.py", lineno=0)
+
+
 def _broadcast_pair(input, target):
     """torch.broadcast_tensors for the elementwise losses: each tensor not of the common shape is expanded
     (an ExpandBackward0 view), the others are passed on as they are."""
     a, b = input._data.shape, target._data.shape
     if a == b:
         return input, target
+    _warn_explicit(f"Using a target size ({_size(target)}) that is different to the input size "
+                   f"({_size(input)}). This will likely lead to incorrect results due to broadcasting. "
+                   "Please ensure they have the same size.")
     shape = ops.check_broadcast(a, b)
     return (input if a == shape else expand(input, *shape),
             target if b == shape else expand(target, *shape))
