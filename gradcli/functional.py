@@ -1947,6 +1947,8 @@ def index_select(input, dim, index):
     size = data.shape[d] if data.ndim else 1
     bad = (idx < 0) | (idx >= size)
     if bad.any():
+        if data.ndim > 1 and size == 0:  # (PyTorch's CPU kernel checks an empty dim first)
+            raise RuntimeError("index_select(): self indexing axis dim should be positive")
         if data.ndim > 1 and d != 0:  # (PyTorch's CPU kernel for an inner dim words it so)
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(idx[bad].reshape(-1)[0])} "
                                f"axis_dim={size}")

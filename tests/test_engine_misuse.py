@@ -1095,3 +1095,27 @@ def test_index_error_names_the_position_as_pytorch_does(torch, expression):
     want = outcome(torch)
     assert want is not None
     assert outcome(G) == want
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "t.empty(2, 0).index_select(-1, t.tensor([0, 0]))",
+        "t.empty(0, 2).index_select(0, t.tensor([0]))",
+        "t.empty(0).index_select(0, t.tensor([1]))",
+        "t.tensor(5.).index_select(0, t.tensor([1]))",
+        "t.zeros(2, 3).index_select(1, t.tensor([3]))",
+        "t.zeros(2, 3).index_select(0, t.tensor([2]))",
+    ],
+)
+def test_index_select_out_of_range_fails_as_pytorch_does(torch, expression):
+    def outcome(t):
+        try:
+            eval(expression, {"t": t})  # noqa: S307 - test code: one expression on both libraries
+        except (IndexError, RuntimeError) as exc:
+            return type(exc).__name__, str(exc)
+        return None
+
+    want = outcome(torch)
+    assert want is not None
+    assert outcome(G) == want
