@@ -147,58 +147,70 @@ def _single_element_v(of_input):
                         "with a single element.")
 
 
+def _products(outputs, wrt, v, refs, stage, create_graph, strict):
+    """The vector products of the last step (outputs differentiated with respect to wrt, weighted by v),
+    grad mode on only with create_graph (else as the caller has it), zeros where nothing depends."""
+    with engine.set_grad_enabled(True if create_graph else engine.is_grad_enabled()):
+        grad_res = _autograd_grad(outputs, wrt, v, create_graph=create_graph)
+        return _fill_in_zeros(grad_res, refs, strict, create_graph, stage)
+
+
+def _results(outputs, result, create_graph, is_outputs_tuple, is_result_tuple):
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_result_tuple)
+
+
+def _call(fn_name, func, inputs, create_graph, strict):
+    """func called on copies of the inputs that require grad (under enable_grad, which the caller holds):
+    (is_inputs_tuple, inputs, is_outputs_tuple, outputs)."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+    is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", fn_name)
+    _check_requires_grad(outputs, "outputs", strict=strict)
+    return is_inputs_tuple, inputs, is_outputs_tuple, outputs
+
+
+def _prepared_v(fn_name, v, other, is_other_tuple, create_graph, of_input):
+    """v checked against `other` (the outputs for vjp, the inputs otherwise); None only where other is one
+    single-element tensor."""
+    if v is not None:
+        _, v = _as_tuple(v, "v", fn_name)
+        v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
+        _validate_v(v, other, is_other_tuple)
+    elif len(other) != 1 or other[0].nelement() != 1:
+        raise _single_element_v(of_input)
+    return v
+
+
+def _call_with_v(fn_name, func, inputs, v, create_graph, strict):
+    """jvp's, hvp's and vhp's start: the inputs and v checked first, then func called as _call calls it."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+    v = _prepared_v(fn_name, v, inputs, is_inputs_tuple, create_graph, True)
+    is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", fn_name)
+    _check_requires_grad(outputs, "outputs", strict=strict)
+    return is_inputs_tuple, inputs, v, is_outputs_tuple, outputs
+
+
 # ------------------------------------------------------------------ vjp and jvp
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     with engine.enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "vjp")
-        _check_requires_grad(outputs, "outputs", strict=strict)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "vjp")
-            v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-            _validate_v(v, outputs, is_outputs_tuple)
-        elif len(outputs) != 1 or outputs[0].nelement() != 1:
-            raise _single_element_v(False)
-    with engine.set_grad_enabled(True if create_graph else engine.is_grad_enabled()):
-        grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_inputs_tuple)
+        is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call("vjp", func, inputs, create_graph, strict)
+        v = _prepared_v("vjp", v, outputs, is_outputs_tuple, create_graph, False)
+    result = _products(outputs, inputs, v, inputs, "back", create_graph, strict)
+    return _results(outputs, result, create_graph, is_outputs_tuple, is_inputs_tuple)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with engine.enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or inputs[0].nelement() != 1:
-            raise _single_element_v(True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "jvp")
-        _check_requires_grad(outputs, "outputs", strict=strict)
+        is_inputs_tuple, inputs, v, is_outputs_tuple, outputs = _call_with_v("jvp", func, inputs, v,
+                                                                              create_graph, strict)
         grad_outputs = tuple(functional.zeros_like(out, requires_grad=True) for out in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
-    with engine.set_grad_enabled(True) if create_graph else _nothing():
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_outputs_tuple)
-
-
-class _nothing:  # noqa: N801 - a context manager that changes nothing
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    result = _products(grad_inputs, grad_outputs, v, outputs, "back_trick", create_graph, strict)
+    return _results(outputs, result, create_graph, is_outputs_tuple, is_outputs_tuple)
 
 
 # ------------------------------------------------------------------ jacobian and hessian
@@ -223,11 +235,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
         raise RuntimeError('gradcli: jacobian(strategy="forward-mode") is not supported (gradcli has no '
                            'forward-mode AD): use strategy="reverse-mode"')
     with engine.enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "jacobian")
-        _check_requires_grad(outputs, "outputs", strict=strict)
+        is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call("jacobian", func, inputs, create_graph,
+                                                                   strict)
         if vectorize:
             if strict:
                 raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` "
@@ -294,17 +303,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
 # ------------------------------------------------------------------ Hessian-vector products
 def _hessian_setup(fn_name, func, inputs, v, create_graph, strict):
-    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
-    inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-    if v is not None:
-        _, v = _as_tuple(v, "v", fn_name)
-        v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-        _validate_v(v, inputs, is_inputs_tuple)
-    elif len(inputs) != 1 or inputs[0].nelement() != 1:
-        raise _single_element_v(True)
-    outputs = func(*inputs)
-    is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", fn_name)
-    _check_requires_grad(outputs, "outputs", strict=strict)
+    is_inputs_tuple, inputs, v, is_outputs_tuple, outputs = _call_with_v(fn_name, func, inputs, v,
+                                                                          create_graph, strict)
     if is_outputs_tuple or not isinstance(outputs[0], Tensor):
         raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")
     if outputs[0].nelement() != 1:
@@ -319,12 +319,8 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     with engine.enable_grad():
         is_inputs_tuple, inputs, v, is_outputs_tuple, outputs, jac = _hessian_setup(
             "vhp", func, inputs, v, create_graph, strict)
-    with engine.set_grad_enabled(True if create_graph else engine.is_grad_enabled()):
-        grad_res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_inputs_tuple)
+    result = _products(jac, inputs, v, inputs, "double_back", create_graph, strict)
+    return _results(outputs, result, create_graph, is_outputs_tuple, is_inputs_tuple)
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -334,9 +330,5 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
         grad_jac = tuple(functional.zeros_like(inp, requires_grad=True) for inp in inputs)
         double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
-    with engine.set_grad_enabled(True if create_graph else engine.is_grad_enabled()):
-        grad_res = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_inputs_tuple)
+    result = _products(double_back, grad_jac, v, inputs, "double_back_trick", create_graph, strict)
+    return _results(outputs, result, create_graph, is_outputs_tuple, is_inputs_tuple)
