@@ -2836,16 +2836,16 @@ def _random_bound(method, name, value, pos):
     return float(value)
 
 
-def _drawn_in_place(self, row, values):
-    """self's values replaced by `values`, drawn for it in its memory order (as PyTorch's TensorIterator walks
-    a strided tensor: the dimension with the largest stride outermost), as an in-place op."""
+def _drawn_in_place(self, row, values, other=None):
+    """self's values replaced by `values`, drawn for it in its memory order (see _memory_order), as an
+    in-place op (of self and `other`, a tensor the draw depended on)."""
     data = self._data
     if not data.flags["C_CONTIGUOUS"]:
         order = sorted(range(data.ndim), key=lambda d: -data.strides[d])
         values = values.reshape([data.shape[d] for d in order]).transpose(xp.argsort(order))
     else:
         values = values.reshape(data.shape)
-    return inplace(row, self, None, {"values": backend.to_device(values, backend.device_type_of(data))})
+    return inplace(row, self, other, {"values": backend.to_device(values, backend.device_type_of(data))})
 
 
 def _uniform_(self, *args, generator=None, **kw):
@@ -2883,6 +2883,56 @@ def _normal_(self, mean=0, std=1, *, generator=None):
     contiguous = data.flags["C_CONTIGUOUS"]
     return _drawn_in_place(self, ROWS["normal_"], RANDOM.gen.normal(data.size, data.dtype, mean, std,
                                                                     contiguous))
+
+
+def _memory_order(data, like=None):
+    """data's values in the memory order of `like` (of data itself by default), as PyTorch's TensorIterator
+    walks a strided tensor: the dimension with the largest stride outermost."""
+    like = data if like is None else like
+    if like.flags["C_CONTIGUOUS"]:
+        return data.reshape(-1)
+    order = sorted(range(like.ndim), key=lambda d: -like.strides[d])
+    return data.transpose(order).reshape(-1)
+
+
+def _probabilities(name, p):
+    data = p._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f'"{name}" not implemented for \'{p.dtype.legacy[:-6]}\'')
+    host = backend.to_host(data)
+    if not ((host >= 0) & (host <= 1)).all():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
+                           "message be improved?  If so, please report an enhancement request to PyTorch.)")
+    return _memory_order(host)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """torch.bernoulli: one draw per probability in input (a BernoulliBackward0 node: zero gradient); with a
+    number p, each element is drawn with that probability (PyTorch's empty_like(input).bernoulli_(p), whose
+    NotImplemented node gradcli does not record)."""
+    _need_tensor("bernoulli", input)
+    if p is not None:
+        return _bernoulli_(empty(*input._data.shape, dtype=input.dtype,
+                                 device=backend.device_type_of(input._data)), p)
+    values = RANDOM.gen.bernoulli_tensor(_probabilities("bernoulli_tensor_cpu_p_", input))
+    data = input._data
+    values = backend.to_device(values.astype(data.dtype).reshape(data.shape), backend.device_type_of(data))
+    return unary(ROWS["bernoulli"], input, {"values": values})
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    data = self._data
+    if type(p) is Tensor:
+        _probabilities("bernoulli_tensor_cpu_p_", p)
+        with engine_no_grad():  # (p expanded to self's shape, with expand's checks and words)
+            probs = backend.to_host(expand(p, *data.shape)._data)
+        values = RANDOM.gen.bernoulli_tensor(_memory_order(probs, data))
+        return _drawn_in_place(self, ROWS["bernoulli_tensor_"], values.astype(data.dtype), p)
+    value = _random_bound("bernoulli_", "p", p, 1)
+    if not 0 <= value <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_g(value)}")
+    values = RANDOM.gen.bernoulli((data.size,), value)
+    return _drawn_in_place(self, ROWS["bernoulli_"], values.astype(data.dtype))
 
 
 def _g(value):
@@ -3278,7 +3328,8 @@ def install_tensor_methods(cls):
 
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
-        "uniform_": _uniform_, "normal_": _normal_,
+        "uniform_": _uniform_, "normal_": _normal_, "bernoulli_": _bernoulli_,
+        "bernoulli": lambda self, p=None, *, generator=None: bernoulli(self, p),
         "neg_": lambda self: _neg_(self),
         "exp_": lambda self: inplace(ROWS["exp"], self),
         "abs_": lambda self: _no_kernel(self, "abs_cpu") or inplace(ROWS["abs"], self),

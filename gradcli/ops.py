@@ -2713,6 +2713,11 @@ ROWS: dict[str, Op] = {
     # uniform_ and normal_: values drawn from the random stream by the caller; no gradient to the old values
     "uniform_": Op("UniformBackward0", lambda a, values: values, lambda m, g, a, b, r, p: (m.zeros(g),)),
     "normal_": Op("NormalBackward0", lambda a, values: values, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    # bernoulli of probabilities (out of place), bernoulli_(tensor p) and bernoulli_(float p): drawn values
+    "bernoulli": Op("BernoulliBackward0", lambda a, values: values, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "bernoulli_tensor_": Op("BernoulliBackward1", lambda a, b, values: values,
+                            lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
+    "bernoulli_": Op("BernoulliBackward2", lambda a, values: values, lambda m, g, a, b, r, p: (m.zeros(g),)),
 }
 
 

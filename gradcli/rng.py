@@ -16,8 +16,9 @@ native/cpu/DistributionTemplates.h):
   block, so a last partial block draws only its own 16 uniforms;
 - integers in [low, high): a draw modulo the range (a 64-bit draw when the range is 2**28 or more);
 - randperm: the Fisher-Yates swaps of aten's randperm_cpu;
-- bernoulli(p): a uniform double < p (the kernel PyTorch runs on AMD CPUs and builds without MKL; with MKL
-  on an Intel CPU it samples from MKL's own stream instead).
+- bernoulli(p) for a number p: a uniform double < p (the kernel PyTorch runs on AMD CPUs and builds without
+  MKL; with MKL on an Intel CPU it samples from MKL's own stream instead); for a tensor of probabilities, a
+  uniform of the probabilities' precision (double, else float) < p.
 
 Double normals use Python's math (the C library PyTorch calls) up to 2**17 values a call, numpy's log, sin
 and cos past that, which may differ in a last bit. Values are drawn on the host; the caller moves them to a
@@ -147,6 +148,16 @@ class CPUGenerator:
                 z = draws[i] % (n - i) + i
                 perm[i], perm[z] = perm[z], perm[i]
         return np.array(perm, dtype=np.int64)
+
+    def bernoulli_tensor(self, p: np.ndarray) -> np.ndarray:
+        """One draw per probability (in p's order): a uniform double < p for double p, else a uniform float
+        (24 bits of a 32-bit draw) < p, as bernoulli_distribution<double / float>."""
+        if p.dtype == np.float64:
+            u = (self.random64(p.size) & np.uint64((1 << 53) - 1)).astype(np.float64) * 2.0**-53
+        else:
+            u = (self.random32(p.size) & np.uint64((1 << 24) - 1)).astype(np.float32) * np.float32(2.0**-24)
+            p = p.astype(np.float32)
+        return u < p.reshape(-1)
 
     def bernoulli(self, shape, p: float) -> np.ndarray:
         n = math.prod(shape)

@@ -116,7 +116,8 @@ class Tensor(metaclass=dtypes.TorchClass):
     SCRIPT_ATTRS = frozenset(
         """
         data grad grad_fn requires_grad is_leaf shape dtype device T mT ndim names backward detach detach_
-        requires_grad_ retain_grad retains_grad zero_ fill_ uniform_ normal_ item tolist numel size dim t
+        requires_grad_ retain_grad retains_grad zero_ fill_ uniform_ normal_ bernoulli_ bernoulli item tolist
+        numel size dim t
         reshape view view_as reshape_as unsqueeze squeeze transpose permute expand expand_as flatten clone
         unbind contiguous is_contiguous double float half long int bool to cpu cuda type type_as numpy add sub
         mul div

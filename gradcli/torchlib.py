@@ -42,8 +42,8 @@ class ScriptModule:
 
 _TORCH_FUNCTIONS = """
     tensor as_tensor zeros ones empty full zeros_like ones_like full_like arange linspace eye rand randn
-    rand_like randn_like randint randperm normal manual_seed set_printoptions add sub mul div true_divide
-    divide neg negative
+    rand_like randn_like randint randperm normal bernoulli manual_seed set_printoptions add sub mul div
+    true_divide divide neg negative
     pow square exp log sin cos tan tanh sigmoid relu sqrt rsqrt abs clamp clip clamp_min clamp_max maximum
     minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv dot outer stack cat
     concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze

@@ -704,6 +704,14 @@ CASES: dict[str, Case] = {
                      rows="uniform_"),
     "normal_": case(lambda t, x: (t.manual_seed(3), _inplace("normal_", 1, 2)(t, x))[1], f(2, 10),
                     rows="normal_"),
+    "bernoulli": case(lambda t, x: (t.manual_seed(3), t.bernoulli(x.sigmoid()))[1], f(20), rows="bernoulli"),
+    "bernoulli_": case(lambda t, x: (t.manual_seed(3), _inplace("bernoulli_", 0.3)(t, x))[1], f(20),
+                       rows="bernoulli_"),
+    "bernoulli_tensor_": case(
+        lambda t, x, q: (t.manual_seed(3), _inplace("bernoulli_")(t, x, q.sigmoid()))[1], f(2, 10), f(10),
+        rows="bernoulli_tensor_"),
+    "Tensor.bernoulli": case(lambda t, x: (t.manual_seed(3), x.sigmoid().bernoulli())[1], f(20),
+                             rows="bernoulli"),
     "add_": case(_inplace("add_"), f(2, 3), f(3), rows="add"),
     "add_alpha_": case(_inplace("add_", alpha=2.0), f(2, 3), f(3), rows="add"),
     "sub_": case(_inplace("sub_"), f(2, 3), f(3), rows="sub"),
@@ -947,8 +955,8 @@ def test_every_tensor_method_has_a_case():
         requires_grad_ retain_grad retains_grad item tolist numel size dim contiguous is_contiguous to cpu
         cuda
         numpy is_floating_point element_size nelement new_tensor new_zeros new_ones zeros_like ones_like equal
-        allclose register_hook output_nr copy_ zero_ fill_ uniform_ normal_ add_ sub_ mul_ div_ clamp_
-        neg_ exp_ pow_ abs_
+        allclose register_hook output_nr copy_ zero_ fill_ uniform_ normal_ bernoulli_ add_ sub_ mul_ div_
+        clamp_ neg_ exp_ pow_ abs_
     """.split())
     methods = {n for n in Tensor.SCRIPT_ATTRS - not_ops if callable(getattr(Tensor, n, None))}
     missing = sorted(n for n in methods if f".{n}(" not in sources)

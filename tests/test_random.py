@@ -41,6 +41,10 @@ def _draw(lib, nn, kind, shape, dtype, arg):
         return lib.empty(shape[-1], shape[0], dtype=dt).t().normal_(*arg)
     if kind == "dropout":
         return nn.dropout(lib.ones(*shape, dtype=dt), arg)
+    if kind == "bernoulli":  # a tensor of probabilities, of the dtype asked
+        return lib.bernoulli(lib.linspace(0, 1, shape[0], dtype=dt))
+    if kind == "bernoulli_":
+        return lib.empty(*shape, dtype=dt).bernoulli_(arg)
     raise AssertionError(kind)
 
 
@@ -50,7 +54,7 @@ def _sequence(seed):
     steps = []
     for _ in range(6):
         kind = r.choice(["rand", "randn", "randn", "randint", "randperm", "uniform_", "normal_", "normal_t",
-                         "dropout"])
+                         "dropout", "bernoulli", "bernoulli_"])
         n = r.choice([1, 2, 3, 7, 15, 16, 17, 31, 33, 40, 64, 100, 257, 1000])
         shape = (n,) if n < 4 or r.random() < 0.5 else (2, n // 2)
         dtype = r.choice(DTYPES)
@@ -62,7 +66,7 @@ def _sequence(seed):
             arg = r.choice([(), (-1, 1), (0.1, 0.3), (-3.3, -1.1), (2, 7)])
         elif kind in ("normal_", "normal_t"):
             arg = r.choice([(), (2, 3), (-1.5, 0.1), (0.3, 7)])
-        elif kind == "dropout":
+        elif kind in ("dropout", "bernoulli_"):
             arg = r.choice([0.1, 0.5, 0.9])
         steps.append((kind, shape, dtype, arg))
     return steps
@@ -159,6 +163,11 @@ def test_in_place_draws_record_pytorchs_nodes():
         "t.ones(2, requires_grad=True).uniform_()",
         "t.ones(2, requires_grad=True).normal_()",
         "t.zeros(1).expand(3).uniform_()",
+        "t.bernoulli(t.tensor([1.5]))",
+        "t.bernoulli(t.tensor([1, 0]))",
+        "t.empty(2).bernoulli_(1.5)",
+        "t.empty(2).bernoulli_(t.tensor([0.5, 0.5, 0.5]))",
+        "t.ones(2, requires_grad=True).bernoulli_(0.5)",
         "t.zeros(1).expand(3).normal_()",
     ],
 )
