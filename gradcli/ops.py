@@ -57,6 +57,12 @@ class Op:
     # the backward reads tensors kept in its params (a condition, indices, a target), which PyTorch counts
     # as saved: a second backward without retain_graph is refused, as for a row that saves (`save`)
     saves_params: bool = False
+    # float16 inputs computed in float32 and rounded once to float16, as PyTorch's CPU kernel for the op
+    # computes them (its "opmath" type is float): "f" the forward, "b" the backward (which is one kernel
+    # there, such as silu_backward; backward formulas built of several ops round after each, as here).
+    # Checked against torch 2.13 kernel by kernel: most keep float16 arithmetic in some step (sigmoid's
+    # backward, smooth_l1_loss, mse_loss), so this is not the default. Wrapped in when the table is built.
+    opmath: str = ""
     node: type = field(default=None, compare=False)
 
 
@@ -99,6 +105,8 @@ class OpNode(Node):
             r = self.r
             if r is not None:
                 r = _saved_output(r, self)
+            if type(b) is HalfOperand or type(b) is ndarray:  # a number operand (_constant) as a number
+                b = b.number if type(b) is HalfOperand else b.item()
             outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
         else:
             if type(a) is Tensor:
@@ -386,6 +394,8 @@ def _constant(value, array):
     dtype = array.dtype
     cache = _CONSTANTS.get(dtype)
     if cache is None or not value or value != value or type(array) is not ndarray:
+        if dtype is _F16 and type(array) is ndarray:
+            return HalfOperand(value)
         return value
     array = cache.get(value)
     if array is None:
@@ -393,6 +403,42 @@ def _constant(value, array):
             cache.clear()
         array = cache[value] = xp.array(value, dtype)
     return array
+
+
+class HalfOperand:
+    """A Python number operand of a float16 array, as PyTorch's CPU kernels take it: multiply and divide
+    keep the number in float32 and compute in float32 ("opmath"), rounding once to float16, so `h * 1e30`
+    is 0. for a zero and `h / 2e-3` is not `h / float16(2e-3)`; every other kernel (add, sub, comparisons,
+    remainder, ...) converts the number to float16 first, as numpy does (checked against torch 2.13).
+    numpy hands an ndarray's arithmetic with this object to __array_ufunc__ below."""
+
+    __slots__ = ("number",)
+    dtype = xp.dtype("float16")  # (what _true_divide and friends read of an array operand)
+
+    def __init__(self, number):
+        self.number = number
+
+    def __float__(self):
+        return float(self.number)
+
+    def __repr__(self):
+        return f"HalfOperand({self.number!r})"
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if method == "__call__" and ufunc in _OPMATH_UFUNCS and not kwargs:
+                wide = [_F32.type(self.number) if v is self else v.astype(_F32) for v in inputs]
+                return ufunc(*wide).astype(_F16)
+            narrow = [_F16.type(self.number) if v is self else v for v in inputs]
+        return getattr(ufunc, method)(*narrow, **kwargs)
+
+
+def _half_times(g, k):
+    """g * k for a Python number k, as PyTorch's mul(Tensor, Scalar): for a float16 array, k in float32 (a
+    backward formula's `grad * alpha`)."""
+    if type(g) is ndarray and g.dtype is _F16:
+        return g * HalfOperand(k)
+    return g * k
 
 
 def _operand_arrays(x, y, broadcasts=True):
@@ -542,7 +588,8 @@ def binary(op, x, y, params=None):
             elif op.elementwise:
                 xa, ya = _operand_arrays(x, y, True)
         elif type(y) is float and xa.dtype.kind == "f":
-            ya = _constant(y, xa) if op.float_constant else y
+            # (y too: a saved number is then the operand the forward used, a float16 array's HalfOperand)
+            y = ya = _constant(y, xa) if op.float_constant else y
             same = True
         else:
             xa, ya = _operand_arrays(x, y, op.elementwise)
@@ -630,6 +677,8 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
         out = op.forward(xa, **params) if params else op.forward(xa)
     else:
         xa2, ya = _operand_arrays(x, y)
+        if type(ya) is float and op.float_constant and xa2.dtype is _F16 and type(xa2) is ndarray:
+            ya = HalfOperand(ya)  # (mul_ and div_ of float16 keep the number in float32, as `*` and `/`)
         try:
             if not needs_grad and not through_view and params is None and xa2 is xa and xa.dtype.kind == "f":
                 # nothing to record (`W -= lr * W.grad` under no_grad): the ufunc writes into x itself,
@@ -1094,14 +1143,42 @@ def _check_bmm(a, b):
 
 def _add_alpha(a, b, alpha):
     """a + alpha * b; two bool tensors give a bool one, alpha taken as a bool (a or (b and alpha)), as in
-    PyTorch."""
+    PyTorch. float16: alpha and a number operand are rounded to float16, the rest computed in float32."""
     if getattr(a, "dtype", None) == _BOOL and getattr(b, "dtype", None) == _BOOL:
         return a | (b & bool(alpha))
+    if getattr(a, "dtype", None) is _F16 or getattr(b, "dtype", None) is _F16:
+        return _half_alpha(a, b, alpha)
     return a + b * alpha
 
 
+def _half_alpha(a, b, alpha):
+    """a + alpha * b for float16 as PyTorch's CPU add kernel computes it. Its vectorised loop, which takes
+    the elements in blocks of 32 (two Vectorized<Half>), computes a + alpha * b in float32 and rounds once;
+    the last n % 32 elements go through its scalar loop, in c10::Half arithmetic: alpha * b rounded to
+    float16, then the sum. alpha (and a number operand) are float16 first; an alpha that overflows it is
+    refused, in PyTorch's words."""
+    with xp.errstate(over="ignore", invalid="ignore"):
+        half_alpha = _F16.type(alpha)
+        if math.isinf(half_alpha) and not math.isinf(alpha):
+            raise RuntimeError("value cannot be converted to type c10::Half without overflow")
+        a, b = (_F16.type(float(v)) if not hasattr(v, "shape") else v for v in (a, b))
+        stepwise = a + b * half_alpha
+        shape = stepwise.shape
+        n = _numel(shape)
+        if n < 32:
+            return stepwise
+        wide = (a.astype(_F32) + b.astype(_F32) * _F32.type(half_alpha)).astype(_F16)
+    flat = wide.reshape(-1)
+    tail = n - n % 32
+    flat[tail:] = stepwise.reshape(-1)[tail:]
+    return flat.reshape(shape)
+
+
 def _tanh_backward(g, result):
-    """tanh's gradient from its result, as PyTorch's kernel computes it: g * (1 - r * r)."""
+    """tanh's gradient from its result, as PyTorch's kernel computes it: g * (1 - r * r), float16 in
+    float32."""
+    if g.dtype is _F16 and type(g) is ndarray:
+        return _in_float32(_tanh_backward, g, result)
     return g * (1 - result * result)
 
 
@@ -1733,7 +1810,8 @@ def _cat_fwd(arrays, dim=0, **_):
     return xp.concatenate([a for _, a in used], axis=d)
 
 
-_F32, _F64, _BOOL = xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
+_F16, _F32, _F64, _BOOL = xp.dtype("float16"), xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
+_OPMATH_UFUNCS = (xp.multiply, xp.true_divide)  # (HalfOperand's: the kernels that keep a number in float32)
 _PY_NUMBERS = (int, float)  # (bool is an int)
 _ROUNDED_BLOCK = 1 << 16  # elements of float64 scratch per step of a large float32 transcendental
 
@@ -1805,6 +1883,8 @@ def _keep_int(fn):
 
 
 def _sigmoid_fwd(a):
+    if a.dtype is _F16:  # (PyTorch's kernel computes float16 in float32; its backward stays in float16)
+        return _in_float32(_sigmoid_fwd, a)
     with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a, and the result is 0
         return 1 / (1 + xp.exp(-a))
 
@@ -2477,11 +2557,11 @@ def _nz(x):
 ROWS: dict[str, Op] = {
     # arithmetic
     "add": Op("AddBackward0", lambda a, b, alpha=1: _add_alpha(a, b, alpha) if alpha != 1 else a + b,
-              lambda m, g, a, b, r, p: (g, g * p["alpha"] if p else g), float_constant=True),
-    "sub": Op("SubBackward0", lambda a, b, alpha=1: a - b * alpha if alpha != 1 else a - b,
-              lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g), float_constant=True),
-    "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
-               lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
+              lambda m, g, a, b, r, p: (g, _half_times(g, p["alpha"]) if p else g), float_constant=True),
+    "sub": Op("SubBackward0", lambda a, b, alpha=1: _add_alpha(a, b, -alpha) if alpha != 1 else a - b,
+              lambda m, g, a, b, r, p: (g, _half_times(-g, p["alpha"]) if p else -g), float_constant=True),
+    "rsub": Op("RsubBackward1", lambda a, b, alpha=1: _add_alpha(b, a, -alpha) if alpha != 1 else b - a,
+               lambda m, g, a, b, r, p: (_half_times(-g, p["alpha"]) if p else -g,), scalar_arg=True),
     "mul": Op("MulBackward0", operator.mul,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
     # (the divisor's gradient as PyTorch's div_tensor_other_backward, -grad * ((self / other) / other): the
@@ -2495,7 +2575,7 @@ ROWS: dict[str, Op] = {
     "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
                      scalar_arg=True),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
-                     lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
+                     lambda m, g, a, b, r, p: (-g * (r * r),), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
     "pow": Op("PowBackward0", _pow_scalar_fwd, _pow_scalar_bwd, save="a"),
     "pow_tensor": Op("PowBackward1", _power,
@@ -2610,9 +2690,10 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
-                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r"),
+                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r", opmath="fb"),
     "log_softmax": Op("LogSoftmaxBackward0", _log_softmax_fwd,
-                      lambda m, g, a, b, r, p: (m.log_softmax_backward(g, r, p["dim"]),), save="r"),
+                      lambda m, g, a, b, r, p: (m.log_softmax_backward(g, r, p["dim"]),), save="r",
+                      opmath="b"),
     # their backwards as ops of (grad, result), recorded under create_graph as PyTorch's
     # _softmax_backward_data / _log_softmax_backward_data, with its derivative formulas
     "softmax_backward": Op("SoftmaxBackwardDataBackward0",
@@ -2628,17 +2709,18 @@ ROWS: dict[str, Op] = {
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
-    "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a"),
+    "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
     "erf": Op("ErfBackward0", _erf,
               lambda m, g, a, b, r, p: (g * m.exp(-(a * a)) * (2 / math.sqrt(math.pi)),), save="a"),
     "leaky_relu": Op("LeakyReluBackward0",
                      lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
                      lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
-                     save="a"),
+                     save="a", opmath="fb"),
     "elu": Op("EluBackward0", _elu_fwd,
-              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a"),
-    "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a"),
-    "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a"),
+              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a",
+              opmath="fb"),
+    "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a", opmath="fb"),
+    "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a", opmath="fb"),
     "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
     "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
                                            _bce_logits_bwd, save="ab"),
@@ -2713,6 +2795,40 @@ ROWS: dict[str, Op] = {
 }
 
 
+def _float32_forward(forward):
+    """A row's forward that computes a float16 input in float32 and rounds the result once (Op.opmath)."""
+
+    def run(a, *args, **params):
+        if a.dtype is _F16 and type(a) is ndarray:
+            return _in_float32(forward, a, *args, **params)
+        return forward(a, *args, **params)
+
+    return run
+
+
+def _float32_backward(backward):
+    """A row's backward that computes float16 gradients in float32 and rounds each once (Op.opmath); with
+    create_graph it runs as written, op by op."""
+
+    def run(m, g, a, b, r, p):
+        if m is ARRAY_MATH and g.dtype is _F16 and type(g) is ndarray:
+            outs = _in_float32(lambda *arrays: backward(m, *arrays, p), g, a, b, r)
+            return tuple(None if o is None else o.astype(_F16, copy=False) for o in outs)
+        return backward(m, g, a, b, r, p)
+
+    return run
+
+
+def _in_float32(fn, *args, **params):
+    """fn of args, each float16 array among them in float32; its float result(s) rounded to float16."""
+    wide = [v.astype(_F32) if getattr(v, "dtype", None) is _F16 and hasattr(v, "shape") else v for v in args]
+    with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = fn(*wide, **params)
+    if type(out) is tuple:
+        return out
+    return asarray(out).astype(_F16, copy=False)
+
+
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
 _FILL_ROWS = {id(ROWS[name])
               for name in ("zero_", "fill_", "fill_tensor", "masked_fill_", "masked_fill_tensor")}
@@ -2733,6 +2849,10 @@ def _inverse(dims, n):
 
 
 for _key, _op in ROWS.items():
+    if "f" in _op.opmath:
+        object.__setattr__(_op, "forward", _float32_forward(_op.forward))
+    if "b" in _op.opmath:
+        object.__setattr__(_op, "backward", _float32_backward(_op.backward))
     _base_node = MultiOutputNode if _key in ("unbind", "split", "split_with_sizes") else OpNode
     object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {
         "__slots__": (), "op": _op, "plan": _save_plan(_op.save),
