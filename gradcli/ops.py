@@ -678,7 +678,7 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     else:
         xa2, ya = _operand_arrays(x, y)
         if type(ya) is float and op.float_constant and xa2.dtype is _F16 and type(xa2) is ndarray:
-            ya = HalfOperand(ya)  # (mul_ and div_ of float16 keep the number in float32, as `*` and `/`)
+            y = ya = HalfOperand(ya)  # (mul_ and div_ of float16 keep the number in float32, as `*` and `/`)
         try:
             if not needs_grad and not through_view and params is None and xa2 is xa and xa.dtype.kind == "f":
                 # nothing to record (`W -= lr * W.grad` under no_grad): the ufunc writes into x itself,
@@ -1592,7 +1592,7 @@ def _pow_exp_grad(m, g, base, exponent, r):
     a Python number (PowBackward2)."""
     if isinstance(base, (int, float)):
         if base > 0:
-            return g * (r * math.log(base))
+            return g * _half_times(r, math.log(base))
         return g * m.where(m.data(exponent) >= 0, 0, r * (float("-inf") if base == 0 else float("nan")))
     zero = m.data(base) == 0
     if not zero.any():
@@ -1609,10 +1609,11 @@ def _pow_base_grad(m, g, base, exponent):
 
 
 def _pow_scalar_bwd(m, g, a, b, r, p):
+    """PyTorch's pow_backward: grad * (exponent * self.pow(exponent - 1)), three ops."""
     e = p["exponent"]
     if e == 0:
         return (m.zeros(g),)
-    return (g * (e * m.pow(a, e - 1)),)
+    return (g * _half_times(m.pow(a, e - 1), e),)
 
 
 def _pow_scalar_fwd(x, exponent):
@@ -1634,6 +1635,14 @@ def _float_pow_scalar(x, e):
     1/sqrt(x) and sqrt(x) for 2, 3, -2, -1, -0.5 and 0.5, else pow, which for float32 and float16 is
     computed in float64 and rounded once (PyTorch's powf agrees with that on ~98% of inputs; numpy's
     float32 power, a vectorised approximation, on ~80%)."""
+    if x.dtype is _F16:
+        # PyTorch converts the exponent to float16 (refusing one it overflows), then computes in float32 and
+        # rounds once: x ** 0.3 is x ** 0.300048828125
+        with xp.errstate(over="ignore"):
+            half = float(_F16.type(e))
+        if math.isinf(half) and not math.isinf(e):
+            raise RuntimeError("value cannot be converted to type c10::Half without overflow")
+        return _in_float32(_float_pow_scalar, x, half)
     if e == 2:
         return x * x
     if e == 3:
@@ -1979,6 +1988,8 @@ def _others_product(m, a, dim):
 
 
 def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
+    if x.dtype is _F16:  # (PyTorch accumulates float16 in float32: no overflow of the squares)
+        return _in_float32(_var_fwd, x, dims, keepdim, correction)
     count = _count(x.shape, dims)
     if count == 0:  # (numpy would warn on stderr)
         return namespace_of(x).full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
@@ -1999,6 +2010,8 @@ def _reduced_shape(shape, dims, keepdim):
 
 def _centered(m, a, dims):
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
+    if m is ARRAY_MATH and a.dtype is _F16:  # (a float16 mean: a float32 sum and division, one rounding)
+        return a - (a.astype(_F32).sum(axis=all_dims, keepdims=True) / _count(a.shape, dims)).astype(_F16)
     return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
 
 
@@ -2014,10 +2027,12 @@ def _var_bwd(m, g, a, b, r, p):
         data = m.data(a)
         return (g * m.const(xp.where(data == data.mean(), xp.nan, xp.inf).astype(data.dtype)),)
     scale = 2.0 / dof if dof else math.inf
-    return (g * scale * _centered(m, a, dims),)
+    return (_half_times(g, scale) * _centered(m, a, dims),)
 
 
 def _std_fwd(x, **params):
+    if x.dtype is _F16:  # (the square root of the float32 variance, rounded once)
+        return _in_float32(_std_fwd, x, **params)
     return xp.sqrt(_var_fwd(x, **params))
 
 
@@ -2032,6 +2047,8 @@ def _std_bwd(m, g, a, b, r, p):
 
 
 def _norm_fwd(x, ord=2, dims=None, keepdim=False):  # noqa: A002 - PyTorch's name
+    if x.dtype is _F16:  # (PyTorch accumulates float16 in float32, rounding the norm once)
+        return _in_float32(_norm_fwd, x, ord, dims, keepdim)
     ax = x if x.dtype.kind == "f" else x.astype(dtypes.defaults.float.np)
     ax = xp.abs(ax)
     if ord == 2:
@@ -2062,15 +2079,17 @@ def _norm_bwd(m, g, a, b, r, p):
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
     if ord == 2:
-        return (m.where(zero, 0, g * a / safe),)
+        return (m.where(zero, 0, a * (g / safe)),)
     return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
 def _cumsum_fwd(x, dim):
+    if x.dtype is _F16:  # (PyTorch adds float16 up in float32, rounding each partial sum once)
+        return _in_float32(_cumsum_fwd, x, dim)
     dtype = xp.int64 if x.dtype.kind in "biu" else None
     if not x.ndim:  # (numpy's cumsum of a 0-d array is 1-d; PyTorch's stays 0-d)
         return xp.cumsum(x.reshape(1), dtype=dtype).reshape(())
-    return xp.cumsum(x, axis=dim, dtype=dtype)
+    return namespace_of(x).cumsum(x, axis=dim, dtype=dtype)
 
 
 def _cumsum_bwd(m, g, a, b, r, p):
@@ -2122,7 +2141,10 @@ def _in_float64(fn):
 
     def forward(a, **params):
         with xp.errstate(over="ignore", invalid="ignore"):
-            return fn(a.astype(_F64), **params).astype(a.dtype, copy=False)
+            out = fn(a.astype(_F64), **params)
+            if a.dtype is _F16:  # (PyTorch's float16 kernels compute in float32, then round)
+                out = out.astype(_F32)
+            return out.astype(a.dtype, copy=False)
 
     return forward
 
@@ -2376,6 +2398,8 @@ _triu_fwd, _triu_bwd = _triangle(True)
 
 
 def _cumprod_fwd(x, dim):
+    if x.dtype is _F16:  # (as cumsum: float32 products, each rounded once)
+        return _in_float32(_cumprod_fwd, x, dim)
     dtype = xp.int64 if x.dtype.kind in "biu" else None
     if not x.ndim:
         return x.astype(dtype or x.dtype, copy=True)
@@ -2601,8 +2625,8 @@ ROWS: dict[str, Op] = {
     "asin": Op("AsinBackward0", _asin, lambda m, g, a, b, r, p: (g * m.rsqrt(-a * a + 1),), save="a"),
     "acos": Op("AcosBackward0", _acos, lambda m, g, a, b, r, p: (g * -m.rsqrt(-a * a + 1),), save="a"),
     "atan": Op("AtanBackward0", _atan, lambda m, g, a, b, r, p: (g / (a * a + 1),), save="a"),
-    "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / (a * _LN2),), save="a"),
-    "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / (a * _LN10),), save="a"),
+    "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / _half_times(a, _LN2),), save="a"),
+    "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / _half_times(a, _LN10),), save="a"),
     "xlogy": Op("XlogyBackward0", _xlogy_fwd, _xlogy_bwd, save="BA"),
     "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
@@ -2711,7 +2735,7 @@ ROWS: dict[str, Op] = {
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
     "erf": Op("ErfBackward0", _erf,
-              lambda m, g, a, b, r, p: (g * m.exp(-(a * a)) * (2 / math.sqrt(math.pi)),), save="a"),
+              lambda m, g, a, b, r, p: (_half_times(m.exp(-(a * a)), 2 / math.sqrt(math.pi)) * g,), save="a"),
     "leaky_relu": Op("LeakyReluBackward0",
                      lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
                      lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
@@ -2874,7 +2898,7 @@ TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: 1 / xp.sqrt(x),
-    cumprod=lambda x, dim: xp.cumprod(x, axis=dim),
+    cumprod=_cumprod_fwd,
     roll=_roll_fwd,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,
     softmax_backward=lambda g, r, dim: _softmax_backward(ARRAY_MATH, g, r, dim),
@@ -2896,7 +2920,7 @@ ARRAY_MATH = SimpleNamespace(
     index_grad=_array_index_grad,
     getitem=lambda x, index: x[index],
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
-    cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
+    cumsum=_cumsum_fwd,
     stack=lambda xs, dim: xp.stack(xs, axis=dim),
     cat=lambda xs, dim: xp.concatenate(xs, axis=dim),
     flip=lambda x, dims: xp.flip(x, axis=dims),
