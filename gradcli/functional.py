@@ -3182,7 +3182,7 @@ def _t_prod(x, axes, keepdims):
 
 
 ops.TENSOR_MATH = SimpleNamespace(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf,
+    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf, sigmoid=sigmoid,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
     tanh_backward=lambda g, result: binary(ROWS["tanh_backward"], g, result),
     sigmoid_backward=lambda g, result: binary(ROWS["sigmoid_backward"], g, result),

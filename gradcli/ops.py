@@ -1238,8 +1238,24 @@ def _log_softmax_fwd(x, dim):
     x = _contiguous(x)
     if x.size == 0:
         return x.copy()
+    if x.dtype is _F16:
+        return _half_log_softmax(x, d)
     shifted = x - x.max(axis=d, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
+
+
+def _half_log_softmax(x, d):
+    """PyTorch's float16 log_softmax: in float32, rounded once; along the last dim its kernel rounds the
+    sum of the exponentials, and then its log, to float16 on the way (measured against torch 2.13)."""
+    wide = x.astype(_F32)
+    shifted = wide - wide.max(axis=d, keepdims=True)
+    with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        total = xp.exp(shifted).sum(axis=d, keepdims=True, dtype=_F32)
+        if d == x.ndim - 1:
+            log = xp.log(total.astype(_F16).astype(_F32)).astype(_F16).astype(_F32)
+        else:
+            log = xp.log(total)
+        return (shifted - log).astype(_F16)
 
 
 def _reduce_loss(v, reduction):
@@ -1254,15 +1270,14 @@ def _reduce_loss(v, reduction):
 
 
 def _mse_bwd(m, g, a, b, r, p):
-    d = a - b
-    if p["reduction"] == "mean":
-        g = g * (2.0 / max(_numel(d.shape), 1))
-    elif p["reduction"] == "sum":
-        g = g * 2.0
-    else:
-        g = g * 2
-    ga = m.broadcast_to(g, d.shape) * d if p["reduction"] != "none" else g * d
-    return ga, -ga
+    """PyTorch's mse_loss_backward, norm * (input - target) * grad (norm = 2, or 2 / numel for 'mean', in
+    the input's dtype), for the input; for the target the same with the two swapped (so +0., not -0., where
+    they are equal)."""
+    shape = m.data(a).shape
+    norm = 2.0 / max(_numel(shape), 1) if p["reduction"] == "mean" else 2.0
+    if p["reduction"] != "none":
+        g = m.broadcast_to(g, shape)
+    return norm * (a - b) * g, norm * (b - a) * g
 
 
 def _nll_rows(x, target):
@@ -2206,13 +2221,14 @@ def _silu_bwd(m, g, a, b, r, p):
 
 
 def _loss_grad(m, g, shape, reduction):
-    """The incoming gradient of a reduced loss spread over the elementwise losses: divided by their count
-    for 'mean', as it is for 'none'."""
-    if reduction == "none":
-        return g
-    if reduction == "mean":
-        g = g / max(_numel(shape), 1)
-    return m.broadcast_to(g, shape)
+    """The incoming gradient of a reduced loss spread over the elementwise losses (for 'none' it is theirs)."""
+    return g if reduction == "none" else m.broadcast_to(g, shape)
+
+
+def _loss_mean(grad, shape, reduction):
+    """A loss's input gradient for 'mean': divided by the count last, as PyTorch's backward kernels divide
+    (grad_input.div_(numel)), not the incoming gradient first."""
+    return grad / max(_numel(shape), 1) if reduction == "mean" else grad
 
 
 def _weighted(m, x, weight):
@@ -2248,10 +2264,10 @@ def _bce_bwd(m, g, a, b, r, p):
     small = m.data(denominator) < _BCE_EPSILON
     if small.any():
         denominator = m.where(small, _BCE_EPSILON, denominator)
-    grad_input = _weighted(m, g * (a - b) / denominator, weight)
+    grad_input = _loss_mean(_weighted(m, g * (a - b) / denominator, weight), a.shape, reduction)
     if not p["target_grad"]:
         return grad_input, None
-    return grad_input, _weighted(m, -g * (m.log(a) - m.log(1 - a)), weight)
+    return grad_input, _loss_mean(_weighted(m, -g * (m.log(a) - m.log(1 - a)), weight), a.shape, reduction)
 
 
 def _log_sigmoid64(x):
@@ -2274,7 +2290,7 @@ def _bce_logits_bwd(m, g, a, b, r, p):
     """PyTorch's binary_cross_entropy_with_logits_backward and its target_backward."""
     weight, pos_weight, reduction = p["weight"], p["pos_weight"], p["reduction"]
     g = _loss_grad(m, g, a.shape, reduction)
-    s = _sigmoid_of(m, a)
+    s = m.sigmoid(a)
     if pos_weight is None:
         grad_input = s - b
         grad_target = -a
@@ -2283,7 +2299,8 @@ def _bce_logits_bwd(m, g, a, b, r, p):
         grad_input = (pw * b + 1 - b) * s - pw * b
         # d/dt of -(1 + (pw - 1) * t) * log_sigmoid(x): log_sigmoid(x) = -log(1 + exp(-x))
         grad_target = -a + (pw - 1) * m.log(m.exp(-a) + 1)
-    return _weighted(m, g * grad_input, weight), _weighted(m, g * grad_target, weight)
+    return (_loss_mean(_weighted(m, grad_input * g, weight), a.shape, reduction),
+            _loss_mean(_weighted(m, grad_target * g, weight), a.shape, reduction))
 
 
 def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
@@ -2292,22 +2309,35 @@ def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
 
 
 def _huber_fwd(x, t, delta=1.0, reduction="mean"):
+    if x.dtype is _F16:  # (PyTorch's huber kernel computes float16 in float32, smooth_l1's does not; their
+        # backward kernels the other way round: Op.opmath "b" for smooth_l1, float16 steps for huber)
+        return _reduce_loss(_in_float32(_huber_fwd, x, t, delta, "none"), reduction)
     d = xp.abs(x - t)
     return _reduce_loss(xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
 
 
 def _smooth_l1_bwd(m, g, a, b, r, p):
-    """PyTorch's smooth_l1_loss_backward: g * d / beta inside (-beta, beta), g * sign(d) outside; huber's:
-    g * d inside [-delta, delta], g * delta * sign(d) outside."""
+    """PyTorch's smooth_l1_loss_backward kernel, with d = input - target and norm = 1 / numel for 'mean'
+    (else 1), in the input's dtype: -norm * g for d <= -beta, norm * g for d >= beta, else norm * d * g /
+    beta; huber's: -norm * g * delta, norm * g * delta, else norm * d * g. The target's is the input's with
+    the two swapped, as PyTorch computes it (+0., not -0., where they are equal)."""
     huber = "delta" in p
     width = p["delta"] if huber else p["beta"]
-    g = _loss_grad(m, g, a.shape, p["reduction"])
-    d = a - b
-    dd = m.data(d)
-    outside = g * m.sign(d) * (width if huber else 1)
-    inside = g * d if huber else g * d / width
-    grad = m.where((dd < -width) | (dd > width), outside, inside)
-    return grad, -grad
+    reduction = p["reduction"]
+    norm = 1.0 / max(_numel(a.shape), 1) if reduction == "mean" else 1.0
+    g = _loss_grad(m, g, a.shape, reduction)
+
+    def grad(x, y):
+        d = x - y
+        dd = m.data(d)
+        outside = m.sign(d) * norm * g
+        if huber:
+            outside, inside = outside * width, norm * d * g
+        else:
+            inside = norm * d * g / width
+        return m.where((dd <= -width) | (dd >= width), outside, inside)
+
+    return grad(a, b), grad(b, a)
 
 
 
@@ -2748,7 +2778,7 @@ ROWS: dict[str, Op] = {
     "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
     "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
                                            _bce_logits_bwd, save="ab"),
-    "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab"),
+    "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab", opmath="b"),
     "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     # shape and views
@@ -2904,7 +2934,7 @@ ARRAY_MATH = SimpleNamespace(
     softmax_backward=lambda g, r, dim: _softmax_backward(ARRAY_MATH, g, r, dim),
     log_softmax_backward=lambda g, r, dim: _log_softmax_backward(ARRAY_MATH, g, r, dim),
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
-    where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
+    sigmoid=_sigmoid_fwd, where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
     sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
     reshape=lambda x, shape: x.reshape(shape),
