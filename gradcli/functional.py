@@ -2141,7 +2141,11 @@ def _addmm(bias, mat1, mat2):
                                f"{other.dtype.legacy[:-6]} and {mat2.dtype.legacy[:-6]}")
     product = ops._check_mm(mat1._data, mat2._data)
     b = ops._expand_fwd(bias._data, product.shape)
-    res = ops._wrap((product + b).astype(product.dtype, copy=False))
+    if product.dtype == xp.float16:  # (PyTorch adds the bias to the float32 product, rounding once)
+        wide = ops._check_mm(mat1._data.astype(xp.float32), mat2._data.astype(xp.float32))
+        res = ops._wrap((wide + b.astype(xp.float32)).astype(product.dtype))
+    else:
+        res = ops._wrap((product + b).astype(product.dtype, copy=False))
     if GRAD.enabled and (bias._rg or mat1._rg or mat2._rg):
         ops._record(ROWS["addmm"], res, (bias, mat1, mat2), {"mat1": mat1, "mat2": mat2})
     return res

@@ -1163,15 +1163,10 @@ def _half_alpha(a, b, alpha):
             raise RuntimeError("value cannot be converted to type c10::Half without overflow")
         a, b = (_F16.type(float(v)) if not hasattr(v, "shape") else v for v in (a, b))
         stepwise = a + b * half_alpha
-        shape = stepwise.shape
-        n = _numel(shape)
-        if n < 32:
+        if stepwise.size < 32:
             return stepwise
         wide = (a.astype(_F32) + b.astype(_F32) * _F32.type(half_alpha)).astype(_F16)
-    flat = wide.reshape(-1)
-    tail = n - n % 32
-    flat[tail:] = stepwise.reshape(-1)[tail:]
-    return flat.reshape(shape)
+    return _vector_blocks(wide, stepwise)
 
 
 def _tanh_backward(g, result):
@@ -1901,6 +1896,27 @@ _LN2 = math.log(2)
 _LN10 = math.log(10)
 
 
+def _rsqrt(a):
+    """1 / sqrt(a); float16 as PyTorch's kernel: its vectorised loop (blocks of 32 elements) computes in
+    float32 and rounds once, its scalar tail rounds the square root to float16 first."""
+    ns = namespace_of(a)
+    stepwise = 1 / ns.sqrt(a)
+    if a.dtype is not _F16 or a.size < 32:
+        return stepwise
+    return _vector_blocks(_in_float32(lambda x: 1 / ns.sqrt(x), a), stepwise)
+
+
+def _vector_blocks(wide, stepwise):
+    """A float16 result of PyTorch's CPU kernels that split the elements (in memory order) between a
+    vectorised loop over blocks of 32, computing in float32 (`wide`), and a scalar loop over the n % 32
+    left, in float16 arithmetic (`stepwise`)."""
+    n = stepwise.size
+    flat = wide.reshape(-1).copy()
+    tail = n - n % 32
+    flat[tail:] = stepwise.reshape(-1)[tail:]
+    return flat.reshape(stepwise.shape)
+
+
 def _keep_int(fn):
     """floor/ceil/round of an integer tensor is a copy of it, still integer (numpy would make floats)."""
     return lambda a: a.copy() if a.dtype.kind in "biu" else fn(a)
@@ -2093,8 +2109,8 @@ def _norm_bwd(m, g, a, b, r, p):
         return (m.where(hit, g * m.sign(a) / ties, 0),)
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
-    if ord == 2:
-        return (m.where(zero, 0, a * (g / safe)),)
+    if ord == 2:  # (PyTorch's grad * (self / norm).masked_fill_(norm == 0, 0))
+        return (g * m.where(zero, 0, a / safe),)
     return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
@@ -2676,7 +2692,7 @@ ROWS: dict[str, Op] = {
     "threshold_backward": Op("ThresholdBackwardBackward0", _threshold_backward,
                              lambda m, g, a, b, r, p: (m.threshold_backward(g, b), m.zeros(g)), save="b"),
     "sqrt": Op("SqrtBackward0", xp.sqrt, lambda m, g, a, b, r, p: (g / (2 * r),), save="r"),
-    "rsqrt": Op("RsqrtBackward0", lambda a: 1 / xp.sqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * r * r * r,),
+    "rsqrt": Op("RsqrtBackward0", lambda a: _rsqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * m.pow(r, 3),),
                 save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
     "sign": Op("SignBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
@@ -2927,7 +2943,7 @@ def _array_index_grad(g, shape, index, row):
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
-    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: 1 / xp.sqrt(x),
+    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     cumprod=_cumprod_fwd,
     roll=_roll_fwd,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,
