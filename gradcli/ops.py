@@ -1002,7 +1002,22 @@ def _sum_fwd(x, dim=None, keepdim=False):
     if torchsum.applies(x, dims):
         # PyTorch's CPU addition order, so a float32 sum prints its last digit (numpy's is pairwise)
         return torchsum.reduce_sum(x, dims, keepdim)
+    if x.dtype is _F16:
+        return _half_sum(x, dims if dim is not None else None, keepdim)
     return x.sum(axis=dims if dim is not None else None, keepdims=keepdim)
+
+
+def _half_sum(x, axes, keepdims):
+    """A float16 sum as PyTorch's: added up in float32 and rounded once (numpy adds the rows of a sum over
+    an outer dim in float16)."""
+    return x.sum(axis=axes, keepdims=keepdims, dtype=_F32).astype(_F16)
+
+
+def _array_sum(x, axes, keepdims):
+    """ARRAY_MATH's sum (backward formulas, gradients summed over broadcast dims)."""
+    if x.dtype is _F16:
+        return _half_sum(x, axes, keepdims)
+    return x.sum(axis=axes, keepdims=keepdims)
 
 
 def _mean_fwd(x, dim=None, keepdim=False):
@@ -2117,7 +2132,11 @@ def _norm_bwd(m, g, a, b, r, p):
 def _cumsum_fwd(x, dim):
     if x.dtype is _F16:  # (PyTorch adds float16 up in float32, rounding each partial sum once)
         return _in_float32(_cumsum_fwd, x, dim)
-    dtype = xp.int64 if x.dtype.kind in "biu" else None
+    if x.dtype.kind in "biu":
+        dtype = xp.int64
+    else:  # PyTorch adds from +0.0, so no partial sum is -0.0 (numpy's first is the first element as it is)
+        dtype = None
+        x = x + x.dtype.type(0)
     if not x.ndim:  # (numpy's cumsum of a 0-d array is 1-d; PyTorch's stays 0-d)
         return xp.cumsum(x.reshape(1), dtype=dtype).reshape(())
     return namespace_of(x).cumsum(x, axis=dim, dtype=dtype)
@@ -2367,7 +2386,7 @@ def _logsumexp_fwd(x, dims, keepdim):
     maxes = x.max(axis=dims, keepdims=True)
     maxes = ns.where(ns.isinf(maxes), 0, maxes).astype(x.dtype, copy=False)
     with xp.errstate(divide="ignore", invalid="ignore"):
-        out = _log(_exp(x - maxes).sum(axis=dims, keepdims=True)) + maxes
+        out = _log(_array_sum(_exp(x - maxes), dims, True)) + maxes
     return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
 
 
@@ -2952,7 +2971,7 @@ ARRAY_MATH = SimpleNamespace(
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
     sigmoid=_sigmoid_fwd, where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
-    sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
+    sum=_array_sum,
     reshape=lambda x, shape: x.reshape(shape),
     broadcast_to=broadcast_view,
     expand_dims=xp.expand_dims,
