@@ -1872,6 +1872,8 @@ def _masked_fill(input, mask, value, in_place):
         value = bool(value)
     elif data.dtype.kind in "iu":
         value = int(value)
+    else:  # (a float16 tensor refuses 1e5, as fill_ does)
+        value = _scalar_for(value, data.dtype)
     ops.check_broadcast(m.shape, data.shape)
     if in_place:
         return inplace(ROWS["masked_fill_"], input, None, {"mask": m, "value": value})

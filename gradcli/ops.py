@@ -424,6 +424,13 @@ class HalfOperand:
     def __repr__(self):
         return f"HalfOperand({self.number!r})"
 
+    # (for the few forwards that compare a number operand: remainder's `b < 0`)
+    def __lt__(self, other):
+        return _F16.type(self.number) < other
+
+    def __gt__(self, other):
+        return _F16.type(self.number) > other
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if method == "__call__" and ufunc in _OPMATH_UFUNCS and not kwargs:
@@ -441,8 +448,9 @@ def _half_times(g, k):
     return g * k
 
 
-def _operand_arrays(x, y, broadcasts=True):
-    """The two operands as arrays of PyTorch's result dtype (numpy promotes differently)."""
+def _operand_arrays(x, y, broadcasts=True, numbers=False):
+    """The two operands as arrays of PyTorch's result dtype (numpy promotes differently). numbers: the op
+    reads a 0-d second operand as a number (add, sub, mul, div: a HalfOperand after a float16 tensor)."""
     xt = type(x) is Tensor
     yt = type(y) is Tensor
     xa = x._data if xt else x
@@ -451,6 +459,10 @@ def _operand_arrays(x, y, broadcasts=True):
         if xa.dtype != ya.dtype and broadcasts:  # (mm and friends refuse mixed dtypes instead)
             want = dtypes.result_type((x, y)).np
             xa = xa.astype(want, copy=False)
+            if numbers and want is _F16 and not ya.ndim and xa.ndim and type(ya) is ndarray:
+                # a 0-d tensor of another dtype after a float16 one: PyTorch's kernels read it as a number
+                # (a 0-d one first is converted, as numpy converts it)
+                return xa, HalfOperand(ya.item())
             ya = ya.astype(want, copy=False)
         if broadcasts and xa.shape != ya.shape:
             check_broadcast(xa.shape, ya.shape)
@@ -463,6 +475,8 @@ def _operand_arrays(x, y, broadcasts=True):
     elif st is int:
         if not -0x80 <= s <= 0x7F or s < 0 and t.dtype is _UINT8:  # (fits every dtype: nothing to check)
             s = _int_operand(s, t, broadcasts)
+            if t.dtype is _F16 and type(t) is ndarray:  # (x * 100000 is not x * inf)
+                s = HalfOperand(s)
         if t.dtype.kind == "b":
             t = t.astype(xp.int64)
     elif st is not bool:
@@ -586,13 +600,15 @@ def binary(op, x, y, params=None):
             if xa.dtype is ya.dtype and xa.shape == ya.shape:
                 same = True
             elif op.elementwise:
-                xa, ya = _operand_arrays(x, y, True)
+                xa, ya = _operand_arrays(x, y, True, op.float_constant)
         elif type(y) is float and xa.dtype.kind == "f":
             # (y too: a saved number is then the operand the forward used, a float16 array's HalfOperand)
             y = ya = _constant(y, xa) if op.float_constant else y
             same = True
         else:
             xa, ya = _operand_arrays(x, y, op.elementwise)
+            if type(ya) is HalfOperand:  # (an int beyond int8 with float16: saved as the forward used it)
+                y = ya
     else:
         xa, ya = _operand_arrays(x, y, op.elementwise)
     try:
@@ -676,7 +692,7 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     if y is None:
         out = op.forward(xa, **params) if params else op.forward(xa)
     else:
-        xa2, ya = _operand_arrays(x, y)
+        xa2, ya = _operand_arrays(x, y, True, op.float_constant)
         if type(ya) is float and op.float_constant and xa2.dtype is _F16 and type(xa2) is ndarray:
             y = ya = HalfOperand(ya)  # (mul_ and div_ of float16 keep the number in float32, as `*` and `/`)
         try:
@@ -1796,6 +1812,8 @@ def _minmax_pair_bwd(wins):
 
 
 def _where_fwd(x, y, condition):
+    if type(x) is HalfOperand or type(y) is HalfOperand:  # (a large int: where converts it to float16)
+        x, y = (_F16.type(v.number) if type(v) is HalfOperand else v for v in (x, y))
     return xp.where(condition, x, y)
 
 
@@ -2256,7 +2274,7 @@ def _silu_bwd(m, g, a, b, r, p):
 
 
 def _loss_grad(m, g, shape, reduction):
-    """The incoming gradient of a reduced loss spread over the elementwise losses (for 'none' it is theirs)."""
+    """The incoming gradient of a reduced loss spread over the elementwise losses ('none': theirs already)."""
     return g if reduction == "none" else m.broadcast_to(g, shape)
 
 
@@ -2623,6 +2641,8 @@ def _power(base, exponent):
     """base ** exponent with a tensor exponent. numpy refuses an integer to a negative integer power;
     PyTorch's integer kernel (powi) gives 1 for a base of 1, 1 or -1 for -1 (by the exponent's parity), and 0
     for any other base."""
+    if type(base) is HalfOperand or type(exponent) is HalfOperand:  # (pow converts a number to float16)
+        base, exponent = (_F16.type(v.number) if type(v) is HalfOperand else v for v in (base, exponent))
     try:
         if getattr(base, "dtype", exponent.dtype).kind == "f" and exponent.dtype.kind == "f":
             return _float_pow(base, exponent)
