@@ -1991,8 +1991,31 @@ def _clamp_tensor_bwd(m, g, a, b, r, p):
 
 
 def _prod_fwd(x, dims=None, keepdim=False, **_):
+    if x.dtype is _F16 and type(x) is ndarray and x.size and x.ndim:
+        return _half_prod(x, dims, keepdim)
     axis = None if dims is None else dims
     return x.prod(axis=axis, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None)
+
+
+def _half_prod(x, dims, keepdim):
+    """A float16 product as PyTorch's CPU kernel computes it, each multiplication rounded to float16 (it has
+    no float32 accumulator for prod): along an outer dim, in order; along the innermost (or over
+    everything), 4 accumulators of 16 lanes over blocks of 64 elements, multiplied together, then lane by
+    lane, then the n % 64 elements left in order (measured against torch 2.13)."""
+    whole = dims is None or len(dims) == x.ndim
+    d = x.ndim - 1 if whole else dims[0]
+    rows = x.reshape(1, -1) if whole else xp.moveaxis(x, d, -1).reshape(-1, x.shape[d])
+    count = rows.shape[1] // 64 if whole or d == x.ndim - 1 else 0
+    head = rows[:, : count * 64]
+    if count:
+        acc = xp.multiply.accumulate(head.reshape(len(rows), count, 4, 16), axis=1)[:, -1]
+        lanes = (acc[:, 0] * acc[:, 1]) * (acc[:, 2] * acc[:, 3])
+        rows = xp.concatenate([xp.multiply.accumulate(lanes, axis=1)[:, -1:], rows[:, count * 64:]], axis=1)
+    out = xp.multiply.accumulate(rows, axis=1)[:, -1]
+    if whole:
+        return out.reshape((1,) * x.ndim if keepdim else ())
+    shape = tuple(1 if i == d else n for i, n in enumerate(x.shape) if keepdim or i != d)
+    return out.reshape(shape)
 
 
 def _prod_bwd(m, g, a, b, r, p):
@@ -2024,9 +2047,9 @@ def _exclusive_products(a, dim):
     d = 0 if dim is None else dim
     n = x.shape[d]
     ones = ns.ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype)
-    before = ns.cumprod(ns.concatenate([ones, ns.take(x, ns.arange(n - 1), axis=d)], axis=d), axis=d)
-    after = ns.flip(ns.cumprod(ns.concatenate([ones, ns.flip(ns.take(x, ns.arange(1, n), axis=d), axis=d)],
-                                              axis=d), axis=d), axis=d)
+    before = _cumprod_fwd(ns.concatenate([ones, ns.take(x, ns.arange(n - 1), axis=d)], axis=d), d)
+    after = ns.flip(_cumprod_fwd(ns.concatenate([ones, ns.flip(ns.take(x, ns.arange(1, n), axis=d), axis=d)],
+                                                axis=d), d), axis=d)
     return (before * after).reshape(a.shape)
 
 
@@ -2680,9 +2703,9 @@ ROWS: dict[str, Op] = {
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
     "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",
-                     scalar_arg=True),
+                     scalar_arg=True, float_constant=True),
     "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
-                     scalar_arg=True),
+                     scalar_arg=True, float_constant=True),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
                      lambda m, g, a, b, r, p: (-g * (r * r),), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
