@@ -1255,6 +1255,8 @@ def _softmax_fwd(x, dim):
     x = _contiguous(x)
     if x.size == 0:  # (numpy has no max of an empty axis; the result is as empty as the input)
         return x.copy()
+    if x.dtype is _F16:
+        return _half_softmax(x, d)
     e = xp.exp(x - x.max(axis=d, keepdims=True))
     return e / e.sum(axis=d, keepdims=True)
 
@@ -1268,6 +1270,19 @@ def _log_softmax_fwd(x, dim):
         return _half_log_softmax(x, d)
     shifted = x - x.max(axis=d, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
+
+
+def _half_softmax(x, d):
+    """PyTorch's float16 softmax: in float32, rounded once; along any dim but the last its kernel keeps
+    each exponential rounded to float16 and divides it by the float32 sum of the unrounded ones (measured
+    against torch 2.13)."""
+    wide = x.astype(_F32)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        e = xp.exp(wide - wide.max(axis=d, keepdims=True))
+        total = e.sum(axis=d, keepdims=True)
+        if d != x.ndim - 1:
+            e = e.astype(_F16).astype(_F32)
+        return (e / total).astype(_F16)
 
 
 def _half_log_softmax(x, d):
@@ -2822,7 +2837,7 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
-                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r", opmath="fb"),
+                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r", opmath="b"),
     "log_softmax": Op("LogSoftmaxBackward0", _log_softmax_fwd,
                       lambda m, g, a, b, r, p: (m.log_softmax_backward(g, r, p["dim"]),), save="r",
                       opmath="b"),
