@@ -1688,9 +1688,9 @@ def _pow_scalar_fwd(x, exponent):
 
 def _float_pow_scalar(x, e):
     """A float tensor to a number, as PyTorch's CPU kernel computes it: x*x, x*x*x, 1/(x*x), 1/x,
-    1/sqrt(x) and sqrt(x) for 2, 3, -2, -1, -0.5 and 0.5, else pow, which for float32 and float16 is
-    computed in float64 and rounded once (PyTorch's powf agrees with that on ~98% of inputs; numpy's
-    float32 power, a vectorised approximation, on ~80%)."""
+    1/sqrt(x) and sqrt(x) for 2, 3, -2, -1, -0.5 and 0.5, else pow, which for float32 is computed in
+    float64 and rounded once (PyTorch's powf agrees with that on ~98% of inputs; numpy's float32 power, a
+    vectorised approximation, on ~80%). float16 is all of that in float32, then rounded once more."""
     if x.dtype is _F16:
         # PyTorch converts the exponent to float16 (refusing one it overflows), then computes in float32 and
         # rounds once: x ** 0.3 is x ** 0.300048828125
