@@ -1739,7 +1739,27 @@ def _floor_divide(a, b):
     if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" or isinstance(a, int):
         if _arr(b).dtype.kind in "iub":
             _check_zero_divisor(a, b)
+    if getattr(a, "dtype", None) is _F16 and getattr(b, "dtype", None) is _F16 and hasattr(b, "shape"):
+        return _half_floor_divide(a, b)
     return xp.floor_divide(a, b)
+
+
+def _half_floor_divide(a, b):
+    """PyTorch's floor division of float16 (div_floor_floating) in float16 arithmetic, step by step: from
+    fmod, (a - mod) / b, one less where mod and b differ in sign, then floored (and rounded up past .5);
+    a / b for a 0 divisor. numpy's float16 floor_divide, computed in float32, differed for large
+    quotients (measured against torch 2.13, for two tensors: a number divisor is another kernel there)."""
+    ns = namespace_of(a)
+    one = _F16.type(1)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        quotient = a / b
+        mod = ns.fmod(a, b)
+        div = (a - mod) / b
+        div = ns.where((mod != 0) & ((b < 0) != (mod < 0)), div - one, div)
+        floor = ns.floor(div)
+        floor = ns.where(div - floor > _F16.type(0.5), floor + one, floor)
+        floor = ns.where(div == 0, ns.copysign(ns.zeros_like(div), quotient), floor)
+        return ns.where(b == 0, quotient, floor).astype(_F16, copy=False)
 
 
 def _rounded_divide(a, b, mode):
@@ -1763,6 +1783,15 @@ def _remainder(a, b):
     mod = xp.fmod(a, b)
     wrong_side = (mod != 0) & ((b < 0) != (mod < 0))
     return xp.where(wrong_side, mod + b, mod)
+
+
+def _floor_quotient(m, a, b):
+    """a.div(b, rounding_mode="floor") in remainder's backward: floor division as PyTorch's kernel does it
+    (from fmod, so an a / b that rounds up to a whole number is not floored to it)."""
+    if m is ARRAY_MATH:
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return _floor_divide(a, b)
+    return m.floor(a / b)
 
 
 def _arr(v):
@@ -2734,7 +2763,7 @@ ROWS: dict[str, Op] = {
     "rfloor_divide": Op("NotImplemented", lambda a, b: _floor_divide(b, a), None, aten="aten::floor_divide"),
     "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g,), scalar_arg=True),
     "remainder_tensor": Op("RemainderBackward1", _remainder,
-                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ao"),
+                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * _floor_quotient(m, a, b)), save="Ao"),
     "rremainder": Op("NotImplemented", lambda a, b: _remainder(b, a), None, aten="aten::remainder"),
     # elementwise functions
     "exp": Op("ExpBackward0", _exp, lambda m, g, a, b, r, p: (g * r,), save="r"),

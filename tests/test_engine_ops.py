@@ -1050,6 +1050,8 @@ HALF_CASES = {
                         HALF_UNIT),
     "linear": (lambda T, x, y: T.nn.functional.linear(x.reshape(4, 4), y.reshape(4, 4), y[:4]), HALF_UNIT),
     "prod": (lambda T, x, y: (x + 1).prod(), HALF_UNIT),
+    "remainder and floor division": (
+        lambda T, x, y: x % (y * 1e-3) + (x.detach() // (y.detach() * 1e-3)) * 1e-3, HALF_VALUES),
     "prod of rows with zeros": (lambda T, x, y: x.reshape(4, 4).prod(1), HALF_VALUES),
     "label smoothing": (lambda T, x, y: T.nn.functional.cross_entropy(x.reshape(4, 4), T.tensor([1, 0, 3, 3]),
                                                                        label_smoothing=0.1), HALF_UNIT),
