@@ -1890,6 +1890,8 @@ def _masked_fill(input, mask, value, in_place):
         value = bool(value)
     elif data.dtype.kind in "iu":
         value = int(value)
+    else:  # (a float16 tensor refuses 1e5, as fill_ does)
+        value = _scalar_for(value, data.dtype)
     ops.check_broadcast(m.shape, data.shape)
     if in_place:
         return inplace(ROWS["masked_fill_"], input, None, {"mask": m, "value": value})
@@ -2161,7 +2163,11 @@ def _addmm(bias, mat1, mat2):
                                f"{other.dtype.legacy[:-6]} and {mat2.dtype.legacy[:-6]}")
     product = ops._check_mm(mat1._data, mat2._data)
     b = ops._expand_fwd(bias._data, product.shape)
-    res = ops._wrap((product + b).astype(product.dtype, copy=False))
+    if product.dtype == xp.float16:  # (PyTorch adds the bias to the float32 product, rounding once)
+        wide = ops._check_mm(mat1._data.astype(xp.float32), mat2._data.astype(xp.float32))
+        res = ops._wrap((wide + b.astype(xp.float32)).astype(product.dtype))
+    else:
+        res = ops._wrap((product + b).astype(product.dtype, copy=False))
     if GRAD.enabled and (bias._rg or mat1._rg or mat2._rg):
         ops._record(ROWS["addmm"], res, (bias, mat1, mat2), {"mat1": mat1, "mat2": mat2})
     return res
@@ -3382,7 +3388,7 @@ def _t_prod(x, axes, keepdims):
 
 
 ops.TENSOR_MATH = SimpleNamespace(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf,
+    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf, sigmoid=sigmoid,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
     tanh_backward=lambda g, result: binary(ROWS["tanh_backward"], g, result),
     sigmoid_backward=lambda g, result: binary(ROWS["sigmoid_backward"], g, result),

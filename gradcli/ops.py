@@ -57,6 +57,12 @@ class Op:
     # the backward reads tensors kept in its params (a condition, indices, a target), which PyTorch counts
     # as saved: a second backward without retain_graph is refused, as for a row that saves (`save`)
     saves_params: bool = False
+    # float16 inputs computed in float32 and rounded once to float16, as PyTorch's CPU kernel for the op
+    # computes them (its "opmath" type is float): "f" the forward, "b" the backward (which is one kernel
+    # there, such as silu_backward; backward formulas built of several ops round after each, as here).
+    # Checked against torch 2.13 kernel by kernel: most keep float16 arithmetic in some step (sigmoid's
+    # backward, smooth_l1_loss, mse_loss), so this is not the default. Wrapped in when the table is built.
+    opmath: str = ""
     node: type = field(default=None, compare=False)
 
 
@@ -99,6 +105,8 @@ class OpNode(Node):
             r = self.r
             if r is not None:
                 r = _saved_output(r, self)
+            if type(b) is HalfOperand or type(b) is ndarray:  # a number operand (_constant) as a number
+                b = b.number if type(b) is HalfOperand else b.item()
             outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
         else:
             if type(a) is Tensor:
@@ -386,6 +394,8 @@ def _constant(value, array):
     dtype = array.dtype
     cache = _CONSTANTS.get(dtype)
     if cache is None or not value or value != value or type(array) is not ndarray:
+        if dtype is _F16 and type(array) is ndarray:
+            return HalfOperand(value)
         return value
     array = cache.get(value)
     if array is None:
@@ -395,8 +405,52 @@ def _constant(value, array):
     return array
 
 
-def _operand_arrays(x, y, broadcasts=True):
-    """The two operands as arrays of PyTorch's result dtype (numpy promotes differently)."""
+class HalfOperand:
+    """A Python number operand of a float16 array, as PyTorch's CPU kernels take it: multiply and divide
+    keep the number in float32 and compute in float32 ("opmath"), rounding once to float16, so `h * 1e30`
+    is 0. for a zero and `h / 2e-3` is not `h / float16(2e-3)`; every other kernel (add, sub, comparisons,
+    remainder, ...) converts the number to float16 first, as numpy does (checked against torch 2.13).
+    numpy hands an ndarray's arithmetic with this object to __array_ufunc__ below."""
+
+    __slots__ = ("number",)
+    dtype = xp.dtype("float16")  # (what _true_divide and friends read of an array operand)
+
+    def __init__(self, number):
+        self.number = number
+
+    def __float__(self):
+        return float(self.number)
+
+    def __repr__(self):
+        return f"HalfOperand({self.number!r})"
+
+    # (for the few forwards that compare a number operand: remainder's `b < 0`)
+    def __lt__(self, other):
+        return _F16.type(self.number) < other
+
+    def __gt__(self, other):
+        return _F16.type(self.number) > other
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if method == "__call__" and ufunc in _OPMATH_UFUNCS and not kwargs:
+                wide = [_F32.type(self.number) if v is self else v.astype(_F32) for v in inputs]
+                return ufunc(*wide).astype(_F16)
+            narrow = [_F16.type(self.number) if v is self else v for v in inputs]
+        return getattr(ufunc, method)(*narrow, **kwargs)
+
+
+def _half_times(g, k):
+    """g * k for a Python number k, as PyTorch's mul(Tensor, Scalar): for a float16 array, k in float32 (a
+    backward formula's `grad * alpha`)."""
+    if type(g) is ndarray and g.dtype is _F16:
+        return g * HalfOperand(k)
+    return g * k
+
+
+def _operand_arrays(x, y, broadcasts=True, numbers=False):
+    """The two operands as arrays of PyTorch's result dtype (numpy promotes differently). numbers: the op
+    reads a 0-d second operand as a number (add, sub, mul, div: a HalfOperand after a float16 tensor)."""
     xt = type(x) is Tensor
     yt = type(y) is Tensor
     xa = x._data if xt else x
@@ -405,6 +459,10 @@ def _operand_arrays(x, y, broadcasts=True):
         if xa.dtype != ya.dtype and broadcasts:  # (mm and friends refuse mixed dtypes instead)
             want = dtypes.result_type((x, y)).np
             xa = xa.astype(want, copy=False)
+            if numbers and want is _F16 and not ya.ndim and xa.ndim and type(ya) is ndarray:
+                # a 0-d tensor of another dtype after a float16 one: PyTorch's kernels read it as a number
+                # (a 0-d one first is converted, as numpy converts it)
+                return xa, HalfOperand(ya.item())
             ya = ya.astype(want, copy=False)
         if broadcasts and xa.shape != ya.shape:
             check_broadcast(xa.shape, ya.shape)
@@ -417,6 +475,8 @@ def _operand_arrays(x, y, broadcasts=True):
     elif st is int:
         if not -0x80 <= s <= 0x7F or s < 0 and t.dtype is _UINT8:  # (fits every dtype: nothing to check)
             s = _int_operand(s, t, broadcasts)
+            if t.dtype is _F16 and type(t) is ndarray:  # (x * 100000 is not x * inf)
+                s = HalfOperand(s)
         if t.dtype.kind == "b":
             t = t.astype(xp.int64)
     elif st is not bool:
@@ -540,12 +600,15 @@ def binary(op, x, y, params=None):
             if xa.dtype is ya.dtype and xa.shape == ya.shape:
                 same = True
             elif op.elementwise:
-                xa, ya = _operand_arrays(x, y, True)
+                xa, ya = _operand_arrays(x, y, True, op.float_constant)
         elif type(y) is float and xa.dtype.kind == "f":
-            ya = _constant(y, xa) if op.float_constant else y
+            # (y too: a saved number is then the operand the forward used, a float16 array's HalfOperand)
+            y = ya = _constant(y, xa) if op.float_constant else y
             same = True
         else:
             xa, ya = _operand_arrays(x, y, op.elementwise)
+            if type(ya) is HalfOperand:  # (an int beyond int8 with float16: saved as the forward used it)
+                y = ya
     else:
         xa, ya = _operand_arrays(x, y, op.elementwise)
     try:
@@ -629,7 +692,9 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     if y is None:
         out = op.forward(xa, **params) if params else op.forward(xa)
     else:
-        xa2, ya = _operand_arrays(x, y)
+        xa2, ya = _operand_arrays(x, y, True, op.float_constant)
+        if type(ya) is float and op.float_constant and xa2.dtype is _F16 and type(xa2) is ndarray:
+            y = ya = HalfOperand(ya)  # (mul_ and div_ of float16 keep the number in float32, as `*` and `/`)
         try:
             if not needs_grad and not through_view and params is None and xa2 is xa and xa.dtype.kind == "f":
                 # nothing to record (`W -= lr * W.grad` under no_grad): the ufunc writes into x itself,
@@ -953,7 +1018,22 @@ def _sum_fwd(x, dim=None, keepdim=False):
     if torchsum.applies(x, dims):
         # PyTorch's CPU addition order, so a float32 sum prints its last digit (numpy's is pairwise)
         return torchsum.reduce_sum(x, dims, keepdim)
+    if x.dtype is _F16:
+        return _half_sum(x, dims if dim is not None else None, keepdim)
     return x.sum(axis=dims if dim is not None else None, keepdims=keepdim)
+
+
+def _half_sum(x, axes, keepdims):
+    """A float16 sum as PyTorch's: added up in float32 and rounded once (numpy adds the rows of a sum over
+    an outer dim in float16)."""
+    return x.sum(axis=axes, keepdims=keepdims, dtype=_F32).astype(_F16)
+
+
+def _array_sum(x, axes, keepdims):
+    """ARRAY_MATH's sum (backward formulas, gradients summed over broadcast dims)."""
+    if x.dtype is _F16:
+        return _half_sum(x, axes, keepdims)
+    return x.sum(axis=axes, keepdims=keepdims)
 
 
 def _mean_fwd(x, dim=None, keepdim=False):
@@ -1094,14 +1174,37 @@ def _check_bmm(a, b):
 
 def _add_alpha(a, b, alpha):
     """a + alpha * b; two bool tensors give a bool one, alpha taken as a bool (a or (b and alpha)), as in
-    PyTorch."""
+    PyTorch. float16: alpha and a number operand are rounded to float16, the rest computed in float32."""
     if getattr(a, "dtype", None) == _BOOL and getattr(b, "dtype", None) == _BOOL:
         return a | (b & bool(alpha))
+    if getattr(a, "dtype", None) is _F16 or getattr(b, "dtype", None) is _F16:
+        return _half_alpha(a, b, alpha)
     return a + b * alpha
 
 
+def _half_alpha(a, b, alpha):
+    """a + alpha * b for float16 as PyTorch's CPU add kernel computes it. Its vectorised loop, which takes
+    the elements in blocks of 32 (two Vectorized<Half>), computes a + alpha * b in float32 and rounds once;
+    the last n % 32 elements go through its scalar loop, in c10::Half arithmetic: alpha * b rounded to
+    float16, then the sum. alpha (and a number operand) are float16 first; an alpha that overflows it is
+    refused, in PyTorch's words."""
+    with xp.errstate(over="ignore", invalid="ignore"):
+        half_alpha = _F16.type(alpha)
+        if math.isinf(half_alpha) and not math.isinf(alpha):
+            raise RuntimeError("value cannot be converted to type c10::Half without overflow")
+        a, b = (_F16.type(float(v)) if not hasattr(v, "shape") else v for v in (a, b))
+        stepwise = a + b * half_alpha
+        if stepwise.size < 32:
+            return stepwise
+        wide = (a.astype(_F32) + b.astype(_F32) * _F32.type(half_alpha)).astype(_F16)
+    return _vector_blocks(wide, stepwise)
+
+
 def _tanh_backward(g, result):
-    """tanh's gradient from its result, as PyTorch's kernel computes it: g * (1 - r * r)."""
+    """tanh's gradient from its result, as PyTorch's kernel computes it: g * (1 - r * r), float16 in
+    float32."""
+    if g.dtype is _F16 and type(g) is ndarray:
+        return _in_float32(_tanh_backward, g, result)
     return g * (1 - result * result)
 
 
@@ -1152,6 +1255,8 @@ def _softmax_fwd(x, dim):
     x = _contiguous(x)
     if x.size == 0:  # (numpy has no max of an empty axis; the result is as empty as the input)
         return x.copy()
+    if x.dtype is _F16:
+        return _half_softmax(x, d)
     e = xp.exp(x - x.max(axis=d, keepdims=True))
     return e / e.sum(axis=d, keepdims=True)
 
@@ -1161,8 +1266,37 @@ def _log_softmax_fwd(x, dim):
     x = _contiguous(x)
     if x.size == 0:
         return x.copy()
+    if x.dtype is _F16:
+        return _half_log_softmax(x, d)
     shifted = x - x.max(axis=d, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
+
+
+def _half_softmax(x, d):
+    """PyTorch's float16 softmax: in float32, rounded once; along any dim but the last its kernel keeps
+    each exponential rounded to float16 and divides it by the float32 sum of the unrounded ones (measured
+    against torch 2.13)."""
+    wide = x.astype(_F32)
+    with xp.errstate(over="ignore", invalid="ignore"):
+        e = xp.exp(wide - wide.max(axis=d, keepdims=True))
+        total = e.sum(axis=d, keepdims=True)
+        if d != x.ndim - 1:
+            e = e.astype(_F16).astype(_F32)
+        return (e / total).astype(_F16)
+
+
+def _half_log_softmax(x, d):
+    """PyTorch's float16 log_softmax: in float32, rounded once; along the last dim its kernel rounds the
+    sum of the exponentials, and then its log, to float16 on the way (measured against torch 2.13)."""
+    wide = x.astype(_F32)
+    shifted = wide - wide.max(axis=d, keepdims=True)
+    with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        total = xp.exp(shifted).sum(axis=d, keepdims=True, dtype=_F32)
+        if d == x.ndim - 1:
+            log = xp.log(total.astype(_F16).astype(_F32)).astype(_F16).astype(_F32)
+        else:
+            log = xp.log(total)
+        return (shifted - log).astype(_F16)
 
 
 def _reduce_loss(v, reduction):
@@ -1177,15 +1311,14 @@ def _reduce_loss(v, reduction):
 
 
 def _mse_bwd(m, g, a, b, r, p):
-    d = a - b
-    if p["reduction"] == "mean":
-        g = g * (2.0 / max(_numel(d.shape), 1))
-    elif p["reduction"] == "sum":
-        g = g * 2.0
-    else:
-        g = g * 2
-    ga = m.broadcast_to(g, d.shape) * d if p["reduction"] != "none" else g * d
-    return ga, -ga
+    """PyTorch's mse_loss_backward, norm * (input - target) * grad (norm = 2, or 2 / numel for 'mean', in
+    the input's dtype), for the input; for the target the same with the two swapped (so +0., not -0., where
+    they are equal)."""
+    shape = m.data(a).shape
+    norm = 2.0 / max(_numel(shape), 1) if p["reduction"] == "mean" else 2.0
+    if p["reduction"] != "none":
+        g = m.broadcast_to(g, shape)
+    return norm * (a - b) * g, norm * (b - a) * g
 
 
 def _nll_rows(x, target):
@@ -1515,7 +1648,7 @@ def _pow_exp_grad(m, g, base, exponent, r):
     a Python number (PowBackward2)."""
     if isinstance(base, (int, float)):
         if base > 0:
-            return g * (r * math.log(base))
+            return g * _half_times(r, math.log(base))
         return g * m.where(m.data(exponent) >= 0, 0, r * (float("-inf") if base == 0 else float("nan")))
     zero = m.data(base) == 0
     if not zero.any():
@@ -1532,10 +1665,11 @@ def _pow_base_grad(m, g, base, exponent):
 
 
 def _pow_scalar_bwd(m, g, a, b, r, p):
+    """PyTorch's pow_backward: grad * (exponent * self.pow(exponent - 1)), three ops."""
     e = p["exponent"]
     if e == 0:
         return (m.zeros(g),)
-    return (g * (e * m.pow(a, e - 1)),)
+    return (g * _half_times(m.pow(a, e - 1), e),)
 
 
 def _pow_scalar_fwd(x, exponent):
@@ -1554,9 +1688,17 @@ def _pow_scalar_fwd(x, exponent):
 
 def _float_pow_scalar(x, e):
     """A float tensor to a number, as PyTorch's CPU kernel computes it: x*x, x*x*x, 1/(x*x), 1/x,
-    1/sqrt(x) and sqrt(x) for 2, 3, -2, -1, -0.5 and 0.5, else pow, which for float32 and float16 is
-    computed in float64 and rounded once (PyTorch's powf agrees with that on ~98% of inputs; numpy's
-    float32 power, a vectorised approximation, on ~80%)."""
+    1/sqrt(x) and sqrt(x) for 2, 3, -2, -1, -0.5 and 0.5, else pow, which for float32 is computed in
+    float64 and rounded once (PyTorch's powf agrees with that on ~98% of inputs; numpy's float32 power, a
+    vectorised approximation, on ~80%). float16 is all of that in float32, then rounded once more."""
+    if x.dtype is _F16:
+        # PyTorch converts the exponent to float16 (refusing one it overflows), then computes in float32 and
+        # rounds once: x ** 0.3 is x ** 0.300048828125
+        with xp.errstate(over="ignore"):
+            half = float(_F16.type(e))
+        if math.isinf(half) and not math.isinf(e):
+            raise RuntimeError("value cannot be converted to type c10::Half without overflow")
+        return _in_float32(_float_pow_scalar, x, half)
     if e == 2:
         return x * x
     if e == 3:
@@ -1597,7 +1739,27 @@ def _floor_divide(a, b):
     if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" or isinstance(a, int):
         if _arr(b).dtype.kind in "iub":
             _check_zero_divisor(a, b)
+    if getattr(a, "dtype", None) is _F16 and getattr(b, "dtype", None) is _F16 and hasattr(b, "shape"):
+        return _half_floor_divide(a, b)
     return xp.floor_divide(a, b)
+
+
+def _half_floor_divide(a, b):
+    """PyTorch's floor division of float16 (div_floor_floating) in float16 arithmetic, step by step: from
+    fmod, (a - mod) / b, one less where mod and b differ in sign, then floored (and rounded up past .5);
+    a / b for a 0 divisor. numpy's float16 floor_divide, computed in float32, differed for large
+    quotients (measured against torch 2.13, for two tensors: a number divisor is another kernel there)."""
+    ns = namespace_of(a)
+    one = _F16.type(1)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        quotient = a / b
+        mod = ns.fmod(a, b)
+        div = (a - mod) / b
+        div = ns.where((mod != 0) & ((b < 0) != (mod < 0)), div - one, div)
+        floor = ns.floor(div)
+        floor = ns.where(div - floor > _F16.type(0.5), floor + one, floor)
+        floor = ns.where(div == 0, ns.copysign(ns.zeros_like(div), quotient), floor)
+        return ns.where(b == 0, quotient, floor).astype(_F16, copy=False)
 
 
 def _rounded_divide(a, b, mode):
@@ -1621,6 +1783,15 @@ def _remainder(a, b):
     mod = xp.fmod(a, b)
     wrong_side = (mod != 0) & ((b < 0) != (mod < 0))
     return xp.where(wrong_side, mod + b, mod)
+
+
+def _floor_quotient(m, a, b):
+    """a.div(b, rounding_mode="floor") in remainder's backward: floor division as PyTorch's kernel does it
+    (from fmod, so an a / b that rounds up to a whole number is not floored to it)."""
+    if m is ARRAY_MATH:
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return _floor_divide(a, b)
+    return m.floor(a / b)
 
 
 def _arr(v):
@@ -1685,6 +1856,8 @@ def _minmax_pair_bwd(wins):
 
 
 def _where_fwd(x, y, condition):
+    if type(x) is HalfOperand or type(y) is HalfOperand:  # (a large int: where converts it to float16)
+        x, y = (_F16.type(v.number) if type(v) is HalfOperand else v for v in (x, y))
     return xp.where(condition, x, y)
 
 
@@ -1733,7 +1906,8 @@ def _cat_fwd(arrays, dim=0, **_):
     return xp.concatenate([a for _, a in used], axis=d)
 
 
-_F32, _F64, _BOOL = xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
+_F16, _F32, _F64, _BOOL = xp.dtype("float16"), xp.dtype("float32"), xp.dtype("float64"), xp.dtype(bool)
+_OPMATH_UFUNCS = (xp.multiply, xp.true_divide)  # (HalfOperand's: the kernels that keep a number in float32)
 _PY_NUMBERS = (int, float)  # (bool is an int)
 _ROUNDED_BLOCK = 1 << 16  # elements of float64 scratch per step of a large float32 transcendental
 
@@ -1799,12 +1973,35 @@ _LN2 = math.log(2)
 _LN10 = math.log(10)
 
 
+def _rsqrt(a):
+    """1 / sqrt(a); float16 as PyTorch's kernel: its vectorised loop (blocks of 32 elements) computes in
+    float32 and rounds once, its scalar tail rounds the square root to float16 first."""
+    ns = namespace_of(a)
+    stepwise = 1 / ns.sqrt(a)
+    if a.dtype is not _F16 or a.size < 32:
+        return stepwise
+    return _vector_blocks(_in_float32(lambda x: 1 / ns.sqrt(x), a), stepwise)
+
+
+def _vector_blocks(wide, stepwise):
+    """A float16 result of PyTorch's CPU kernels that split the elements (in memory order) between a
+    vectorised loop over blocks of 32, computing in float32 (`wide`), and a scalar loop over the n % 32
+    left, in float16 arithmetic (`stepwise`)."""
+    n = stepwise.size
+    flat = wide.reshape(-1).copy()
+    tail = n - n % 32
+    flat[tail:] = stepwise.reshape(-1)[tail:]
+    return flat.reshape(stepwise.shape)
+
+
 def _keep_int(fn):
     """floor/ceil/round of an integer tensor is a copy of it, still integer (numpy would make floats)."""
     return lambda a: a.copy() if a.dtype.kind in "biu" else fn(a)
 
 
 def _sigmoid_fwd(a):
+    if a.dtype is _F16:  # (PyTorch's kernel computes float16 in float32; its backward stays in float16)
+        return _in_float32(_sigmoid_fwd, a)
     with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a, and the result is 0
         return 1 / (1 + xp.exp(-a))
 
@@ -1838,8 +2035,31 @@ def _clamp_tensor_bwd(m, g, a, b, r, p):
 
 
 def _prod_fwd(x, dims=None, keepdim=False, **_):
+    if x.dtype is _F16 and type(x) is ndarray and x.size and x.ndim:
+        return _half_prod(x, dims, keepdim)
     axis = None if dims is None else dims
     return x.prod(axis=axis, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None)
+
+
+def _half_prod(x, dims, keepdim):
+    """A float16 product as PyTorch's CPU kernel computes it, each multiplication rounded to float16 (it has
+    no float32 accumulator for prod): along an outer dim, in order; along the innermost (or over
+    everything), 4 accumulators of 16 lanes over blocks of 64 elements, multiplied together, then lane by
+    lane, then the n % 64 elements left in order (measured against torch 2.13)."""
+    whole = dims is None or len(dims) == x.ndim
+    d = x.ndim - 1 if whole else dims[0]
+    rows = x.reshape(1, -1) if whole else xp.moveaxis(x, d, -1).reshape(-1, x.shape[d])
+    count = rows.shape[1] // 64 if whole or d == x.ndim - 1 else 0
+    head = rows[:, : count * 64]
+    if count:
+        acc = xp.multiply.accumulate(head.reshape(len(rows), count, 4, 16), axis=1)[:, -1]
+        lanes = (acc[:, 0] * acc[:, 1]) * (acc[:, 2] * acc[:, 3])
+        rows = xp.concatenate([xp.multiply.accumulate(lanes, axis=1)[:, -1:], rows[:, count * 64:]], axis=1)
+    out = xp.multiply.accumulate(rows, axis=1)[:, -1]
+    if whole:
+        return out.reshape((1,) * x.ndim if keepdim else ())
+    shape = tuple(1 if i == d else n for i, n in enumerate(x.shape) if keepdim or i != d)
+    return out.reshape(shape)
 
 
 def _prod_bwd(m, g, a, b, r, p):
@@ -1871,9 +2091,9 @@ def _exclusive_products(a, dim):
     d = 0 if dim is None else dim
     n = x.shape[d]
     ones = ns.ones(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype)
-    before = ns.cumprod(ns.concatenate([ones, ns.take(x, ns.arange(n - 1), axis=d)], axis=d), axis=d)
-    after = ns.flip(ns.cumprod(ns.concatenate([ones, ns.flip(ns.take(x, ns.arange(1, n), axis=d), axis=d)],
-                                              axis=d), axis=d), axis=d)
+    before = _cumprod_fwd(ns.concatenate([ones, ns.take(x, ns.arange(n - 1), axis=d)], axis=d), d)
+    after = ns.flip(_cumprod_fwd(ns.concatenate([ones, ns.flip(ns.take(x, ns.arange(1, n), axis=d), axis=d)],
+                                                axis=d), d), axis=d)
     return (before * after).reshape(a.shape)
 
 
@@ -1899,6 +2119,8 @@ def _others_product(m, a, dim):
 
 
 def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
+    if x.dtype is _F16:  # (PyTorch accumulates float16 in float32: no overflow of the squares)
+        return _in_float32(_var_fwd, x, dims, keepdim, correction)
     count = _count(x.shape, dims)
     if count == 0:  # (numpy would warn on stderr)
         return namespace_of(x).full(_reduced_shape(x.shape, dims, keepdim), xp.nan, dtype=x.dtype)
@@ -1919,6 +2141,8 @@ def _reduced_shape(shape, dims, keepdim):
 
 def _centered(m, a, dims):
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
+    if m is ARRAY_MATH and a.dtype is _F16:  # (a float16 mean: a float32 sum and division, one rounding)
+        return a - (a.astype(_F32).sum(axis=all_dims, keepdims=True) / _count(a.shape, dims)).astype(_F16)
     return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
 
 
@@ -1934,10 +2158,12 @@ def _var_bwd(m, g, a, b, r, p):
         data = m.data(a)
         return (g * m.const(xp.where(data == data.mean(), xp.nan, xp.inf).astype(data.dtype)),)
     scale = 2.0 / dof if dof else math.inf
-    return (g * scale * _centered(m, a, dims),)
+    return (_half_times(g, scale) * _centered(m, a, dims),)
 
 
 def _std_fwd(x, **params):
+    if x.dtype is _F16:  # (the square root of the float32 variance, rounded once)
+        return _in_float32(_std_fwd, x, **params)
     return xp.sqrt(_var_fwd(x, **params))
 
 
@@ -1952,6 +2178,8 @@ def _std_bwd(m, g, a, b, r, p):
 
 
 def _norm_fwd(x, ord=2, dims=None, keepdim=False):  # noqa: A002 - PyTorch's name
+    if x.dtype is _F16:  # (PyTorch accumulates float16 in float32, rounding the norm once)
+        return _in_float32(_norm_fwd, x, ord, dims, keepdim)
     ax = x if x.dtype.kind == "f" else x.astype(dtypes.defaults.float.np)
     ax = xp.abs(ax)
     if ord == 2:
@@ -1981,16 +2209,22 @@ def _norm_bwd(m, g, a, b, r, p):
         return (m.where(hit, g * m.sign(a) / ties, 0),)
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
-    if ord == 2:
-        return (m.where(zero, 0, g * a / safe),)
+    if ord == 2:  # (PyTorch's grad * (self / norm).masked_fill_(norm == 0, 0))
+        return (g * m.where(zero, 0, a / safe),)
     return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
 def _cumsum_fwd(x, dim):
-    dtype = xp.int64 if x.dtype.kind in "biu" else None
+    if x.dtype is _F16:  # (PyTorch adds float16 up in float32, rounding each partial sum once)
+        return _in_float32(_cumsum_fwd, x, dim)
+    if x.dtype.kind in "biu":
+        dtype = xp.int64
+    else:  # PyTorch adds from +0.0, so no partial sum is -0.0 (numpy's first is the first element as it is)
+        dtype = None
+        x = x + x.dtype.type(0)
     if not x.ndim:  # (numpy's cumsum of a 0-d array is 1-d; PyTorch's stays 0-d)
         return xp.cumsum(x.reshape(1), dtype=dtype).reshape(())
-    return xp.cumsum(x, axis=dim, dtype=dtype)
+    return namespace_of(x).cumsum(x, axis=dim, dtype=dtype)
 
 
 def _cumsum_bwd(m, g, a, b, r, p):
@@ -2042,7 +2276,10 @@ def _in_float64(fn):
 
     def forward(a, **params):
         with xp.errstate(over="ignore", invalid="ignore"):
-            return fn(a.astype(_F64), **params).astype(a.dtype, copy=False)
+            out = fn(a.astype(_F64), **params)
+            if a.dtype is _F16:  # (PyTorch's float16 kernels compute in float32, then round)
+                out = out.astype(_F32)
+            return out.astype(a.dtype, copy=False)
 
     return forward
 
@@ -2104,13 +2341,14 @@ def _silu_bwd(m, g, a, b, r, p):
 
 
 def _loss_grad(m, g, shape, reduction):
-    """The incoming gradient of a reduced loss spread over the elementwise losses: divided by their count
-    for 'mean', as it is for 'none'."""
-    if reduction == "none":
-        return g
-    if reduction == "mean":
-        g = g / max(_numel(shape), 1)
-    return m.broadcast_to(g, shape)
+    """The incoming gradient of a reduced loss spread over the elementwise losses ('none': theirs already)."""
+    return g if reduction == "none" else m.broadcast_to(g, shape)
+
+
+def _loss_mean(grad, shape, reduction):
+    """A loss's input gradient for 'mean': divided by the count last, as PyTorch's backward kernels divide
+    (grad_input.div_(numel)), not the incoming gradient first."""
+    return grad / max(_numel(shape), 1) if reduction == "mean" else grad
 
 
 def _weighted(m, x, weight):
@@ -2146,10 +2384,10 @@ def _bce_bwd(m, g, a, b, r, p):
     small = m.data(denominator) < _BCE_EPSILON
     if small.any():
         denominator = m.where(small, _BCE_EPSILON, denominator)
-    grad_input = _weighted(m, g * (a - b) / denominator, weight)
+    grad_input = _loss_mean(_weighted(m, g * (a - b) / denominator, weight), a.shape, reduction)
     if not p["target_grad"]:
         return grad_input, None
-    return grad_input, _weighted(m, -g * (m.log(a) - m.log(1 - a)), weight)
+    return grad_input, _loss_mean(_weighted(m, -g * (m.log(a) - m.log(1 - a)), weight), a.shape, reduction)
 
 
 def _log_sigmoid64(x):
@@ -2172,7 +2410,7 @@ def _bce_logits_bwd(m, g, a, b, r, p):
     """PyTorch's binary_cross_entropy_with_logits_backward and its target_backward."""
     weight, pos_weight, reduction = p["weight"], p["pos_weight"], p["reduction"]
     g = _loss_grad(m, g, a.shape, reduction)
-    s = _sigmoid_of(m, a)
+    s = m.sigmoid(a)
     if pos_weight is None:
         grad_input = s - b
         grad_target = -a
@@ -2181,7 +2419,8 @@ def _bce_logits_bwd(m, g, a, b, r, p):
         grad_input = (pw * b + 1 - b) * s - pw * b
         # d/dt of -(1 + (pw - 1) * t) * log_sigmoid(x): log_sigmoid(x) = -log(1 + exp(-x))
         grad_target = -a + (pw - 1) * m.log(m.exp(-a) + 1)
-    return _weighted(m, g * grad_input, weight), _weighted(m, g * grad_target, weight)
+    return (_loss_mean(_weighted(m, grad_input * g, weight), a.shape, reduction),
+            _loss_mean(_weighted(m, grad_target * g, weight), a.shape, reduction))
 
 
 def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
@@ -2190,22 +2429,35 @@ def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
 
 
 def _huber_fwd(x, t, delta=1.0, reduction="mean"):
+    if x.dtype is _F16:  # (PyTorch's huber kernel computes float16 in float32, smooth_l1's does not; their
+        # backward kernels the other way round: Op.opmath "b" for smooth_l1, float16 steps for huber)
+        return _reduce_loss(_in_float32(_huber_fwd, x, t, delta, "none"), reduction)
     d = xp.abs(x - t)
     return _reduce_loss(xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
 
 
 def _smooth_l1_bwd(m, g, a, b, r, p):
-    """PyTorch's smooth_l1_loss_backward: g * d / beta inside (-beta, beta), g * sign(d) outside; huber's:
-    g * d inside [-delta, delta], g * delta * sign(d) outside."""
+    """PyTorch's smooth_l1_loss_backward kernel, with d = input - target and norm = 1 / numel for 'mean'
+    (else 1), in the input's dtype: -norm * g for d <= -beta, norm * g for d >= beta, else norm * d * g /
+    beta; huber's: -norm * g * delta, norm * g * delta, else norm * d * g. The target's is the input's with
+    the two swapped, as PyTorch computes it (+0., not -0., where they are equal)."""
     huber = "delta" in p
     width = p["delta"] if huber else p["beta"]
-    g = _loss_grad(m, g, a.shape, p["reduction"])
-    d = a - b
-    dd = m.data(d)
-    outside = g * m.sign(d) * (width if huber else 1)
-    inside = g * d if huber else g * d / width
-    grad = m.where((dd < -width) | (dd > width), outside, inside)
-    return grad, -grad
+    reduction = p["reduction"]
+    norm = 1.0 / max(_numel(a.shape), 1) if reduction == "mean" else 1.0
+    g = _loss_grad(m, g, a.shape, reduction)
+
+    def grad(x, y):
+        d = x - y
+        dd = m.data(d)
+        outside = m.sign(d) * norm * g
+        if huber:
+            outside, inside = outside * width, norm * d * g
+        else:
+            inside = norm * d * g / width
+        return m.where((dd <= -width) | (dd >= width), outside, inside)
+
+    return grad(a, b), grad(b, a)
 
 
 
@@ -2219,7 +2471,7 @@ def _logsumexp_fwd(x, dims, keepdim):
     maxes = x.max(axis=dims, keepdims=True)
     maxes = ns.where(ns.isinf(maxes), 0, maxes).astype(x.dtype, copy=False)
     with xp.errstate(divide="ignore", invalid="ignore"):
-        out = _log(_exp(x - maxes).sum(axis=dims, keepdims=True)) + maxes
+        out = _log(_array_sum(_exp(x - maxes), dims, True)) + maxes
     return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
 
 
@@ -2296,6 +2548,8 @@ _triu_fwd, _triu_bwd = _triangle(True)
 
 
 def _cumprod_fwd(x, dim):
+    if x.dtype is _F16:  # (as cumsum: float32 products, each rounded once)
+        return _in_float32(_cumprod_fwd, x, dim)
     dtype = xp.int64 if x.dtype.kind in "biu" else None
     if not x.ndim:
         return x.astype(dtype or x.dtype, copy=True)
@@ -2454,6 +2708,8 @@ def _power(base, exponent):
     """base ** exponent with a tensor exponent. numpy refuses an integer to a negative integer power;
     PyTorch's integer kernel (powi) gives 1 for a base of 1, 1 or -1 for -1 (by the exponent's parity), and 0
     for any other base."""
+    if type(base) is HalfOperand or type(exponent) is HalfOperand:  # (pow converts a number to float16)
+        base, exponent = (_F16.type(v.number) if type(v) is HalfOperand else v for v in (base, exponent))
     try:
         if getattr(base, "dtype", exponent.dtype).kind == "f" and exponent.dtype.kind == "f":
             return _float_pow(base, exponent)
@@ -2477,11 +2733,11 @@ def _nz(x):
 ROWS: dict[str, Op] = {
     # arithmetic
     "add": Op("AddBackward0", lambda a, b, alpha=1: _add_alpha(a, b, alpha) if alpha != 1 else a + b,
-              lambda m, g, a, b, r, p: (g, g * p["alpha"] if p else g), float_constant=True),
-    "sub": Op("SubBackward0", lambda a, b, alpha=1: a - b * alpha if alpha != 1 else a - b,
-              lambda m, g, a, b, r, p: (g, -g * p["alpha"] if p else -g), float_constant=True),
-    "rsub": Op("RsubBackward1", lambda a, b, alpha=1: b - a * alpha,
-               lambda m, g, a, b, r, p: (-g * (p["alpha"] if p else 1),), scalar_arg=True),
+              lambda m, g, a, b, r, p: (g, _half_times(g, p["alpha"]) if p else g), float_constant=True),
+    "sub": Op("SubBackward0", lambda a, b, alpha=1: _add_alpha(a, b, -alpha) if alpha != 1 else a - b,
+              lambda m, g, a, b, r, p: (g, _half_times(-g, p["alpha"]) if p else -g), float_constant=True),
+    "rsub": Op("RsubBackward1", lambda a, b, alpha=1: _add_alpha(b, a, -alpha) if alpha != 1 else b - a,
+               lambda m, g, a, b, r, p: (_half_times(-g, p["alpha"]) if p else -g,), scalar_arg=True),
     "mul": Op("MulBackward0", operator.mul,
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
     # (the divisor's gradient as PyTorch's div_tensor_other_backward, -grad * ((self / other) / other): the
@@ -2491,11 +2747,11 @@ ROWS: dict[str, Op] = {
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
     "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",
-                     scalar_arg=True),
+                     scalar_arg=True, float_constant=True),
     "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
-                     scalar_arg=True),
+                     scalar_arg=True, float_constant=True),
     "reciprocal": Op("ReciprocalBackward0", lambda a: _true_divide(1.0, a),
-                     lambda m, g, a, b, r, p: (-g * r * r,), save="r"),
+                     lambda m, g, a, b, r, p: (-g * (r * r),), save="r"),
     "neg": Op("NegBackward0", lambda a: -a, lambda m, g, a, b, r, p: (-g,)),
     "pow": Op("PowBackward0", _pow_scalar_fwd, _pow_scalar_bwd, save="a"),
     "pow_tensor": Op("PowBackward1", _power,
@@ -2507,7 +2763,7 @@ ROWS: dict[str, Op] = {
     "rfloor_divide": Op("NotImplemented", lambda a, b: _floor_divide(b, a), None, aten="aten::floor_divide"),
     "remainder": Op("RemainderBackward0", _remainder, lambda m, g, a, b, r, p: (g,), scalar_arg=True),
     "remainder_tensor": Op("RemainderBackward1", _remainder,
-                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * m.floor(a / b)), save="Ao"),
+                           lambda m, g, a, b, r, p: (g, _nz(a) and -g * _floor_quotient(m, a, b)), save="Ao"),
     "rremainder": Op("NotImplemented", lambda a, b: _remainder(b, a), None, aten="aten::remainder"),
     # elementwise functions
     "exp": Op("ExpBackward0", _exp, lambda m, g, a, b, r, p: (g * r,), save="r"),
@@ -2521,8 +2777,8 @@ ROWS: dict[str, Op] = {
     "asin": Op("AsinBackward0", _asin, lambda m, g, a, b, r, p: (g * m.rsqrt(-a * a + 1),), save="a"),
     "acos": Op("AcosBackward0", _acos, lambda m, g, a, b, r, p: (g * -m.rsqrt(-a * a + 1),), save="a"),
     "atan": Op("AtanBackward0", _atan, lambda m, g, a, b, r, p: (g / (a * a + 1),), save="a"),
-    "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / (a * _LN2),), save="a"),
-    "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / (a * _LN10),), save="a"),
+    "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / _half_times(a, _LN2),), save="a"),
+    "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / _half_times(a, _LN10),), save="a"),
     "xlogy": Op("XlogyBackward0", _xlogy_fwd, _xlogy_bwd, save="BA"),
     "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
@@ -2542,7 +2798,7 @@ ROWS: dict[str, Op] = {
     "threshold_backward": Op("ThresholdBackwardBackward0", _threshold_backward,
                              lambda m, g, a, b, r, p: (m.threshold_backward(g, b), m.zeros(g)), save="b"),
     "sqrt": Op("SqrtBackward0", xp.sqrt, lambda m, g, a, b, r, p: (g / (2 * r),), save="r"),
-    "rsqrt": Op("RsqrtBackward0", lambda a: 1 / xp.sqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * r * r * r,),
+    "rsqrt": Op("RsqrtBackward0", lambda a: _rsqrt(a), lambda m, g, a, b, r, p: (-0.5 * g * m.pow(r, 3),),
                 save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
     "sign": Op("SignBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
@@ -2610,9 +2866,10 @@ ROWS: dict[str, Op] = {
                lambda m, g, a, b, r, p: (m.flip(g, p["dims"]),)),
     # neural-network functions
     "softmax": Op("SoftmaxBackward0", _softmax_fwd,
-                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r"),
+                  lambda m, g, a, b, r, p: (m.softmax_backward(g, r, p["dim"]),), save="r", opmath="b"),
     "log_softmax": Op("LogSoftmaxBackward0", _log_softmax_fwd,
-                      lambda m, g, a, b, r, p: (m.log_softmax_backward(g, r, p["dim"]),), save="r"),
+                      lambda m, g, a, b, r, p: (m.log_softmax_backward(g, r, p["dim"]),), save="r",
+                      opmath="b"),
     # their backwards as ops of (grad, result), recorded under create_graph as PyTorch's
     # _softmax_backward_data / _log_softmax_backward_data, with its derivative formulas
     "softmax_backward": Op("SoftmaxBackwardDataBackward0",
@@ -2628,21 +2885,22 @@ ROWS: dict[str, Op] = {
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
-    "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a"),
+    "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
     "erf": Op("ErfBackward0", _erf,
-              lambda m, g, a, b, r, p: (g * m.exp(-(a * a)) * (2 / math.sqrt(math.pi)),), save="a"),
+              lambda m, g, a, b, r, p: (_half_times(m.exp(-(a * a)), 2 / math.sqrt(math.pi)) * g,), save="a"),
     "leaky_relu": Op("LeakyReluBackward0",
                      lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
                      lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
-                     save="a"),
+                     save="a", opmath="fb"),
     "elu": Op("EluBackward0", _elu_fwd,
-              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a"),
-    "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a"),
-    "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a"),
+              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a",
+              opmath="fb"),
+    "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a", opmath="fb"),
+    "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a", opmath="fb"),
     "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
     "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
                                            _bce_logits_bwd, save="ab"),
-    "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab"),
+    "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab", opmath="b"),
     "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     # shape and views
@@ -2721,6 +2979,40 @@ ROWS: dict[str, Op] = {
 }
 
 
+def _float32_forward(forward):
+    """A row's forward that computes a float16 input in float32 and rounds the result once (Op.opmath)."""
+
+    def run(a, *args, **params):
+        if a.dtype is _F16 and type(a) is ndarray:
+            return _in_float32(forward, a, *args, **params)
+        return forward(a, *args, **params)
+
+    return run
+
+
+def _float32_backward(backward):
+    """A row's backward that computes float16 gradients in float32 and rounds each once (Op.opmath); with
+    create_graph it runs as written, op by op."""
+
+    def run(m, g, a, b, r, p):
+        if m is ARRAY_MATH and g.dtype is _F16 and type(g) is ndarray:
+            outs = _in_float32(lambda *arrays: backward(m, *arrays, p), g, a, b, r)
+            return tuple(None if o is None else o.astype(_F16, copy=False) for o in outs)
+        return backward(m, g, a, b, r, p)
+
+    return run
+
+
+def _in_float32(fn, *args, **params):
+    """fn of args, each float16 array among them in float32; its float result(s) rounded to float16."""
+    wide = [v.astype(_F32) if getattr(v, "dtype", None) is _F16 and hasattr(v, "shape") else v for v in args]
+    with xp.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = fn(*wide, **params)
+    if type(out) is tuple:
+        return out
+    return asarray(out).astype(_F16, copy=False)
+
+
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
 _FILL_ROWS = {id(ROWS[name])
               for name in ("zero_", "fill_", "fill_tensor", "masked_fill_", "masked_fill_tensor")}
@@ -2741,6 +3033,10 @@ def _inverse(dims, n):
 
 
 for _key, _op in ROWS.items():
+    if "f" in _op.opmath:
+        object.__setattr__(_op, "forward", _float32_forward(_op.forward))
+    if "b" in _op.opmath:
+        object.__setattr__(_op, "backward", _float32_backward(_op.backward))
     _base_node = MultiOutputNode if _key in ("unbind", "split", "split_with_sizes") else OpNode
     object.__setattr__(_op, "node", type(_op.grad_fn, (_base_node,), {
         "__slots__": (), "op": _op, "plan": _save_plan(_op.save),
@@ -2761,16 +3057,16 @@ def _array_index_grad(g, shape, index, row):
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
-    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: 1 / xp.sqrt(x),
-    cumprod=lambda x, dim: xp.cumprod(x, axis=dim),
+    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
+    cumprod=_cumprod_fwd,
     roll=_roll_fwd,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,
     softmax_backward=lambda g, r, dim: _softmax_backward(ARRAY_MATH, g, r, dim),
     log_softmax_backward=lambda g, r, dim: _log_softmax_backward(ARRAY_MATH, g, r, dim),
     pow=lambda x, e: _power(x, e) if hasattr(e, "dtype") else _pow_scalar_fwd(x, e),
-    where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
+    sigmoid=_sigmoid_fwd, where=xp.where, equal=xp.equal, logical_and=xp.logical_and,
     count=lambda mask: int(xp.count_nonzero(mask)),  # (a Python int: a numpy int64 would widen float32)
-    sum=lambda x, axes, keepdims: x.sum(axis=axes, keepdims=keepdims),
+    sum=_array_sum,
     reshape=lambda x, shape: x.reshape(shape),
     broadcast_to=broadcast_view,
     expand_dims=xp.expand_dims,
@@ -2784,7 +3080,7 @@ ARRAY_MATH = SimpleNamespace(
     index_grad=_array_index_grad,
     getitem=lambda x, index: x[index],
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
-    cumsum=lambda x, dim: xp.cumsum(x, axis=dim),
+    cumsum=_cumsum_fwd,
     stack=lambda xs, dim: xp.stack(xs, axis=dim),
     cat=lambda xs, dim: xp.concatenate(xs, axis=dim),
     flip=lambda x, dims: xp.flip(x, axis=dims),

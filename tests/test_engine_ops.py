@@ -1018,6 +1018,134 @@ def test_broadcast_binary_ops_match_torch(torch, data, op):
     assert_same_tensor(gy.grad, ty.grad, str(y.dtype), "grad y")
 
 
+# ------------------------------------------------------------------ float16 as PyTorch's kernels compute it
+# PyTorch computes float16 in float32 ("opmath") in some kernels and in float16 steps in others, and reads a
+# number operand of mul and div in float32 but converts it to float16 for add and sub: every case here was
+# measured against torch 2.13, value for value and bit for bit (16 elements: its kernels' scalar loop; 40:
+# their vectorised loop over blocks of 32, then the scalar one).
+HALF_VALUES = [0.0, -0.0, 6e-08, 1e-04, 0.1, 0.2, 0.333, 3.3, -2.5, -0.7, 100.0, 6e4, -6e4, 1.0, 0.5, 2.0]
+HALF_OTHER = [1.5, -0.3, 0.7, 2.0, 0.1, -3.3, 0.0, 1e-3, 1e4, -0.25, 7.0, 3.0, -1.0, 0.2, 0.5, 6e4]
+HALF_UNIT = [0.0, -0.0, 1e-04, 0.1, 0.2, 0.333, -0.9, 0.5, 0.75, -0.25, 0.99, 1e-3, 0.6, 0.01, -0.5, 0.3]
+HALF_GRAD = [0.3, -1.7, 2.1, 0.9, 1.0, -0.1, 0.25, 3.0, -2.0, 0.7, 0.01, 1.3, 0.6, -0.45, 5.0, 0.125]
+HALF_CASES = {
+    "mul 1e30": (lambda T, x, y: x * 1e30, HALF_VALUES),
+    "div 2e-3": (lambda T, x, y: x / 2e-3, HALF_VALUES),
+    "mul 0.1 and -3.7": (lambda T, x, y: x * 0.1 - x * -3.7, HALF_VALUES),
+    "add 0.1": (lambda T, x, y: x + 0.1, HALF_VALUES),
+    "rdiv": (lambda T, x, y: 0.333 / x, HALF_VALUES),
+    "add alpha": (lambda T, x, y: T.add(x, y, alpha=0.1), HALF_VALUES),
+    "sub number alpha": (lambda T, x, y: T.sub(x, 0.3, alpha=3), HALF_VALUES),
+    "mul 0-d float32": (lambda T, x, y: x * T.tensor(0.1) + x * T.tensor(1e30), HALF_UNIT),
+    "div int": (lambda T, x, y: x / 100000 + x * 100000, HALF_UNIT),
+    "pow 0.3": (lambda T, x, y: x.abs() ** 0.3, HALF_VALUES),
+    "pow 3": (lambda T, x, y: x ** 3, HALF_UNIT),
+    "sigmoid": (lambda T, x, y: T.sigmoid(x), HALF_UNIT),
+    "tanh": (lambda T, x, y: T.tanh(x), HALF_UNIT),
+    "silu": (lambda T, x, y: T.nn.functional.silu(x), HALF_UNIT),
+    "gelu": (lambda T, x, y: T.nn.functional.gelu(x), HALF_UNIT),
+    "elu": (lambda T, x, y: T.nn.functional.elu(x, 0.3), HALF_UNIT),
+    "leaky_relu": (lambda T, x, y: T.nn.functional.leaky_relu(x), HALF_VALUES),
+    "softplus": (lambda T, x, y: T.nn.functional.softplus(x, beta=2.0), HALF_VALUES),
+    "softmax": (lambda T, x, y: T.softmax(x, 0), HALF_UNIT),
+    "log_softmax": (lambda T, x, y: T.log_softmax(x, 0), HALF_UNIT),
+    "softmax over dim 0": (lambda T, x, y: T.softmax(x.reshape(4, 4), 0), HALF_VALUES),
+    "rsqrt": (lambda T, x, y: T.rsqrt(x.abs() + 0.01), HALF_UNIT),
+    "log2": (lambda T, x, y: T.log2(x.abs() + 0.01), HALF_VALUES),
+    "reciprocal": (lambda T, x, y: T.reciprocal(x), HALF_VALUES),
+    "cumsum": (lambda T, x, y: x.cumsum(0), HALF_VALUES),
+    "sum over dim 0": (lambda T, x, y: x.reshape(4, 4).sum(0), HALF_UNIT),
+    "var": (lambda T, x, y: x.var(), HALF_VALUES),
+    "std": (lambda T, x, y: x.std(), HALF_UNIT),
+    "norm": (lambda T, x, y: x.norm(), HALF_UNIT),
+    "logsumexp": (lambda T, x, y: x.reshape(4, 4).logsumexp(0), HALF_UNIT),
+    "mse_loss": (lambda T, x, y: T.nn.functional.mse_loss(x, y, reduction="none"), HALF_VALUES),
+    "smooth_l1_loss": (lambda T, x, y: T.nn.functional.smooth_l1_loss(x, y), HALF_VALUES),
+    "huber_loss": (lambda T, x, y: T.nn.functional.huber_loss(x, y, reduction="none"), HALF_VALUES),
+    "bce_with_logits": (lambda T, x, y: T.nn.functional.binary_cross_entropy_with_logits(x, T.sigmoid(y)),
+                        HALF_UNIT),
+    "linear": (lambda T, x, y: T.nn.functional.linear(x.reshape(4, 4), y.reshape(4, 4), y[:4]), HALF_UNIT),
+    "prod": (lambda T, x, y: (x + 1).prod(), HALF_UNIT),
+    "remainder and floor division": (
+        lambda T, x, y: x % (y * 1e-3) + (x.detach() // (y.detach() * 1e-3)) * 1e-3, HALF_VALUES),
+    "prod of rows with zeros": (lambda T, x, y: x.reshape(4, 4).prod(1), HALF_VALUES),
+    "label smoothing": (lambda T, x, y: T.nn.functional.cross_entropy(x.reshape(4, 4), T.tensor([1, 0, 3, 3]),
+                                                                       label_smoothing=0.1), HALF_UNIT),
+}
+
+
+def _half_outcome(lib, case, n):
+    """(values, x's gradient, y's gradient) as exact Python floats: the case on n float16 elements."""
+    fn, values = HALF_CASES[case]
+    tile = [values[i % 16] * (1 + 0.01 * (i // 16)) for i in range(n)]
+    other = [HALF_OTHER[i % 16] * (1 + 0.01 * (i // 16)) for i in range(n)]
+    x = lib.tensor(tile, dtype=lib.float16, requires_grad=True)
+    y = lib.tensor(other, dtype=lib.float16, requires_grad=True)
+    out = fn(lib, x, y)
+    grad = ([HALF_GRAD[i % 16] for i in range(n)] if tuple(out.shape) == (n,) else
+            np.full(tuple(out.shape), 0.7).tolist())
+    out.backward(lib.tensor(grad, dtype=lib.float16))
+    return [repr(v) for v in (out.tolist(), str(out.dtype), None if x.grad is None else x.grad.tolist(),
+                              None if y.grad is None else y.grad.tolist())]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("n", [16, 40])
+@pytest.mark.parametrize("case", list(HALF_CASES))
+def test_float16_matches_torch_bit_for_bit(torch, case, n):
+    if n != 16 and case in ("sum over dim 0", "logsumexp", "linear", "prod of rows with zeros",
+                            "label smoothing", "softmax over dim 0"):
+        pytest.skip("a 4x4 case")
+    want = _half_outcome(torch, case, n)
+    got = _half_outcome(G, case, n)
+    assert got == want
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("shape", "dim"), [((200,), None), ((3, 70), 1), ((70, 3), 0), ((2, 3, 80), 2),
+                                            ((2, 3, 80), 1), ((2, 65), None)])
+def test_float16_prod_matches_torch_bit_for_bit(torch, shape, dim):
+    """float16 prod rounds every product: in order along an outer dim, in PyTorch's blocks of 64 (4 x 16
+    lanes) along the innermost."""
+    values = (np.random.default_rng(5).standard_normal(shape) / 6 + 1).astype(np.float16).tolist()
+    got, want = ((x.prod() if dim is None else x.prod(dim)).tolist()
+                 for x in (G.tensor(values, dtype=G.float16), torch.tensor(values, dtype=torch.float16)))
+    assert got == want
+
+
+def test_float16_mul_and_div_keep_a_number_in_float32():
+    """PyTorch's mul and div read a number in float32 (h * 1e30 is 0. for a zero, not nan; h / 2e-3 rounds
+    once); add converts it to float16 first (h + 0.1 adds 0.0999755859375)."""
+    h = G.tensor([0.1, 0.2, 3.3, 0.0], dtype=G.float16)
+    assert (h * 1e30).tolist()[3] == 0.0
+    assert (h / 2e-3).tolist() == [50.0, 100.0, 1650.0, 0.0]
+    assert (h * G.tensor(1e30)).tolist()[3] == 0.0
+    z = h.clone()
+    z.div_(2e-3)
+    assert z.tolist() == [50.0, 100.0, 1650.0, 0.0]
+    assert (h[3:] + 0.1).tolist() == [0.0999755859375]
+    w = G.tensor([0.0, 1.0], dtype=G.float16, requires_grad=True)
+    (w * 1e30).backward(G.tensor([0.5, 0.0], dtype=G.float16))
+    assert w.grad.tolist() == [float("inf"), 0.0]  # (0.5 * 1e30 overflows float16; 0 * 1e30 does not)
+
+
+def test_float16_reductions_accumulate_in_float32():
+    """A float16 sum over an outer dim, a variance of values near 6e4, a cumsum: added up in float32 and
+    rounded once (numpy's float16 variance overflowed to inf, its sum of rows added in float16)."""
+    x = G.tensor([6e4, -6e4, 1.0, 2.0], dtype=G.float16)
+    assert x.std().tolist() == 48992.0
+    rows = G.tensor([[2048.0, 1.0], [1.0, 1.0], [1.0, 1.0]], dtype=G.float16)
+    assert rows.sum(0).tolist() == [2050.0, 3.0]  # (2048 + 1 + 1 in float16 steps is 2048)
+    assert G.tensor([2048.0, 1.0, 1.0], dtype=G.float16).cumsum(0).tolist() == [2048.0, 2048.0, 2050.0]
+    assert G.tensor([-0.0, 1.0], dtype=G.float16).cumsum(0).tolist()[0] == 0.0
+
+
+def test_float16_number_overflowing_it_is_refused():
+    h = G.tensor([0.5, 2.0], dtype=G.float16)
+    for fn in (lambda: h ** 7e4, lambda: G.add(h, h, alpha=1e30), lambda: h.masked_fill(h > 0, 1e5)):
+        with pytest.raises(RuntimeError, match="cannot be converted to type c10::Half without overflow"):
+            fn()
+
+
 # ------------------------------------------------------------------ type promotion
 def _operand(lib, kind):
     """An operand of the given kind: a tensor (dtype name, 'd' suffix for 0-d) or a Python number."""
