@@ -908,8 +908,8 @@ def test_guarded_builtins_still_look_like_the_builtins():
         ("import torch\ntorch.optim", "module 'torch' attribute 'optim' is not available in gradscript"),
         ("import torch\ntorch.nn.Linear(2, 3)",
          "module 'torch.nn' attribute 'Linear' is not available in gradscript"),
-        ("import torch\ntorch.ones(2).bernoulli_()",
-         "'Tensor' object attribute 'bernoulli_' is not available in gradscript"),
+        ("import torch\ntorch.ones(2).cauchy_()",
+         "'Tensor' object attribute 'cauchy_' is not available in gradscript"),
         ("from torch import optim",
          "cannot import name 'optim' from 'torch': it is PyTorch's, but not available in gradscript"),
         # what PyTorch lacks too keeps Python's words
