@@ -3407,6 +3407,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     expand_dims=unsqueeze,
     astype=lambda x, dtype: unary(ROWS["to_dtype"], x, {"dtype": dtype}),
     mT=lambda x: transpose(x, -2, -1),
+    t=lambda x: t(x),
     swapaxes=transpose,
     permute=lambda x, dims: permute(x, *dims),
     outer=outer,

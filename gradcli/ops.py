@@ -2913,7 +2913,7 @@ ROWS: dict[str, Op] = {
     "transpose": Op("TransposeBackward0", _transpose_fwd,
                     lambda m, g, a, b, r, p: (m.swapaxes(g, p["dim0"], p["dim1"]) if len(g.shape) else g,),
                     view=True),  # (a 0-d tensor's transpose(0, -1) is itself)
-    "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.mT(g) if len(g.shape) == 2 else g,), view=True),
+    "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.t(g) if len(g.shape) == 2 else g,), view=True),
     "permute": Op("PermuteBackward0", _permute_fwd,
                   lambda m, g, a, b, r, p: (m.permute(g, _inverse(p["dims"], len(g.shape))),), view=True),
     "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd, _to_input_shape, view=True),
@@ -3072,6 +3072,7 @@ ARRAY_MATH = SimpleNamespace(
     expand_dims=xp.expand_dims,
     astype=lambda x, dtype: x.astype(dtype),
     mT=lambda x: xp.swapaxes(x, -1, -2),
+    t=lambda x: xp.swapaxes(x, -1, -2),  # (a tensor's t(): TBackward0, where mT is a transpose)
     swapaxes=xp.swapaxes,
     permute=lambda x, dims: x.transpose(dims),
     outer=xp.outer,
