@@ -2789,27 +2789,82 @@ class Variable(metaclass=_VariableClass):
         return data.detach().requires_grad_(bool(requires_grad))
 
 
-class Generator:
-    SCRIPT_ATTRS = frozenset({"manual_seed", "seed", "initial_seed"})
+def _seed_value(seed):
+    """A seed as PyTorch takes it: any int64, kept as a uint64 (-1 is 2**64 - 1)."""
+    seed = int(seed)
+    if not -(1 << 63) <= seed < 1 << 64:
+        raise ValueError("Overflow when unpacking long long")
+    return seed % (1 << 64)
 
-    def __init__(self, seed):
-        self._seed = seed
+
+class Generator:
+    """torch.Generator: a random stream of its own (a new one is seeded with PyTorch's default seed), or, as
+    torch.manual_seed returns it, the default stream."""
+
+    SCRIPT_ATTRS = frozenset({"manual_seed", "seed", "initial_seed", "device"})
+    DEFAULT_SEED = 67280421310721  # (PyTorch's default_rng_seed_val)
+
+    def __init__(self, device="cpu"):
+        if Device(device).type != "cpu":
+            raise RuntimeError("gradcli: only CPU generators exist (a GPU tensor takes values drawn on the "
+                               "host)")
+        self._rng = None  # CPUGenerator, made on first use; None with _default for the default stream
+        self._default = False
+
+    @classmethod
+    def default(cls):
+        gen = cls()
+        gen._default = True
+        return gen
+
+    @property
+    def rng(self):
+        if self._default:
+            return RANDOM.gen
+        if self._rng is None:
+            from .rng import CPUGenerator
+
+            self._rng = CPUGenerator(self.DEFAULT_SEED)
+        return self._rng
+
+    @property
+    def device(self):
+        return Device("cpu")
+
+    def manual_seed(self, seed):
+        seed = _seed_value(seed)
+        if self._default:
+            RANDOM.seed(seed)
+        else:
+            from .rng import CPUGenerator
+
+            self._rng = CPUGenerator(seed)
+        return self
+
+    def seed(self):
+        seed = int.from_bytes(__import__("os").urandom(8), "little") >> 1
+        self.manual_seed(seed)
+        return seed
 
     def initial_seed(self):
-        return self._seed
+        return self.rng.seed
 
     def __repr__(self):
         return f"<torch._C.Generator object at {id(self):#x}>"
 
 
 def manual_seed(seed):
-    # PyTorch takes any int64 and keeps it as a uint64 (-1 is 2**64 - 1)
-    seed = int(seed)
-    if not -(1 << 63) <= seed < 1 << 64:
-        raise ValueError("Overflow when unpacking long long")
-    seed %= 1 << 64
-    RANDOM.seed(seed)
-    return Generator(seed)
+    return Generator.default().manual_seed(seed)
+
+
+def _stream(generator, name):
+    """The random stream a draw takes: the generator's, or the default one."""
+    if generator is None:
+        return RANDOM.gen
+    if type(generator) is not Generator:
+        raise TypeError(f"{name}(): argument 'generator' must be torch.Generator, not "
+                        f"{type(generator).__name__}")
+    return generator.rng
 
 
 def _drawn(draw):
@@ -2822,15 +2877,15 @@ def _drawn(draw):
 def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
-    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: RANDOM.gen.uniform(n, d))), requires_grad,
-                   dev)
+    gen = _stream(generator, "rand")
+    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: gen.uniform(n, d))), requires_grad, dev)
 
 
 def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
-    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: RANDOM.gen.normal(n, d))), requires_grad,
-                   dev)
+    gen = _stream(generator, "randn")
+    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: gen.normal(n, d))), requires_grad, dev)
 
 
 def _random_bound(method, name, value, pos):
@@ -2875,7 +2930,8 @@ def _uniform_(self, *args, generator=None, **kw):
     if low > high:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={_g(low)} > "
                            f"to={_g(high)}")
-    return _drawn_in_place(self, ROWS["uniform_"], RANDOM.gen.uniform(data.size, data.dtype, low, high))
+    gen = _stream(generator, "uniform_")
+    return _drawn_in_place(self, ROWS["uniform_"], gen.uniform(data.size, data.dtype, low, high))
 
 
 def _normal_(self, mean=0, std=1, *, generator=None):
@@ -2887,8 +2943,8 @@ def _normal_(self, mean=0, std=1, *, generator=None):
     if not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_g(std)}")
     contiguous = data.flags["C_CONTIGUOUS"]
-    return _drawn_in_place(self, ROWS["normal_"], RANDOM.gen.normal(data.size, data.dtype, mean, std,
-                                                                    contiguous))
+    values = _stream(generator, "normal_").normal(data.size, data.dtype, mean, std, contiguous)
+    return _drawn_in_place(self, ROWS["normal_"], values)
 
 
 def _memory_order(data, like=None):
@@ -2919,8 +2975,9 @@ def bernoulli(input, p=None, *, generator=None):
     _need_tensor("bernoulli", input)
     if p is not None:
         return _bernoulli_(empty(*input._data.shape, dtype=input.dtype,
-                                 device=backend.device_type_of(input._data)), p)
-    values = RANDOM.gen.bernoulli_tensor(_probabilities("bernoulli_tensor_cpu_p_", input))
+                                 device=backend.device_type_of(input._data)), p, generator=generator)
+    probs = _probabilities("bernoulli_tensor_cpu_p_", input)
+    values = _stream(generator, "bernoulli").bernoulli_tensor(probs)
     data = input._data
     values = backend.to_device(values.astype(data.dtype).reshape(data.shape), backend.device_type_of(data))
     return unary(ROWS["bernoulli"], input, {"values": values})
@@ -2932,12 +2989,12 @@ def _bernoulli_(self, p=0.5, *, generator=None):
         _probabilities("bernoulli_tensor_cpu_p_", p)
         with engine_no_grad():  # (p expanded to self's shape, with expand's checks and words)
             probs = backend.to_host(expand(p, *data.shape)._data)
-        values = RANDOM.gen.bernoulli_tensor(_memory_order(probs, data))
+        values = _stream(generator, "bernoulli_").bernoulli_tensor(_memory_order(probs, data))
         return _drawn_in_place(self, ROWS["bernoulli_tensor_"], values.astype(data.dtype), p)
     value = _random_bound("bernoulli_", "p", p, 1)
     if not 0 <= value <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_g(value)}")
-    values = RANDOM.gen.bernoulli((data.size,), value)
+    values = _stream(generator, "bernoulli_").bernoulli((data.size,), value)
     return _drawn_in_place(self, ROWS["bernoulli_"], values.astype(data.dtype))
 
 
@@ -2950,7 +3007,7 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
     if size is None or type(mean) is Tensor or type(std) is Tensor:
         raise RuntimeError("gradcli supports torch.normal(mean, std, size) with float mean and std only")
     out = empty(*size, dtype=dtype, device=device)
-    _normal_(out, mean, std)
+    _normal_(out, mean, std, generator=generator)
     return _finish(out._data, requires_grad, backend.device_type_of(out._data))
 
 
@@ -2966,18 +3023,20 @@ def randn_like(input, *, dtype=None, requires_grad=False):
                  device=backend.device_type_of(input._data))
 
 
-def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False):
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     dev = _check_device(device)
+    gen = _stream(generator, "randint")
     if size is None:
         low, high, size = 0, low, high
     dtype = _resolve_dtype(dtype) or dtypes.int64
-    integers = _drawn(lambda n, d: RANDOM.gen.integers(n, low, high).astype(d))
+    integers = _drawn(lambda n, d: gen.integers(n, low, high).astype(d))
     return _finish(_sized("randint", tuple(size), dtype, integers),
                    requires_grad, dev)
 
 
-def randperm(n, *, dtype=None, device=None):
+def randperm(n, *, generator=None, dtype=None, device=None):
     dev = _check_device(device)
+    gen = _stream(generator, "randperm")
     if type(n) is Tensor and n._data.ndim == 0 and n._data.dtype.kind in "iu":  # (an int tensor is an int)
         n = int(n._data)
     if type(n) is not int:
@@ -2988,7 +3047,7 @@ def randperm(n, *, dtype=None, device=None):
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     limits.check_tensor_size(n, 8)
-    return _finish(RANDOM.gen.permutation(n), False, dev)
+    return _finish(gen.permutation(n), False, dev)
 
 
 # ------------------------------------------------------------------ Tensor methods and operators
@@ -3335,7 +3394,7 @@ def install_tensor_methods(cls):
         "add_": _inplace_method("add"), "sub_": _sub_, "mul_": _inplace_method("mul"),
         "div_": _div_, "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "clamp_": _clamp_,
         "uniform_": _uniform_, "normal_": _normal_, "bernoulli_": _bernoulli_,
-        "bernoulli": lambda self, p=None, *, generator=None: bernoulli(self, p),
+        "bernoulli": lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator),
         "neg_": lambda self: _neg_(self),
         "exp_": lambda self: inplace(ROWS["exp"], self),
         "abs_": lambda self: _no_kernel(self, "abs_cpu") or inplace(ROWS["abs"], self),

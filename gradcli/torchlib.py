@@ -105,6 +105,7 @@ def build_modules() -> dict[str, ScriptModule]:
     torch.update(
         {
             "Tensor": Tensor,
+            "Generator": functional.Generator,
             "Size": Size,
             "device": Device,
             "dtype": dtypes.DType,

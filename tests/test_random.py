@@ -182,3 +182,19 @@ def test_in_place_draw_misuse_fails_as_pytorch_does(torch, source):
     want = outcome(torch)
     assert want is not None
     assert outcome(G) == want
+
+
+def test_generator_objects_keep_streams_of_their_own(torch):
+    """torch.Generator() starts from PyTorch's default seed; drawing from it leaves the default stream as it
+    was, so both sequences are PyTorch's."""
+    outs = []
+    for lib in (torch, G):
+        lib.manual_seed(7)
+        gen = lib.Generator()
+        seeded = lib.Generator().manual_seed(11)
+        draws = [lib.randn(20, generator=gen), lib.rand(3), lib.randint(0, 9, (5,), generator=seeded),
+                 lib.randperm(6, generator=gen), lib.randn(3), lib.empty(4).uniform_(-1, 1, generator=seeded)]
+        outs.append([_values(d) for d in draws] + [gen.initial_seed(), seeded.initial_seed()])
+    want, got = outs
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g, w)
