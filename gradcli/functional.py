@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from types import SimpleNamespace
 
 from . import backend, dtypes, formatting, limits, ops
@@ -1226,7 +1227,26 @@ def _index_error(exc, data, index):
     integer_index = builtin_any(getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" for i in index)
     if not data.size and integer_index:
         return IndexError("index is out of bounds for dimension with size 0")
+    match = re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", text)
+    if match and not builtin_any(hasattr(i, "dtype") for i in index):
+        # a basic index: PyTorch names the item's position in the index, '...' and None one item each
+        position = _index_position(index, data.ndim, int(match[2]))
+        return IndexError(f"index {match[1]} is out of bounds for dimension {position} with size {match[3]}")
     return IndexError(text.replace(" axis ", " dimension "))
+
+
+def _index_position(index, ndim, axis):
+    """The position in a basic index (ints, slices, None, one '...') of the item that addresses `axis`."""
+    consumed = builtin_sum(1 for i in index if i is not None and i is not Ellipsis)
+    at = 0
+    for position, item in enumerate(index):
+        if item is None:
+            continue
+        width = ndim - consumed if item is Ellipsis else 1
+        if at <= axis < at + width:
+            return position
+        at += width
+    return axis
 
 
 def _check_0d_index(x, index):

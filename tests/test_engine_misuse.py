@@ -1119,3 +1119,30 @@ def test_index_select_out_of_range_fails_as_pytorch_does(torch, expression):
     want = outcome(torch)
     assert want is not None
     assert outcome(G) == want
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        'x = t.zeros(2, 2, 0)\nx[..., 0] = 0.0',
+        'x = t.zeros(2, 3)\nx[..., 5] = 1.0',
+        'x = t.zeros(2, 3)\nx[5] = 1.0',
+        'x = t.zeros(2, 3)\nx[:, 7] = 1.0',
+        'x = t.zeros(2, 3, 4)\nx[1, ..., 9] = 1.0',
+        'x = t.zeros(2, 3)\nx[None, :, 7] = 1.0',
+        'x = t.zeros(2, 3)\nx[0, 3] = 1.0',
+        'x = t.zeros(3)\nx[t.tensor([5])] = 1.0',
+    ],
+)
+def test_index_write_error_names_the_position_as_pytorch_does(torch, statements):
+    """x[..., i] = v out of range names the index's position as reading does ('...' and None count one)."""
+    def outcome(t):
+        try:
+            exec(statements, {"t": t})  # noqa: S102 - test code: the same statements on both libraries
+        except IndexError as exc:
+            return str(exc)
+        return None
+
+    want = outcome(torch)
+    assert want is not None
+    assert outcome(G) == want
