@@ -164,6 +164,13 @@ class Node:
         self.release()
         return outs
 
+    def apply_undefined(self, grads, create_graph):
+        """What the node does when none of its outputs got a gradient. PyTorch's engine runs every node
+        it reaches all the same (a built-in one reads its saved values, which fails once they are freed or
+        changed, then passes on no gradient; the pass then frees them), so a second backward through a
+        part of the graph that only a custom Function's None reached is refused as in PyTorch."""
+        return [None] * (len(self._next) // 2)
+
 
 class AccumulateGrad(Node):
     """The sink for a leaf: adds the incoming gradient into `leaf.grad`."""
@@ -333,7 +340,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     Nodes run latest-created first, as in PyTorch's engine. A node's inputs always exist before it, so
     creation order (`seq`) is a topological order: the latest-created of the nodes holding a gradient
     (`pending`) has already been sent every gradient it will get, and can run. So no dependency counts are
-    needed; a node that gets no gradient at all never runs. In a chain the next node is usually the
+    needed. A node that only None reached (below a custom Function whose backward returned None) runs
+    too, as in PyTorch, with `apply_undefined`. In a chain the next node is usually the
     latest-created pending one, and runs at once without going through the heap.
     """
     needed = captured = None
@@ -378,7 +386,11 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     if targets is None and grads_in[0] is not None:
                         _accumulate(node.variable, grads_in[0], create_graph)
                     break
-                if fused:
+                if grads_in[0] is None and _undefined(grads_in):
+                    outs = node.apply_undefined(grads_in, create_graph)
+                    if release:
+                        node.release()
+                elif fused:
                     outs = node.apply_release(grads_in)
                 else:
                     outs = node.apply(grads_in, create_graph)
@@ -389,9 +401,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 new = None  # the first node this one made pending; any others go on the heap
                 for i in range(0, len(nf), 2):
                     nxt = nf[i]
-                    g = outs[i >> 1]
-                    if nxt is None or g is None:
+                    if nxt is None:
                         continue
+                    # (a None gradient still makes nxt pending: PyTorch runs every node the pass reaches)
+                    g = outs[i >> 1]
                     buf = buffers.get(nxt)
                     if buf is None:
                         if nxt.n_outputs == 1:
@@ -403,7 +416,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                             new = nxt
                         else:
                             heappush(pending, (-nxt.seq, id(nxt), nxt))
-                    else:
+                    elif g is not None:
                         nr = nf[i + 1]
                         buf[nr] = g if buf[nr] is None else buf[nr] + g
                 outs = g = None
@@ -416,6 +429,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     return captured
 
 
+def _undefined(grads):
+    """True when no gradient reached any output of a node."""
+    for g in grads:
+        if g is not None:
+            return False
+    return True
+
+
 def _run_hooks(node, grads_in, create_graph):
     from .tensor import Tensor
 
@@ -425,7 +446,8 @@ def _run_hooks(node, grads_in, create_graph):
             # An output of a node that runs but got no gradient (b of a, b = x.unbind() when only a is
             # used): PyTorch still calls its tensor hooks, with None.
             for hook in list(hooks.fns.values()):
-                hook(None)
+                if hook(None) is not None:
+                    raise RuntimeError("can't replace a None gradient with a non-None value")
             continue
         if hooks.fns:
             t = _grad_tensor(g)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 
+from .backend import namespace_of
 from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
 from .tensor import Tensor
 
@@ -94,12 +95,8 @@ class FunctionNode(Node):
         for g, info in zip(grads, self.meta):
             if g is None:
                 if ctx._materialize and info is not None:
-                    from .backend import namespace_of
-
-                    # zeros where the given gradients are (on the GPU under --device cuda)
-                    given = next(x for x in grads if x is not None)
-                    ns = namespace_of(given._data if type(given) is Tensor else given)
-                    g = Tensor._make(ns.zeros(info[0], dtype=info[1]))
+                    # (zeros even when no output got a gradient, as PyTorch's; on the GPU under --device cuda)
+                    g = Tensor._make(info[2].zeros(info[0], dtype=info[1]))
                 wrapped.append(g)
             else:
                 wrapped.append(_grad_tensor(g))
@@ -156,6 +153,8 @@ class FunctionNode(Node):
                 g = to(g, dtype)
             outs.append(g if create_graph else g._data)
         return outs
+
+    apply_undefined = apply  # (it calls backward, with zeros or None: Node.apply_undefined)
 
     def release(self):
         if self.ctx is not None:
@@ -245,7 +244,9 @@ class Function:
         node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)
         node.input_kinds = tuple((a._data.shape, a.dtype) if type(a) is Tensor else None for a in args)
         node.n_outputs = len(outs)
-        node.meta = tuple((o._data.shape, o._data.dtype) if type(o) is Tensor else None for o in outs)
+        # (shape, dtype, array namespace) of each output: the zeros backward gets for an output with no gradient
+        node.meta = tuple((o._data.shape, o._data.dtype, namespace_of(o._data)) if type(o) is Tensor else None
+                          for o in outs)
         non_diff = {id(t) for t in ctx._non_differentiable}
         fixed = []
         for i, o in enumerate(outs):

@@ -109,6 +109,21 @@ class OpNode(Node):
         meta = self._meta
         return outs if meta is None else _fit(TENSOR_MATH if create_graph else ARRAY_MATH, outs, meta)
 
+    def apply_undefined(self, grads, create_graph):
+        """No gradient reached the node: PyTorch's node still unpacks what it saved (refused once freed or
+        changed in place), and one PyTorch cannot differentiate raises its error; nothing is passed on."""
+        checks = self.checks
+        if checks is _FREED:
+            raise RuntimeError(FREED_MESSAGE)
+        if checks is not None:
+            for i in range(0, len(checks), 3):
+                counter, expected, t = checks[i : i + 3]
+                if counter[0] != expected:
+                    raise RuntimeError(_modified_message(t, counter[0], expected, self))
+        if self.op.backward is None:
+            self.bw(ARRAY_MATH, None, None, None, None, self.p)
+        return [None] * (len(self._next) // 2)
+
     def release(self):
         """After a backward pass without retain_graph: drop the saved values (and the tensors the version
         checks hold), and refuse to run again."""
@@ -717,7 +732,8 @@ _NO_VIEW_DOUBLE_BACKWARD = "gradcli does not support create_graph=True through a
 
 
 class CopySlices(Node):
-    """The base's node after an in-place change to one of its views."""
+    """The base's node after an in-place change to one of its views. (Given no gradient, it passes on none
+    without running fn, as PyTorch's does: Node.apply_undefined.)"""
 
     __slots__ = ("fn", "index", "base_shape")
 
