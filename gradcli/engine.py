@@ -244,6 +244,21 @@ class _Pinned:
         return self.node
 
 
+class ThroughBase:
+    """The `_acc` of a view made under no_grad of a tensor that requires grad. PyTorch's views share their
+    base's requires_grad, so the view requires grad, as a leaf; but it has no AccumulateGrad node of its own
+    (unless requires_grad_() is called on it), so a gradient that reaches it goes nowhere. `version` is its
+    version when made: once the view or its base has changed in place, PyTorch refuses to use it in grad mode."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, version):
+        self.version = version
+
+    def __call__(self):
+        return None  # (no node: edge_to gives the view no edge)
+
+
 def register_hook(t, hook):
     """Tensor.register_hook: `hook(grad)` runs on the gradient of t, and may return a replacement."""
     if not t._rg:
@@ -252,6 +267,8 @@ def register_hook(t, hook):
         node, nr = t.grad_fn, t.output_nr
     else:
         node, nr = edge_to(t)
+        if node is None:  # (a view that requires grad only through its base: the hook is never called)
+            return RemovableHandle({})
         t._acc = _Pinned(node)
     table = OutputHooks.of(node, nr).fns
     handle = RemovableHandle(table)
@@ -268,6 +285,12 @@ def edge_to(t):
         ref = t._acc
         acc = ref() if ref is not None else None
         if acc is None:
+            if type(ref) is ThroughBase:
+                if t._version[0] != ref.version:
+                    from .ops import VIEW_NO_GRAD, view_change_error
+
+                    raise view_change_error(VIEW_NO_GRAD, None, 0, indirect=True)
+                return (None, 0)
             acc = AccumulateGrad(t)
             t._acc = weakref.ref(acc)
         return (acc, 0)

@@ -1285,6 +1285,31 @@ def getitem(x, index):
     return out
 
 
+def _view_write_error(x, items, advanced):
+    """PyTorch's refusal of x[index] = v for a view x that may not be changed in place (ops.view_change_error).
+    It copies v into x[index], a view made in grad mode (a view of a view, made as x was) by the index's select,
+    slice and unsqueeze steps, of which the last one that changes anything names it; an advanced index, or
+    one that changes nothing, writes into x itself."""
+    name = None
+    if not advanced:
+        shape = x._data.shape
+        dim = 0
+        for i in items:
+            if i is Ellipsis:
+                dim += len(shape) - builtin_sum(1 for j in items if j is not None and j is not Ellipsis)
+            elif i is None:
+                name = "UnsqueezeBackward0"
+            else:
+                if not isinstance(i, slice):
+                    name = "SelectBackward0"
+                elif dim < len(shape) and i.indices(shape[dim]) != (0, shape[dim], 1):
+                    name = "SliceBackward0"
+                dim += 1
+    if name is None:
+        return ops.view_change_error(x._creation, x.grad_fn and x.grad_fn.name(), x.output_nr)
+    return ops.view_change_error(x._creation, name if x._rg else None, 0)
+
+
 def _indexes_everything(items, shape):
     """True for a basic index that selects the whole tensor as it is (..., and slices over whole dims)."""
     if builtin_any(i is None or (isinstance(i, int) and not isinstance(i, bool)) for i in items):
@@ -1380,6 +1405,8 @@ def setitem(x, index, value):
             raise ValueError("Overflow when unpacking long long")
         value = _scalar_for(value, x._data.dtype)
     grad_value = type(value) is Tensor and value._rg
+    if GRAD.enabled and (x._rg or grad_value) and x._base is not None and x._creation is not None:
+        raise _view_write_error(x, items, advanced)
     if GRAD.enabled and x._rg and x.grad_fn is None:
         # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v and x[...] = v (an
         # index that keeps everything) write into x itself

@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 from . import backend, dtypes, limits, torchsum
 from .backend import namespace_of, xp
-from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
+from .engine import FREED_MESSAGE, GRAD, Node, ThroughBase, _sequence, edge_to
 
 ndarray = xp.ndarray
 # An op's result as an array: numpy.asarray for numpy scalars, a GPU array as it is (the ops call it only
@@ -211,6 +211,48 @@ def _short(name):
     return stem[: -len("Backward")] if stem.endswith("Backward") else stem
 
 
+# How a view was made, where PyTorch forbids changing it in place when grad mode records the change (its
+# CreationMeta): kept in a view's `_creation` slot, which is set exactly when `_base` is (None: a plain view).
+VIEW_NO_GRAD = "no_grad"  # made under no_grad (or a view of one)
+VIEW_MULTI = "multi"  # an output of unbind, split or chunk, which return several views
+VIEW_CUSTOM = "custom"  # an input a custom Function returned as is (or a view of it)
+
+_VIEW_NOTES = {
+    VIEW_MULTI: " This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation by an "
+    "out-of-place one.",
+    VIEW_NO_GRAD: " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+    "code by moving both the view and the inplace either both inside the no_grad block (if you don't want "
+    "the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+    VIEW_CUSTOM: " This view was created inside a custom Function (or because an input was returned as-is) and "
+    "the autograd logic to handle view+inplace would override the custom backward associated with the "
+    "custom Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning "
+    "the output of the custom Function.",
+}
+
+
+def view_change_error(creation, node_name, output_nr, indirect=False):
+    """PyTorch's refusal (handle_view_on_rebase) to change in place a view made as `creation` says, whose node
+    is named node_name (None: it has none); indirect: its base or another view of it was changed, not itself."""
+    changed = "its base or another view of its base has been" if indirect else "is being"
+    name = None if node_name is None else _short(node_name)
+    if creation == VIEW_NO_GRAD or name is None:
+        prefix = "A view was created in" if name is None else \
+            f"Output {output_nr} of {name} is a view of a view which was created in"
+        message = f"{prefix} no_grad mode and {changed} modified inplace with grad mode enabled."
+    else:
+        message = f"Output {output_nr} of {name} is a view and {changed} modified inplace."
+    return RuntimeError(message + _VIEW_NOTES[creation])
+
+
+def no_grad_view(view, x):
+    """A view of x made under no_grad: its CreationMeta; it requires grad when x does (see ThroughBase)."""
+    if x._rg:
+        view._rg = True
+        view._acc = ThroughBase(view._version[0])
+    return VIEW_NO_GRAD
+
+
 # --------------------------------------------------------------- applying ops
 def _wrap(out):
     if type(out) is not ndarray:
@@ -356,7 +398,10 @@ def unary(op, x, params=None):
     res = _make(out)
     if op.view:
         res._version = x._version
-        res._base = x._base if x._base is not None else x
+        base = x._base
+        res._base = x if base is None else base
+        # (a view of a view made in grad mode is made as that one was)
+        res._creation = no_grad_view(res, x) if not GRAD.enabled else None if base is None else x._creation
     if x._rg and GRAD.enabled:
         node = op.node
         if node.unary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
@@ -630,9 +675,11 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     same-kind rule for arithmetic (an int tensor cannot take `+= 0.5`)."""
     y_rg = type(y) is Tensor and y._rg
     needs_grad = GRAD.enabled and (x._rg or y_rg)
+    base = x._base
+    if needs_grad and base is not None and x._creation is not None:
+        raise view_change_error(x._creation, x.grad_fn and x.grad_fn.name(), x.output_nr)
     if GRAD.enabled and x._rg and x.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    base = x._base
     through_view = GRAD.enabled and base is not None and (base._rg or y_rg)
     if through_view and base._rg and base.grad_fn is None:
         raise RuntimeError(
@@ -853,6 +900,7 @@ def unbind(x, dim):
     for o in outs:
         o._version = x._version
         o._base = base
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, x)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
         node.n_outputs = len(outs)
@@ -877,6 +925,7 @@ def split(x, sizes, dim, key):
     for o in outs:
         o._version = x._version
         o._base = base
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, x)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS[key], {"dim": dim, "out_shapes": [o._data.shape for o in outs]})
         node.n_outputs = len(outs)

@@ -10,6 +10,7 @@ import weakref
 
 from . import backend, dtypes, limits
 from .backend import to_host
+from .engine import ThroughBase
 
 
 class Size(tuple, metaclass=dtypes.TorchClass):
@@ -109,7 +110,9 @@ _GRAD_DTYPE_HINT = (
 
 
 class Tensor(metaclass=dtypes.TorchClass):
-    __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "__weakref__")
+    # (_creation, how a view was made, is set only on views, with _base: ops.VIEW_NO_GRAD and its siblings)
+    __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "_creation",
+                 "__weakref__")
     TORCH_NAME = "Tensor"
 
     # What a script may read and write; the interpreter refuses everything else.
@@ -162,7 +165,7 @@ class Tensor(metaclass=dtypes.TorchClass):
             return
         if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
-        self._rg = flag
+        self._set_leaf_flag(flag)
 
     def requires_grad_(self, requires_grad=True):
         if self.grad_fn is not None and not requires_grad:
@@ -170,8 +173,21 @@ class Tensor(metaclass=dtypes.TorchClass):
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if self.grad_fn is None:
-            self._rg = requires_grad
+            self._set_leaf_flag(requires_grad)
         return self
+
+    def _set_leaf_flag(self, flag):
+        base = self._base
+        if base is not None and base._rg:
+            # A view without a node of a base that requires grad (made under no_grad) requires grad whatever
+            # its own flag, as in PyTorch; the flag only says whether it has an AccumulateGrad of its own.
+            if not flag:
+                self._acc = ThroughBase(self._version[0])
+            elif type(self._acc) is ThroughBase:
+                self._acc = None
+            self._rg = True
+        else:
+            self._rg = flag
 
     @property
     def is_leaf(self):
@@ -333,10 +349,14 @@ class Tensor(metaclass=dtypes.TorchClass):
         from .formatting import format_tensor
 
         fn = self.grad_fn
+        name = type(fn).__name__ if fn is not None else None
+        acc = self._acc
+        if type(acc) is ThroughBase and self._version[0] != acc.version:
+            name = "Invalid"  # (PyTorch's grad_fn of such a view raises once it has changed: its repr says so)
         return format_tensor(
             to_host(self._data),
             device="cuda:0" if type(self._data) is backend.device_ndarray else None,
-            grad_fn_name=type(fn).__name__ if fn is not None else None,
+            grad_fn_name=name,
             requires_grad=self._rg,
             default_float=dtypes.defaults.float.name,
         )
