@@ -248,7 +248,8 @@ class ThroughBase:
     """The `_acc` of a view made under no_grad of a tensor that requires grad. PyTorch's views share their
     base's requires_grad, so the view requires grad, as a leaf; but it has no AccumulateGrad node of its own
     (unless requires_grad_() is called on it), so a gradient that reaches it goes nowhere. `version` is its
-    version when made: once the view or its base has changed in place, PyTorch refuses to use it in grad mode."""
+    version when made: once the view or its base has changed in place, PyTorch refuses to use it in grad
+    mode."""
 
     __slots__ = ("version",)
 

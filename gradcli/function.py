@@ -244,7 +244,7 @@ class Function:
         node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)
         node.input_kinds = tuple((a._data.shape, a.dtype) if type(a) is Tensor else None for a in args)
         node.n_outputs = len(outs)
-        # (shape, dtype, array namespace) of each output: the zeros backward gets for an output with no gradient
+        # (shape, dtype, array namespace) of each output: the zeros backward gets for one with no gradient
         node.meta = tuple((o._data.shape, o._data.dtype, namespace_of(o._data)) if type(o) is Tensor else None
                           for o in outs)
         non_diff = {id(t) for t in ctx._non_differentiable}

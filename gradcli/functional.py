@@ -1286,10 +1286,10 @@ def getitem(x, index):
 
 
 def _view_write_error(x, items, advanced):
-    """PyTorch's refusal of x[index] = v for a view x that may not be changed in place (ops.view_change_error).
-    It copies v into x[index], a view made in grad mode (a view of a view, made as x was) by the index's select,
-    slice and unsqueeze steps, of which the last one that changes anything names it; an advanced index, or
-    one that changes nothing, writes into x itself."""
+    """PyTorch's refusal of x[index] = v for a view x that may not be changed in place
+    (ops.view_change_error). It copies v into x[index], a view made in grad mode (a view of a view, made as x
+    was) by the index's select, slice and unsqueeze steps, of which the last one that changes anything names
+    it; an advanced index, or one that changes nothing, writes into x itself."""
     name = None
     if not advanced:
         shape = x._data.shape

@@ -221,19 +221,20 @@ _VIEW_NOTES = {
     VIEW_MULTI: " This view is the output of a function that returns multiple views. Such functions do not "
     "allow the output views to be modified inplace. You should replace the inplace operation by an "
     "out-of-place one.",
-    VIEW_NO_GRAD: " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
-    "code by moving both the view and the inplace either both inside the no_grad block (if you don't want "
-    "the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
-    VIEW_CUSTOM: " This view was created inside a custom Function (or because an input was returned as-is) and "
-    "the autograd logic to handle view+inplace would override the custom backward associated with the "
-    "custom Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by cloning "
-    "the output of the custom Function.",
+    VIEW_NO_GRAD: " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if you don't "
+    "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+    VIEW_CUSTOM: " This view was created inside a custom Function (or because an input was returned as-is) "
+    "and the autograd logic to handle view+inplace would override the custom backward associated with the "
+    "custom Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by "
+    "cloning the output of the custom Function.",
 }
 
 
 def view_change_error(creation, node_name, output_nr, indirect=False):
-    """PyTorch's refusal (handle_view_on_rebase) to change in place a view made as `creation` says, whose node
-    is named node_name (None: it has none); indirect: its base or another view of it was changed, not itself."""
+    """PyTorch's refusal (handle_view_on_rebase) to change in place a view made as `creation` says, whose
+    node is named node_name (None: it has none); indirect: its base or another view of it was changed, not
+    the view itself."""
     changed = "its base or another view of its base has been" if indirect else "is being"
     name = None if node_name is None else _short(node_name)
     if creation == VIEW_NO_GRAD or name is None:

@@ -352,7 +352,7 @@ class Tensor(metaclass=dtypes.TorchClass):
         name = type(fn).__name__ if fn is not None else None
         acc = self._acc
         if type(acc) is ThroughBase and self._version[0] != acc.version:
-            name = "Invalid"  # (PyTorch's grad_fn of such a view raises once it has changed: its repr says so)
+            name = "Invalid"  # (PyTorch's grad_fn of such a view raises once it changed: its repr says so)
         return format_tensor(
             to_host(self._data),
             device="cuda:0" if type(self._data) is backend.device_ndarray else None,
