@@ -245,11 +245,11 @@ class _Pinned:
 
 
 class ThroughBase:
-    """The `_acc` of a view made under no_grad of a tensor that requires grad. PyTorch's views share their
-    base's requires_grad, so the view requires grad, as a leaf; but it has no AccumulateGrad node of its own
-    (unless requires_grad_() is called on it), so a gradient that reaches it goes nowhere. `version` is its
-    version when made: once the view or its base has changed in place, PyTorch refuses to use it in grad
-    mode."""
+    """The `_acc` of a view that has no node but whose base requires grad: one made under no_grad, or before
+    its base's requires_grad_(). PyTorch's views share their base's requires_grad, so the view requires grad,
+    as a leaf; but it has no AccumulateGrad node of its own (unless requires_grad_() is called on it), so a
+    gradient that reaches it goes nowhere. `version` is its version then: once the view or its base has
+    changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it."""
 
     __slots__ = ("version",)
 
@@ -288,9 +288,9 @@ def edge_to(t):
         if acc is None:
             if type(ref) is ThroughBase:
                 if t._version[0] != ref.version:
-                    from .ops import VIEW_NO_GRAD, view_change_error
+                    from .ops import changed_view_edge
 
-                    raise view_change_error(VIEW_NO_GRAD, None, 0, indirect=True)
+                    return changed_view_edge(t)
                 return (None, 0)
             acc = AccumulateGrad(t)
             t._acc = weakref.ref(acc)

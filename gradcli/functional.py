@@ -1405,15 +1405,16 @@ def setitem(x, index, value):
             raise ValueError("Overflow when unpacking long long")
         value = _scalar_for(value, x._data.dtype)
     grad_value = type(value) is Tensor and value._rg
-    if GRAD.enabled and (x._rg or grad_value) and x._base is not None and x._creation is not None:
-        raise _view_write_error(x, items, advanced)
+    if GRAD.enabled and (x._rg or grad_value) and x._base is not None:  # (PyTorch's check_inplace order)
+        if x._creation is not None:
+            raise _view_write_error(x, items, advanced)
+        if x._rg and x._base.grad_fn is None:
+            raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     if GRAD.enabled and x._rg and x.grad_fn is None:
         # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v and x[...] = v (an
         # index that keeps everything) write into x itself
         view = "" if advanced or _indexes_everything(items, x._data.shape) else "a view of "
         raise RuntimeError(f"{view}{_LEAF_IN_PLACE}")
-    if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
-        raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     mask_fill = value_is_0d = type(value) is Tensor and value._data.ndim == 0
     if value_is_0d:
         mask_fill = len(items) == 1 and getattr(getattr(items[0], "dtype", None), "kind", "") == "b"

@@ -246,6 +246,25 @@ def view_change_error(creation, node_name, output_nr, indirect=False):
     return RuntimeError(message + _VIEW_NOTES[creation])
 
 
+def changed_view_edge(t):
+    """edge_to for a view that requires grad only through its base (ThroughBase) once it or its base changed
+    in place: PyTorch refuses a view made as its CreationMeta forbids, and gives any other the
+    AsStridedBackward0 node of its part of the base, as its grad_fn from then on."""
+    if t._creation is not None:
+        raise view_change_error(t._creation, None, 0, indirect=True)
+    base = t._base
+    if not base._data.flags["C_CONTIGUOUS"]:
+        raise RuntimeError("gradcli does not support a view of a non-contiguous tensor that was changed in "
+                           "place before the tensor began to require grad")
+    node = AsStridedBackward0()
+    node.seq = next(_sequence)
+    node.retained = None
+    node._next = edge_to(base)
+    node.index, node.base_shape = _flat_index(t._data, base._data), base._data.shape
+    t.grad_fn, t.output_nr, t._acc = node, 0, None
+    return (node, 0)
+
+
 def no_grad_view(view, x):
     """A view of x made under no_grad: its CreationMeta; it requires grad when x does (see ThroughBase)."""
     if x._rg:
@@ -400,7 +419,12 @@ def unary(op, x, params=None):
     if op.view:
         res._version = x._version
         base = x._base
-        res._base = x if base is None else base
+        if base is None:
+            res._base = x
+            if not x._rg:
+                x._has_views = True  # (its views will require grad if it does: Tensor._set_leaf_flag)
+        else:
+            res._base = base
         # (a view of a view made in grad mode is made as that one was)
         res._creation = no_grad_view(res, x) if not GRAD.enabled else None if base is None else x._creation
     if x._rg and GRAD.enabled:
@@ -677,15 +701,17 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     y_rg = type(y) is Tensor and y._rg
     needs_grad = GRAD.enabled and (x._rg or y_rg)
     base = x._base
-    if needs_grad and base is not None and x._creation is not None:
-        raise view_change_error(x._creation, x.grad_fn and x.grad_fn.name(), x.output_nr)
-    if GRAD.enabled and x._rg and x.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if needs_grad:  # (PyTorch's check_inplace, in its order)
+        if base is not None:
+            if x._creation is not None:
+                raise view_change_error(x._creation, x.grad_fn and x.grad_fn.name(), x.output_nr)
+            if x._rg and base.grad_fn is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
+        if x._rg and x.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     through_view = GRAD.enabled and base is not None and (base._rg or y_rg)
-    if through_view and base._rg and base.grad_fn is None:
-        raise RuntimeError(
-            "a view of a leaf Variable that requires grad is being used in an in-place operation."
-        )
     xa = x._data
     if id(op) not in _FILL_ROWS:  # (fill_ and zero_ write one value everywhere: PyTorch allows them)
         check_no_overlap(xa)
@@ -898,6 +924,8 @@ def unbind(x, dim):
     limits.check_sequence(xa.shape[d])
     outs = [Tensor._make(xa[(slice(None),) * d + (i, Ellipsis)]) for i in range(xa.shape[d])]  # (views)
     base = x._base if x._base is not None else x
+    if base is x and not x._rg:
+        x._has_views = True
     for o in outs:
         o._version = x._version
         o._base = base
@@ -923,6 +951,8 @@ def split(x, sizes, dim, key):
         outs.append(Tensor._make(xa[(slice(None),) * dim + (slice(start, start + n),)]))  # (views)
         start += n
     base = x._base if x._base is not None else x
+    if base is x and not x._rg:
+        x._has_views = True
     for o in outs:
         o._version = x._version
         o._base = base

@@ -6,6 +6,7 @@ PyTorch parses them and the op table does the work.
 
 from __future__ import annotations
 
+import gc
 import weakref
 
 from . import backend, dtypes, limits
@@ -110,9 +111,10 @@ _GRAD_DTYPE_HINT = (
 
 
 class Tensor(metaclass=dtypes.TorchClass):
-    # (_creation, how a view was made, is set only on views, with _base: ops.VIEW_NO_GRAD and its siblings)
+    # Set only where they mean something, and read only there: _creation, how a view was made, on views, with
+    # _base (ops.VIEW_NO_GRAD and its siblings); _has_views on a base whose views may follow its requires_grad.
     __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "_creation",
-                 "__weakref__")
+                 "_has_views", "__weakref__")
     TORCH_NAME = "Tensor"
 
     # What a script may read and write; the interpreter refuses everything else.
@@ -186,8 +188,10 @@ class Tensor(metaclass=dtypes.TorchClass):
             elif type(self._acc) is ThroughBase:
                 self._acc = None
             self._rg = True
-        else:
-            self._rg = flag
+            return
+        if base is None and flag != self._rg and getattr(self, "_has_views", False):
+            _share_requires_grad(self, flag)
+        self._rg = flag
 
     @property
     def is_leaf(self):
@@ -352,7 +356,14 @@ class Tensor(metaclass=dtypes.TorchClass):
         name = type(fn).__name__ if fn is not None else None
         acc = self._acc
         if type(acc) is ThroughBase and self._version[0] != acc.version:
-            name = "Invalid"  # (PyTorch's grad_fn of such a view raises once it changed: its repr says so)
+            # PyTorch's grad_fn of such a view is made on demand once it has changed (or refused: the repr says
+            # <Invalid>)
+            from .engine import edge_to
+
+            try:
+                name = type(edge_to(self)[0]).__name__
+            except RuntimeError:
+                name = "Invalid"
         return format_tensor(
             to_host(self._data),
             device="cuda:0" if type(self._data) is backend.device_ndarray else None,
@@ -423,6 +434,21 @@ class Tensor(metaclass=dtypes.TorchClass):
 
     def __array__(self, *args, **kwargs):
         raise TypeError("gradcli tensors do not convert to arrays")
+
+
+def _share_requires_grad(base, flag):
+    """base.requires_grad_(flag) for a base that has views made while it did not require grad: PyTorch's views
+    share their base's requires_grad, so those without a node of their own follow it (see ThroughBase). Views
+    hold their base, not the other way round, so they are found as what refers to it (a scan of the objects
+    the collector tracks, paid only here)."""
+    for view in gc.get_referrers(base):
+        if type(view) is Tensor and view._base is base and view.grad_fn is None:
+            if flag and not view._rg:
+                view._rg = True
+                view._acc = ThroughBase(view._version[0])
+            elif not flag and type(view._acc) is ThroughBase:
+                view._rg = False
+                view._acc = None
 
 
 # The methods and operators live in functional, which attaches them when it loads: a reader sees Tensor's
