@@ -112,7 +112,7 @@ _GRAD_DTYPE_HINT = (
 
 class Tensor(metaclass=dtypes.TorchClass):
     # Set only where they mean something, and read only there: _creation, how a view was made, on views, with
-    # _base (ops.VIEW_NO_GRAD and its siblings); _has_views on a base whose views may follow its requires_grad.
+    # _base (ops.VIEW_NO_GRAD and its siblings); _has_views on a base whose views follow its requires_grad.
     __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "_creation",
                  "_has_views", "__weakref__")
     TORCH_NAME = "Tensor"
@@ -356,8 +356,8 @@ class Tensor(metaclass=dtypes.TorchClass):
         name = type(fn).__name__ if fn is not None else None
         acc = self._acc
         if type(acc) is ThroughBase and self._version[0] != acc.version:
-            # PyTorch's grad_fn of such a view is made on demand once it has changed (or refused: the repr says
-            # <Invalid>)
+            # PyTorch's grad_fn of such a view is made on demand once it has changed (or refused: the repr
+            # says <Invalid>)
             from .engine import edge_to
 
             try:
