@@ -987,11 +987,20 @@ def _smooth(name, kernel, input, target, reduction, width):
     kind = dtypes.result_type((input, target))
     if not kind.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{kind.legacy[:-6]}\'')
+    params = {key: width, "reduction": reduction}
     if name == "huber_loss" and target.dtype is not input.dtype:
         # PyTorch's huber_loss writes into a tensor like its input (empty_like(input)): a float64 target
-        # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses)
-        target = to(target, input.dtype)
-    return binary(ROWS[name], input, target, {key: width, "reduction": reduction})
+        # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses). Its
+        # backward then refuses the mixed dtypes, for the gradient of the input (or else of the target).
+        wanted, other = (input, target) if input._rg else (target, input)
+        params["dtype_error"] = f"Found dtype {other.dtype.legacy[:-6]} but expected {wanted.dtype.legacy[:-6]}"
+        cast = Tensor._make(target._data.astype(input._data.dtype))
+        cast._rg = target._rg
+        loss = binary(ROWS[name], input, cast, params)
+        if loss.grad_fn is not None:  # (the node's edge goes to the target itself, as PyTorch's)
+            loss.grad_fn._next = loss.grad_fn._next[:2] + edge_to(target)
+        return loss
+    return binary(ROWS[name], input, target, params)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):

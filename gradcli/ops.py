@@ -2285,7 +2285,7 @@ def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
     return _reduce_loss(xp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
-def _huber_fwd(x, t, delta=1.0, reduction="mean"):
+def _huber_fwd(x, t, delta=1.0, reduction="mean", **_):
     d = xp.abs(x - t)
     return _reduce_loss(xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
 
@@ -2294,6 +2294,8 @@ def _smooth_l1_bwd(m, g, a, b, r, p):
     """PyTorch's smooth_l1_loss_backward: g * d / beta inside (-beta, beta), g * sign(d) outside; huber's:
     g * d inside [-delta, delta], g * delta * sign(d) outside."""
     huber = "delta" in p
+    if "dtype_error" in p:
+        raise RuntimeError(p["dtype_error"])
     width = p["delta"] if huber else p["beta"]
     g = _loss_grad(m, g, a.shape, p["reduction"])
     d = a - b
