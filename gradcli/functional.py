@@ -993,7 +993,8 @@ def _smooth(name, kernel, input, target, reduction, width):
         # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses). Its
         # backward then refuses the mixed dtypes, for the gradient of the input (or else of the target).
         wanted, other = (input, target) if input._rg else (target, input)
-        params["dtype_error"] = f"Found dtype {other.dtype.legacy[:-6]} but expected {wanted.dtype.legacy[:-6]}"
+        found, expected = other.dtype.legacy[:-6], wanted.dtype.legacy[:-6]
+        params["dtype_error"] = f"Found dtype {found} but expected {expected}"
         cast = Tensor._make(target._data.astype(input._data.dtype))
         cast._rg = target._rg
         loss = binary(ROWS[name], input, cast, params)
