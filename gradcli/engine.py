@@ -249,12 +249,15 @@ class ThroughBase:
     its base's requires_grad_(). PyTorch's views share their base's requires_grad, so the view requires grad,
     as a leaf; but it has no AccumulateGrad node of its own (unless requires_grad_() is called on it), so a
     gradient that reaches it goes nowhere. `version` is its version then: once the view or its base has
-    changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it."""
+    changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it, naming
+    the node it had (a custom Function's output that lost its node: ops.forget_custom_views)."""
 
-    __slots__ = ("version",)
+    __slots__ = ("version", "node_name", "output_nr")
 
-    def __init__(self, version):
+    def __init__(self, version, node_name=None, output_nr=0):
         self.version = version
+        self.node_name = node_name
+        self.output_nr = output_nr
 
     def __call__(self):
         return None  # (no node: edge_to gives the view no edge)

@@ -11,6 +11,7 @@ import weakref
 
 from .backend import namespace_of
 from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
+from .ops import VIEW_CUSTOM, VIEW_MULTI
 from .tensor import Tensor
 
 
@@ -248,16 +249,31 @@ class Function:
         node.meta = tuple((o._data.shape, o._data.dtype, namespace_of(o._data)) if type(o) is Tensor else None
                           for o in outs)
         non_diff = {id(t) for t in ctx._non_differentiable}
+        dirty = {id(t) for t in ctx._dirty}
+        # (an integer or bool output is not differentiable: PyTorch leaves it without history)
+        differentiable = [type(o) is Tensor and id(o) not in non_diff and o.dtype.is_floating_point
+                          for o in outs]
+        # the CreationMeta of outputs that are views: with more than one differentiable output, PyTorch's
+        # multi-output one
+        creation = VIEW_MULTI if sum(differentiable) > 1 else VIEW_CUSTOM
         fixed = []
         for i, o in enumerate(outs):
-            # (an integer or bool output is not differentiable: PyTorch leaves it without history)
-            if type(o) is Tensor and id(o) not in non_diff and o.dtype.is_floating_point:
-                if any(o is a for a in args):
+            if differentiable[i]:
+                returned_input = any(o is a for a in args)
+                if returned_input:
                     # Returning an input as is: PyTorch returns a view of it that carries the new history.
-                    o = o.detach()
+                    view = o.detach()
+                    view._base = o if o._base is None else o._base
+                    o = view
                 o.grad_fn = node
                 o.output_nr = i
                 o._rg = True
+                if o._base is not None and id(o) not in dirty:
+                    # A view (of an input or not) may not be changed in place, nor used once its memory
+                    # changed, which would bypass backward (PyTorch's CreationMeta IN_CUSTOM_FUNCTION).
+                    o._creation = creation
+                    o._acc = None
+                    o._version.append(weakref.ref(o))
             fixed.append(o)
         # Save after the outputs are known, so a saved output can be held as bare memory.
         if ctx._to_save is not None:

@@ -1449,7 +1449,10 @@ def setitem(x, index, value):
         raise _index_error(exc, x._data, idx) from None
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
-    x._version[0] += 1
+    counter = x._version
+    counter[0] += 1
+    if len(counter) > 1:
+        ops.forget_custom_views(counter)
     params = {"index": idx, "shape": x._data.shape}
     if through_view:  # y = x[1:3]; y[0] = v changes x's memory: x's history is rebased
         ops.rebase_view(x, ops.recorded_apart(ROWS["setitem"], x, (x, value), params))

@@ -251,7 +251,7 @@ def changed_view_edge(t):
     in place: PyTorch refuses a view made as its CreationMeta forbids, and gives any other the
     AsStridedBackward0 node of its part of the base, as its grad_fn from then on."""
     if t._creation is not None:
-        raise view_change_error(t._creation, None, 0, indirect=True)
+        raise view_change_error(t._creation, t._acc.node_name, t._acc.output_nr, indirect=True)
     base = t._base
     if not base._data.flags["C_CONTIGUOUS"]:
         raise RuntimeError("gradcli does not support a view of a non-contiguous tensor that was changed in "
@@ -263,6 +263,20 @@ def changed_view_edge(t):
     node.index, node.base_shape = _flat_index(t._data, base._data), base._data.shape
     t.grad_fn, t.output_nr, t._acc = node, 0, None
     return (node, 0)
+
+
+def forget_custom_views(counter):
+    """After an in-place change to memory that views a custom Function returned share: PyTorch will not use
+    them in grad mode from then on (their grad_fn would be remade through the base, which would bypass the
+    Function's backward). They follow the version counter they share (`counter[1:]`, weak references, put
+    there by Function.apply), and lose their node for a ThroughBase that refuses them with PyTorch's
+    message."""
+    for ref in counter[1:]:
+        view = ref()
+        if view is not None and view.grad_fn is not None:
+            view._acc = ThroughBase(-1, view.grad_fn.name(), view.output_nr)
+            view.grad_fn = None
+    del counter[1:]
 
 
 def no_grad_view(view, x):
@@ -728,7 +742,10 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
                 if ufunc is not None and (yt is float or yt is int or yt is ndarray and ya.dtype is xa.dtype
                                           and ya.shape == xa.shape):
                     ufunc(xa, ya, out=xa)
-                    x._version[0] += 1
+                    counter = x._version
+                    counter[0] += 1
+                    if len(counter) > 1:
+                        forget_custom_views(counter)
                     return x
             out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
         except TypeError:  # CuPy refuses a numpy operand: PyTorch's error for two devices, or a 0-d CPU y
@@ -745,7 +762,10 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     inputs = (x,) if y is None else (x, y)
     edges_first = tuple(edge_to(i) if type(i) is Tensor else _NO_EDGE for i in inputs) if needs_grad else None
     xp.copyto(xa, out, casting="unsafe")
-    x._version[0] += 1
+    counter = x._version
+    counter[0] += 1
+    if len(counter) > 1:
+        forget_custom_views(counter)
     if through_view:
         rebase_view(x, recorded_apart(op, x, inputs, params, old))
     elif needs_grad:
