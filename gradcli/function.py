@@ -11,7 +11,7 @@ import weakref
 
 from .backend import namespace_of
 from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
-from .ops import VIEW_CUSTOM, VIEW_MULTI
+from .ops import VIEW_CUSTOM, VIEW_MULTI, follow_custom_view
 from .tensor import Tensor
 
 
@@ -273,7 +273,7 @@ class Function:
                     # changed, which would bypass backward (PyTorch's CreationMeta IN_CUSTOM_FUNCTION).
                     o._creation = creation
                     o._acc = None
-                    o._version.append(weakref.ref(o))
+                    follow_custom_view(o)
             fixed.append(o)
         # Save after the outputs are known, so a saved output can be held as bare memory.
         if ctx._to_save is not None:

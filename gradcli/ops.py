@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -277,6 +278,16 @@ def forget_custom_views(counter):
             view._acc = ThroughBase(-1, view.grad_fn.name(), view.output_nr)
             view.grad_fn = None
     del counter[1:]
+
+
+def follow_custom_view(view):
+    """Put a custom Function's output that is a view among those its version counter invalidates
+    (forget_custom_views); dead references are swept now and then, so a Function applied in a loop to a
+    tensor that never changes does not grow its counter without end."""
+    counter = view._version
+    if len(counter) > 64:
+        counter[1:] = [ref for ref in counter[1:] if ref() is not None]
+    counter.append(weakref.ref(view))
 
 
 def no_grad_view(view, x):
