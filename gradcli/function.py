@@ -11,7 +11,7 @@ import weakref
 
 from .backend import namespace_of
 from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
-from .ops import VIEW_CUSTOM, VIEW_MULTI, follow_custom_view
+from .ops import VIEW_CUSTOM, VIEW_MULTI, follow_custom_view, forget_custom_views, rebase_view
 from .tensor import Tensor
 
 
@@ -213,6 +213,12 @@ class Function:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             GRAD.enabled = prev
+        for t in ctx._dirty:  # (PyTorch bumps the version of a tensor marked dirty, recorded or not)
+            if type(t) is Tensor:
+                counter = t._version
+                counter[0] += 1
+                if len(counter) > 1:
+                    forget_custom_views(counter)
         record = prev and any(t._rg for t in tensors)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
@@ -256,10 +262,25 @@ class Function:
         # the CreationMeta of outputs that are views: with more than one differentiable output, PyTorch's
         # multi-output one
         creation = VIEW_MULTI if sum(differentiable) > 1 else VIEW_CUSTOM
+        tensor_args = [a for a in args if type(a) is Tensor]
+        rebased = None
         fixed = []
         for i, o in enumerate(outs):
             if differentiable[i]:
+                is_dirty = id(o) in dirty
                 returned_input = any(o is a for a in args)
+                if is_dirty and returned_input:
+                    # An input changed in place takes the Function's history itself (PyTorch's
+                    # rebase_history); a view, through its base, when the node can run on its part of it
+                    if o._base is None:
+                        o.grad_fn, o.output_nr, o._rg = node, i, True
+                        fixed.append(o)
+                        continue
+                    if len(outs) == 1 and tensor_args[0] is o and o._base._data.flags["C_CONTIGUOUS"]:
+                        rebase_view(o, node)
+                        rebased = o  # (saved, it is still an output of node, as in PyTorch)
+                        fixed.append(o)
+                        continue
                 if returned_input:
                     # Returning an input as is: PyTorch returns a view of it that carries the new history.
                     view = o.detach()
@@ -268,7 +289,7 @@ class Function:
                 o.grad_fn = node
                 o.output_nr = i
                 o._rg = True
-                if o._base is not None and id(o) not in dirty:
+                if o._base is not None and not is_dirty:
                     # A view (of an input or not) may not be changed in place, nor used once its memory
                     # changed, which would bypass backward (PyTorch's CreationMeta IN_CUSTOM_FUNCTION).
                     o._creation = creation
@@ -284,7 +305,7 @@ class Function:
                                     f"{i} is of type {type(t).__name__}")
                 if t is None:
                     saved.append(None)
-                elif t.grad_fn is node:
+                elif t.grad_fn is node or t is rebased:
                     saved.append((None, t._data, t._version, t._version[0]))
                 else:
                     saved.append((t, t._data, t._version, t._version[0]))
