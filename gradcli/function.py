@@ -10,8 +10,15 @@ from __future__ import annotations
 import weakref
 
 from .backend import namespace_of
-from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
-from .ops import VIEW_CUSTOM, VIEW_MULTI, follow_custom_view, forget_custom_views, rebase_view
+from .engine import FREED_MESSAGE, GRAD, Node, ThroughBase, _grad_tensor, _sequence, edge_to
+from .ops import (
+    VIEW_CUSTOM,
+    VIEW_MULTI,
+    follow_custom_view,
+    forget_custom_views,
+    rebase_view,
+    view_change_error,
+)
 from .tensor import Tensor
 
 
@@ -206,6 +213,12 @@ class Function:
     def apply(cls, *args, **kwargs):
         tensors = [a for a in args if type(a) is Tensor]
         needs = tuple(type(a) is Tensor and a._rg for a in args)
+        if GRAD.enabled:
+            for a in tensors:
+                if type(a._acc) is ThroughBase:
+                    # PyTorch takes the inputs' edges before forward runs: a view made under no_grad whose
+                    # memory has changed since is refused then
+                    edge_to(a)
         ctx = FunctionCtx(needs, cls.__name__ + "Backward")
         prev = GRAD.enabled
         GRAD.enabled = False
@@ -233,10 +246,12 @@ class Function:
             if type(t) is not Tensor or not t._rg:
                 continue
             base = t._base
-            if base is None and t.grad_fn is None:
+            if t.grad_fn is None:  # (a view that requires grad as a leaf too: made under no_grad)
                 raise RuntimeError(
                     "a leaf Variable that requires grad has been used in an in-place operation."
                 )
+            if base is not None and t._creation is not None:
+                raise view_change_error(t._creation, t.grad_fn.name(), t.output_nr)
             if base is not None and base._rg and base.grad_fn is None:
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place operation."
