@@ -290,11 +290,12 @@ def follow_custom_view(view):
     counter.append(weakref.ref(view))
 
 
-def no_grad_view(view, x):
-    """A view of x made under no_grad: its CreationMeta; it requires grad when x does (see ThroughBase)."""
-    if x._rg:
+def no_grad_view(view, base):
+    """A view made under no_grad: its CreationMeta; it requires grad when its base does (see ThroughBase)."""
+    if base._rg:
         view._rg = True
         view._acc = ThroughBase(view._version[0])
+        base._has_views = True  # (it stops requiring grad when its base does: Tensor._set_leaf_flag)
     return VIEW_NO_GRAD
 
 
@@ -451,7 +452,8 @@ def unary(op, x, params=None):
         else:
             res._base = base
         # (a view of a view made in grad mode is made as that one was)
-        res._creation = no_grad_view(res, x) if not GRAD.enabled else None if base is None else x._creation
+        res._creation = no_grad_view(res, res._base) if not GRAD.enabled else None if base is None else \
+            x._creation
     if x._rg and GRAD.enabled:
         node = op.node
         if node.unary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
@@ -960,7 +962,7 @@ def unbind(x, dim):
     for o in outs:
         o._version = x._version
         o._base = base
-        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, x)
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
         node.n_outputs = len(outs)
@@ -987,7 +989,7 @@ def split(x, sizes, dim, key):
     for o in outs:
         o._version = x._version
         o._base = base
-        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, x)
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS[key], {"dim": dim, "out_shapes": [o._data.shape for o in outs]})
         node.n_outputs = len(outs)
