@@ -1438,8 +1438,11 @@ def setitem(x, index, value):
     va = value._data if type(value) is Tensor else value
     if type(va) is not type(x._data) and type(value) is Tensor:  # PyTorch copies across devices here
         va = backend.to_device(va, backend.device_type_of(x._data))
-    if type(value) is Tensor and not advanced:  # (a tensor value is copied in, refused where memory is
-        ops.check_no_overlap(x._data[idx])      # shared; a number fills, as fill_ may)
+    if not advanced:  # (the value, a number too, is copied into x[index]: refused where its memory is shared)
+        try:
+            ops.check_no_overlap(x._data[idx])
+        except IndexError:
+            pass  # (the write below raises PyTorch's error)
     needs_grad = GRAD.enabled and (x._rg or grad_value)
     through_view = needs_grad and x._base is not None
     edges = (edge_to(x), edge_to(value) if type(value) is Tensor else (None, 0)) if needs_grad else None
