@@ -248,19 +248,25 @@ class ThroughBase:
     """The `_acc` of a view that has no node but whose base requires grad: one made under no_grad, or before
     its base's requires_grad_(). PyTorch's views share their base's requires_grad, so the view requires grad,
     as a leaf; but it has no AccumulateGrad node of its own (unless requires_grad_() is called on it), so a
-    gradient that reaches it goes nowhere. `version` is its version then: once the view or its base has
-    changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it, naming
-    the node it had (a custom Function's output that lost its node: ops.forget_custom_views)."""
+    gradient that reaches it goes nowhere. `version` is its version (in `counter`) then: once the view or its
+    base has changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it,
+    naming the node it had (a custom Function's output that lost its node: ops.forget_custom_views).
+    `own`: requires_grad_() was called on the view, which then has an AccumulateGrad of its own (`acc`, a
+    weak reference, or _Pinned once hooks live there)."""
 
-    __slots__ = ("version", "node_name", "output_nr")
+    __slots__ = ("counter", "version", "node_name", "output_nr", "own", "acc")
 
-    def __init__(self, version, node_name=None, output_nr=0):
+    def __init__(self, counter, version, node_name=None, output_nr=0):
+        self.counter = counter
         self.version = version
         self.node_name = node_name
         self.output_nr = output_nr
+        self.own = False
+        self.acc = None
 
-    def __call__(self):
-        return None  # (no node: edge_to gives the view no edge)
+    def __call__(self):  # (as the weak reference to the view's own AccumulateGrad, until it has changed)
+        acc = self.acc
+        return None if acc is None or self.counter[0] != self.version else acc()
 
 
 def register_hook(t, hook):
@@ -273,7 +279,10 @@ def register_hook(t, hook):
         node, nr = edge_to(t)
         if node is None:  # (a view that requires grad only through its base: the hook is never called)
             return RemovableHandle({})
-        t._acc = _Pinned(node)
+        if type(t._acc) is ThroughBase:
+            t._acc.acc = _Pinned(node)
+        else:
+            t._acc = _Pinned(node)
     table = OutputHooks.of(node, nr).fns
     handle = RemovableHandle(table)
     table[handle.id] = hook
@@ -294,7 +303,11 @@ def edge_to(t):
                     from .ops import changed_view_edge
 
                     return changed_view_edge(t)
-                return (None, 0)
+                if not ref.own:
+                    return (None, 0)
+                acc = AccumulateGrad(t)
+                ref.acc = weakref.ref(acc)
+                return (acc, 0)
             acc = AccumulateGrad(t)
             t._acc = weakref.ref(acc)
         return (acc, 0)

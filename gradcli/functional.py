@@ -1316,7 +1316,9 @@ def _view_write_error(x, items, advanced):
                     name = "SliceBackward0"
                 dim += 1
     if name is None:
-        return ops.view_change_error(x._creation, x.grad_fn and x.grad_fn.name(), x.output_nr)
+        return ops.view_change_error(x._creation, ops.view_node_name(x), x.output_nr)
+    if x._rg:
+        edge_to(x)  # (making x[index] takes x's edge: refused first for a no_grad view that has changed)
     return ops.view_change_error(x._creation, name if x._rg else None, 0)
 
 

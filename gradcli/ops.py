@@ -275,9 +275,18 @@ def forget_custom_views(counter):
     for ref in counter[1:]:
         view = ref()
         if view is not None and view.grad_fn is not None:
-            view._acc = ThroughBase(-1, view.grad_fn.name(), view.output_nr)
+            view._acc = ThroughBase(counter, -1, view.grad_fn.name(), view.output_nr)
             view.grad_fn = None
     del counter[1:]
+
+
+def view_node_name(view):
+    """The name of the node PyTorch's refusal to change a view names: its grad_fn, or the one a custom
+    Function's output had before its memory changed (which PyTorch keeps for this message)."""
+    if view.grad_fn is not None:
+        return view.grad_fn.name()
+    acc = view._acc
+    return acc.node_name if type(acc) is ThroughBase else None
 
 
 def follow_custom_view(view):
@@ -294,7 +303,7 @@ def no_grad_view(view, base):
     """A view made under no_grad: its CreationMeta; it requires grad when its base does (see ThroughBase)."""
     if base._rg:
         view._rg = True
-        view._acc = ThroughBase(view._version[0])
+        view._acc = ThroughBase(view._version, view._version[0])
         base._has_views = True  # (it stops requiring grad when its base does: Tensor._set_leaf_flag)
     return VIEW_NO_GRAD
 
@@ -731,7 +740,7 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     if needs_grad:  # (PyTorch's check_inplace, in its order)
         if base is not None:
             if x._creation is not None:
-                raise view_change_error(x._creation, x.grad_fn and x.grad_fn.name(), x.output_nr)
+                raise view_change_error(x._creation, view_node_name(x), x.output_nr)
             if x._rg and base.grad_fn is None:
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place operation."

@@ -183,10 +183,12 @@ class Tensor(metaclass=dtypes.TorchClass):
         if base is not None and base._rg:
             # A view without a node of a base that requires grad (made under no_grad) requires grad whatever
             # its own flag, as in PyTorch; the flag only says whether it has an AccumulateGrad of its own.
-            if not flag:
-                self._acc = ThroughBase(self._version[0])
-            elif type(self._acc) is ThroughBase:
-                self._acc = None
+            ref = self._acc
+            if type(ref) is not ThroughBase:  # (it has had its own since before its base required grad)
+                if flag:
+                    return
+                ref = self._acc = ThroughBase(self._version, self._version[0])
+            ref.own = flag
             self._rg = True
             return
         if base is None and flag != self._rg and getattr(self, "_has_views", False):
@@ -443,12 +445,13 @@ def _share_requires_grad(base, flag):
     the collector tracks, paid only here)."""
     for view in gc.get_referrers(base):
         if type(view) is Tensor and view._base is base and view.grad_fn is None:
+            ref = view._acc
             if flag and not view._rg:
                 view._rg = True
-                view._acc = ThroughBase(view._version[0])
-            elif not flag and type(view._acc) is ThroughBase:
-                view._rg = False
-                view._acc = None
+                view._acc = ThroughBase(view._version, view._version[0])
+            elif not flag and type(ref) is ThroughBase:
+                view._acc = ref.acc if ref.own else None  # (with requires_grad_() of its own, it still does)
+                view._rg = ref.own
 
 
 # The methods and operators live in functional, which attaches them when it loads: a reader sees Tensor's
