@@ -1451,6 +1451,8 @@ def setitem(x, index, value):
     try:
         x._data[idx] = va
     except IndexError as exc:
+        if advanced:
+            _check_masks(idx, x._data.shape)  # (PyTorch's words for a mask of the wrong shape)
         raise _index_error(exc, x._data, idx) from None
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
