@@ -266,7 +266,7 @@ class ThroughBase:
 
     def __call__(self):  # (as the weak reference to the view's own AccumulateGrad, until it has changed)
         acc = self.acc
-        return None if acc is None or self.counter[0] != self.version else acc()
+        return None if acc is None or not self.own or self.counter[0] != self.version else acc()
 
 
 def register_hook(t, hook):
@@ -276,11 +276,16 @@ def register_hook(t, hook):
     if t.grad_fn is not None:
         node, nr = t.grad_fn, t.output_nr
     else:
-        node, nr = edge_to(t)
-        if node is None:  # (a view that requires grad only through its base: the hook is never called)
-            return RemovableHandle({})
-        if type(t._acc) is ThroughBase:
-            t._acc.acc = _Pinned(node)
+        node, nr = edge_to(t)  # (which may give it a node: a view whose base changed, ops.changed_view_edge)
+        ref = t._acc
+        if t.grad_fn is not None:
+            pass
+        elif type(ref) is ThroughBase:
+            if node is None:  # (no gradient reaches it until requires_grad_() gives it an AccumulateGrad)
+                node = ref.acc() if ref.acc is not None else None
+                if node is None:
+                    node = AccumulateGrad(t)
+            ref.acc = _Pinned(node)
         else:
             t._acc = _Pinned(node)
     table = OutputHooks.of(node, nr).fns
