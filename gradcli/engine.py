@@ -242,6 +242,13 @@ class Node:
         self.release()
         return outs
 
+    def apply_undefined(self, grads, create_graph):
+        """What the node does when none of its outputs got a gradient. PyTorch's engine runs every node
+        it reaches all the same (a built-in one reads its saved values, which fails once they are freed or
+        changed, then passes on no gradient; the pass then frees them), so a second backward through a
+        part of the graph that only a custom Function's None reached is refused as in PyTorch."""
+        return [None] * (len(self._next) // 2)
+
 
 class AccumulateGrad(Node):
     """The sink for a leaf: adds the incoming gradient into `leaf.grad`."""
@@ -315,6 +322,31 @@ class _Pinned:
         return self.node
 
 
+class ThroughBase:
+    """The `_acc` of a view that has no node but whose base requires grad: one made under no_grad, or before
+    its base's requires_grad_(). PyTorch's views share their base's requires_grad, so the view requires grad,
+    as a leaf; but it has no AccumulateGrad node of its own (unless requires_grad_() is called on it), so a
+    gradient that reaches it goes nowhere. `version` is its version (in `counter`) then: once the view or its
+    base has changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it,
+    naming the node it had (a custom Function's output that lost its node: ops.forget_custom_views).
+    `own`: requires_grad_() was called on the view, which then has an AccumulateGrad of its own (`acc`, a
+    weak reference, or _Pinned once hooks live there)."""
+
+    __slots__ = ("counter", "version", "node_name", "output_nr", "own", "acc")
+
+    def __init__(self, counter, version, node_name=None, output_nr=0):
+        self.counter = counter
+        self.version = version
+        self.node_name = node_name
+        self.output_nr = output_nr
+        self.own = False
+        self.acc = None
+
+    def __call__(self):  # (as the weak reference to the view's own AccumulateGrad, until it has changed)
+        acc = self.acc
+        return None if acc is None or not self.own or self.counter[0] != self.version else acc()
+
+
 def register_hook(t, hook):
     """Tensor.register_hook: `hook(grad)` runs on the gradient of t, and may return a replacement."""
     if not t._rg:
@@ -322,8 +354,18 @@ def register_hook(t, hook):
     if t.grad_fn is not None:
         node, nr = t.grad_fn, t.output_nr
     else:
-        node, nr = edge_to(t)
-        t._acc = _Pinned(node)
+        node, nr = edge_to(t)  # (which may give it a node: a view whose base changed, ops.changed_view_edge)
+        ref = t._acc
+        if t.grad_fn is not None:
+            pass
+        elif type(ref) is ThroughBase:
+            if node is None:  # (no gradient reaches it until requires_grad_() gives it an AccumulateGrad)
+                node = ref.acc() if ref.acc is not None else None
+                if node is None:
+                    node = AccumulateGrad(t)
+            ref.acc = _Pinned(node)
+        else:
+            t._acc = _Pinned(node)
     table = OutputHooks.of(node, nr).fns
     handle = RemovableHandle(table)
     table[handle.id] = hook
@@ -339,6 +381,16 @@ def edge_to(t):
         ref = t._acc
         acc = ref() if ref is not None else None
         if acc is None:
+            if type(ref) is ThroughBase:
+                if t._version[0] != ref.version:
+                    from .ops import changed_view_edge
+
+                    return changed_view_edge(t)
+                if not ref.own:
+                    return (None, 0)
+                acc = AccumulateGrad(t)
+                ref.acc = weakref.ref(acc)
+                return (acc, 0)
             acc = AccumulateGrad(t)
             t._acc = weakref.ref(acc)
         return (acc, 0)
@@ -413,7 +465,8 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     Nodes run latest-created first, as in PyTorch's engine. A node's inputs always exist before it, so
     creation order (`seq`) is a topological order: the latest-created of the nodes holding a gradient
     (`pending`) has already been sent every gradient it will get, and can run. So no dependency counts are
-    needed; a node that gets no gradient at all never runs. In a chain the next node is usually the
+    needed. A node that only None reached (below a custom Function whose backward returned None) runs
+    too, as in PyTorch, with `apply_undefined`. In a chain the next node is usually the
     latest-created pending one, and runs at once without going through the heap.
     """
     needed = captured = None
@@ -459,7 +512,11 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                     if targets is None and grads_in[0] is not None:
                         _accumulate(node.variable, grads_in[0], create_graph)
                     break
-                if fused:
+                if grads_in[0] is None and _undefined(grads_in):
+                    outs = node.apply_undefined(grads_in, create_graph)
+                    if release:
+                        node.release()
+                elif fused:
                     outs = node.apply_release(grads_in)
                 else:
                     outs = node.apply(grads_in, create_graph)
@@ -472,9 +529,10 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                 new = None  # the first node this one made pending; any others go on the heap
                 for i in range(0, len(nf), 2):
                     nxt = nf[i]
-                    g = outs[i >> 1]
-                    if nxt is None or g is None:
+                    if nxt is None:
                         continue
+                    # (a None gradient still makes nxt pending: PyTorch runs every node the pass reaches)
+                    g = outs[i >> 1]
                     buf = buffers.get(nxt)
                     if buf is None:
                         if nxt.n_outputs == 1:
@@ -486,7 +544,7 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
                             new = nxt
                         else:
                             heappush(pending, (-nxt.seq, id(nxt), nxt))
-                    else:
+                    elif g is not None:
                         nr = nf[i + 1]
                         buf[nr] = g if buf[nr] is None else buf[nr] + g
                 outs = g = None
@@ -499,6 +557,14 @@ def run_backward(roots, grads, *, retain_graph, create_graph, targets=None):
     return captured
 
 
+def _undefined(grads):
+    """True when no gradient reached any output of a node."""
+    for g in grads:
+        if g is not None:
+            return False
+    return True
+
+
 def _run_hooks(node, grads_in, create_graph):
     from .tensor import Tensor
 
@@ -508,7 +574,8 @@ def _run_hooks(node, grads_in, create_graph):
             # An output of a node that runs but got no gradient (b of a, b = x.unbind() when only a is
             # used): PyTorch still calls its tensor hooks, with None.
             for hook in list(hooks.fns.values()):
-                hook(None)
+                if hook(None) is not None:
+                    raise RuntimeError("can't replace a None gradient with a non-None value")
             continue
         if hooks.fns:
             t = _grad_tensor(g)

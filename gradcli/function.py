@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import weakref
 
-from .engine import FREED_MESSAGE, GRAD, Node, _grad_tensor, _sequence, edge_to
+from .backend import namespace_of
+from .engine import FREED_MESSAGE, GRAD, Node, ThroughBase, _grad_tensor, _sequence, edge_to
+from .ops import (
+    VIEW_CUSTOM,
+    VIEW_MULTI,
+    follow_custom_view,
+    forget_custom_views,
+    rebase_view,
+    view_change_error,
+)
 from .tensor import Tensor
 
 
@@ -94,12 +103,8 @@ class FunctionNode(Node):
         for g, info in zip(grads, self.meta):
             if g is None:
                 if ctx._materialize and info is not None:
-                    from .backend import namespace_of
-
-                    # zeros where the given gradients are (on the GPU under --device cuda)
-                    given = next(x for x in grads if x is not None)
-                    ns = namespace_of(given._data if type(given) is Tensor else given)
-                    g = Tensor._make(ns.zeros(info[0], dtype=info[1]))
+                    # (zeros even when no output got a gradient, as PyTorch's; on the GPU under --device cuda)
+                    g = Tensor._make(info[2].zeros(info[0], dtype=info[1]))
                 wrapped.append(g)
             else:
                 wrapped.append(_grad_tensor(g))
@@ -157,6 +162,8 @@ class FunctionNode(Node):
             outs.append(g if create_graph else g._data)
         return outs
 
+    apply_undefined = apply  # (it calls backward, with zeros or None: Node.apply_undefined)
+
     def release(self):
         if self.ctx is not None:
             self.ctx._freed = True
@@ -206,6 +213,12 @@ class Function:
     def apply(cls, *args, **kwargs):
         tensors = [a for a in args if type(a) is Tensor]
         needs = tuple(type(a) is Tensor and a._rg for a in args)
+        if GRAD.enabled:
+            for a in tensors:
+                if type(a._acc) is ThroughBase:
+                    # PyTorch takes the inputs' edges before forward runs: a view made under no_grad whose
+                    # memory has changed since is refused then
+                    edge_to(a)
         ctx = FunctionCtx(needs, cls.__name__ + "Backward")
         prev = GRAD.enabled
         GRAD.enabled = False
@@ -213,6 +226,12 @@ class Function:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             GRAD.enabled = prev
+        for t in ctx._dirty:  # (PyTorch bumps the version of a tensor marked dirty, recorded or not)
+            if type(t) is Tensor:
+                counter = t._version
+                counter[0] += 1
+                if len(counter) > 1:
+                    forget_custom_views(counter)
         record = prev and any(t._rg for t in tensors)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
@@ -227,10 +246,12 @@ class Function:
             if type(t) is not Tensor or not t._rg:
                 continue
             base = t._base
-            if base is None and t.grad_fn is None:
+            if t.grad_fn is None:  # (a view that requires grad as a leaf too: made under no_grad)
                 raise RuntimeError(
                     "a leaf Variable that requires grad has been used in an in-place operation."
                 )
+            if base is not None and t._creation is not None:
+                raise view_change_error(t._creation, t.grad_fn.name(), t.output_nr)
             if base is not None and base._rg and base.grad_fn is None:
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place operation."
@@ -245,18 +266,50 @@ class Function:
         node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)
         node.input_kinds = tuple((a._data.shape, a.dtype) if type(a) is Tensor else None for a in args)
         node.n_outputs = len(outs)
-        node.meta = tuple((o._data.shape, o._data.dtype) if type(o) is Tensor else None for o in outs)
+        # (shape, dtype, array namespace) of each output: the zeros backward gets for one with no gradient
+        node.meta = tuple((o._data.shape, o._data.dtype, namespace_of(o._data)) if type(o) is Tensor else None
+                          for o in outs)
         non_diff = {id(t) for t in ctx._non_differentiable}
+        dirty = {id(t) for t in ctx._dirty}
+        # (an integer or bool output is not differentiable: PyTorch leaves it without history)
+        differentiable = [type(o) is Tensor and id(o) not in non_diff and o.dtype.is_floating_point
+                          for o in outs]
+        # the CreationMeta of outputs that are views: with more than one differentiable output, PyTorch's
+        # multi-output one
+        creation = VIEW_MULTI if sum(differentiable) > 1 else VIEW_CUSTOM
+        tensor_args = [a for a in args if type(a) is Tensor]
+        rebased = None
         fixed = []
         for i, o in enumerate(outs):
-            # (an integer or bool output is not differentiable: PyTorch leaves it without history)
-            if type(o) is Tensor and id(o) not in non_diff and o.dtype.is_floating_point:
-                if any(o is a for a in args):
+            if differentiable[i]:
+                is_dirty = id(o) in dirty
+                returned_input = any(o is a for a in args)
+                if is_dirty and returned_input:
+                    # An input changed in place takes the Function's history itself (PyTorch's
+                    # rebase_history); a view, through its base, when the node can run on its part of it
+                    if o._base is None:
+                        o.grad_fn, o.output_nr, o._rg = node, i, True
+                        fixed.append(o)
+                        continue
+                    if len(outs) == 1 and tensor_args[0] is o and o._base._data.flags["C_CONTIGUOUS"]:
+                        rebase_view(o, node)
+                        rebased = o  # (saved, it is still an output of node, as in PyTorch)
+                        fixed.append(o)
+                        continue
+                if returned_input:
                     # Returning an input as is: PyTorch returns a view of it that carries the new history.
-                    o = o.detach()
+                    view = o.detach()
+                    view._base = o if o._base is None else o._base
+                    o = view
                 o.grad_fn = node
                 o.output_nr = i
                 o._rg = True
+                if o._base is not None and not is_dirty:
+                    # A view (of an input or not) may not be changed in place, nor used once its memory
+                    # changed, which would bypass backward (PyTorch's CreationMeta IN_CUSTOM_FUNCTION).
+                    o._creation = creation
+                    o._acc = None
+                    follow_custom_view(o)
             fixed.append(o)
         # Save after the outputs are known, so a saved output can be held as bare memory.
         if ctx._to_save is not None:
@@ -267,7 +320,7 @@ class Function:
                                     f"{i} is of type {type(t).__name__}")
                 if t is None:
                     saved.append(None)
-                elif t.grad_fn is node:
+                elif t.grad_fn is node or t is rebased:
                     saved.append((None, t._data, t._version, t._version[0]))
                 else:
                     saved.append((t, t._data, t._version, t._version[0]))

@@ -999,11 +999,21 @@ def _smooth(name, kernel, input, target, reduction, width):
     kind = dtypes.result_type((input, target))
     if not kind.is_floating_point:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{kind.legacy[:-6]}\'')
+    params = {key: width, "reduction": reduction}
     if name == "huber_loss" and target.dtype is not input.dtype:
         # PyTorch's huber_loss writes into a tensor like its input (empty_like(input)): a float64 target
-        # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses)
-        target = to(target, input.dtype)
-    return binary(ROWS[name], input, target, {key: width, "reduction": reduction})
+        # gives a float32 loss for a float32 input (smooth_l1_loss promotes, as the other losses). Its
+        # backward then refuses the mixed dtypes, for the gradient of the input (or else of the target).
+        wanted, other = (input, target) if input._rg else (target, input)
+        found, expected = other.dtype.legacy[:-6], wanted.dtype.legacy[:-6]
+        params["dtype_error"] = f"Found dtype {found} but expected {expected}"
+        cast = Tensor._make(target._data.astype(input._data.dtype))
+        cast._rg = target._rg
+        loss = binary(ROWS[name], input, cast, params)
+        if loss.grad_fn is not None:  # (the node's edge goes to the target itself, as PyTorch's)
+            loss.grad_fn._next = loss.grad_fn._next[:2] + edge_to(target)
+        return loss
+    return binary(ROWS[name], input, target, params)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -1323,6 +1333,33 @@ def getitem(x, index):
     return out
 
 
+def _view_write_error(x, items, advanced):
+    """PyTorch's refusal of x[index] = v for a view x that may not be changed in place
+    (ops.view_change_error). It copies v into x[index], a view made in grad mode (a view of a view, made as x
+    was) by the index's select, slice and unsqueeze steps, of which the last one that changes anything names
+    it; an advanced index, or one that changes nothing, writes into x itself."""
+    name = None
+    if not advanced:
+        shape = x._data.shape
+        dim = 0
+        for i in items:
+            if i is Ellipsis:
+                dim += len(shape) - builtin_sum(1 for j in items if j is not None and j is not Ellipsis)
+            elif i is None:
+                name = "UnsqueezeBackward0"
+            else:
+                if not isinstance(i, slice):
+                    name = "SelectBackward0"
+                elif dim < len(shape) and i.indices(shape[dim]) != (0, shape[dim], 1):
+                    name = "SliceBackward0"
+                dim += 1
+    if name is None:
+        return ops.view_change_error(x._creation, ops.view_node_name(x), x.output_nr)
+    if x._rg:
+        edge_to(x)  # (making x[index] takes x's edge: refused first for a no_grad view that has changed)
+    return ops.view_change_error(x._creation, name if x._rg else None, 0)
+
+
 def _indexes_everything(items, shape):
     """True for a basic index that selects the whole tensor as it is (..., and slices over whole dims)."""
     if builtin_any(i is None or (isinstance(i, int) and not isinstance(i, bool)) for i in items):
@@ -1418,13 +1455,16 @@ def setitem(x, index, value):
             raise ValueError("Overflow when unpacking long long")
         value = _scalar_for(value, x._data.dtype)
     grad_value = type(value) is Tensor and value._rg
+    if GRAD.enabled and (x._rg or grad_value) and x._base is not None:  # (PyTorch's check_inplace order)
+        if x._creation is not None:
+            raise _view_write_error(x, items, advanced)
+        if x._rg and x._base.grad_fn is None:
+            raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     if GRAD.enabled and x._rg and x.grad_fn is None:
         # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v and x[...] = v (an
         # index that keeps everything) write into x itself
         view = "" if advanced or _indexes_everything(items, x._data.shape) else "a view of "
         raise RuntimeError(f"{view}{_LEAF_IN_PLACE}")
-    if GRAD.enabled and x._base is not None and x._base._rg and x._base.grad_fn is None:
-        raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
     mask_fill = value_is_0d = type(value) is Tensor and value._data.ndim == 0
     if value_is_0d:
         mask_fill = len(items) == 1 and getattr(getattr(items[0], "dtype", None), "kind", "") == "b"
@@ -1438,18 +1478,26 @@ def setitem(x, index, value):
     va = value._data if type(value) is Tensor else value
     if type(va) is not type(x._data) and type(value) is Tensor:  # PyTorch copies across devices here
         va = backend.to_device(va, backend.device_type_of(x._data))
-    if type(value) is Tensor and not advanced:  # (a tensor value is copied in, refused where memory is
-        ops.check_no_overlap(x._data[idx])      # shared; a number fills, as fill_ may)
+    if not advanced:  # (the value, a number too, is copied into x[index]: refused where its memory is shared)
+        try:
+            ops.check_no_overlap(x._data[idx])
+        except IndexError:
+            pass  # (the write below raises PyTorch's error)
     needs_grad = GRAD.enabled and (x._rg or grad_value)
     through_view = needs_grad and x._base is not None
     edges = (edge_to(x), edge_to(value) if type(value) is Tensor else (None, 0)) if needs_grad else None
     try:
         x._data[idx] = va
     except IndexError as exc:
+        if advanced:
+            _check_masks(idx, x._data.shape)  # (PyTorch's words for a mask of the wrong shape)
         raise _index_error(exc, x._data, idx) from None
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
-    x._version[0] += 1
+    counter = x._version
+    counter[0] += 1
+    if len(counter) > 1:
+        ops.forget_custom_views(counter)
     params = {"index": idx, "shape": x._data.shape}
     if through_view:  # y = x[1:3]; y[0] = v changes x's memory: x's history is rebased
         ops.rebase_view(x, ops.recorded_apart(ROWS["setitem"], x, (x, value), params))

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from . import backend, dtypes, limits, torchsum
 from .backend import namespace_of, xp
-from .engine import FREED_MESSAGE, GRAD, Node, _sequence, edge_to
+from .engine import FREED_MESSAGE, GRAD, Node, ThroughBase, _sequence, edge_to
 
 ndarray = xp.ndarray
 # An op's result as an array: numpy.asarray for numpy scalars, a GPU array as it is (the ops call it only
@@ -116,6 +117,21 @@ class OpNode(Node):
             outs = backward(ARRAY_MATH, grads[0], a, b, self.r, self.p)
         meta = self._meta
         return outs if meta is None else _fit(TENSOR_MATH if create_graph else ARRAY_MATH, outs, meta)
+
+    def apply_undefined(self, grads, create_graph):
+        """No gradient reached the node: PyTorch's node still unpacks what it saved (refused once freed or
+        changed in place), and one PyTorch cannot differentiate raises its error; nothing is passed on."""
+        checks = self.checks
+        if checks is _FREED:
+            raise RuntimeError(FREED_MESSAGE)
+        if checks is not None:
+            for i in range(0, len(checks), 3):
+                counter, expected, t = checks[i : i + 3]
+                if counter[0] != expected:
+                    raise RuntimeError(_modified_message(t, counter[0], expected, self))
+        if self.op.backward is None:
+            self.bw(ARRAY_MATH, None, None, None, None, self.p)
+        return [None] * (len(self._next) // 2)
 
     def release(self):
         """After a backward pass without retain_graph: drop the saved values (and the tensors the version
@@ -202,6 +218,102 @@ def _modified_message(t, version, expected, node, result=None):
 def _short(name):
     stem = name.rstrip("0123456789")
     return stem[: -len("Backward")] if stem.endswith("Backward") else stem
+
+
+# How a view was made, where PyTorch forbids changing it in place when grad mode records the change (its
+# CreationMeta): kept in a view's `_creation` slot, which is set exactly when `_base` is (None: a plain view).
+VIEW_NO_GRAD = "no_grad"  # made under no_grad (or a view of one)
+VIEW_MULTI = "multi"  # an output of unbind, split or chunk, which return several views
+VIEW_CUSTOM = "custom"  # an input a custom Function returned as is (or a view of it)
+
+_VIEW_NOTES = {
+    VIEW_MULTI: " This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation by an "
+    "out-of-place one.",
+    VIEW_NO_GRAD: " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if you don't "
+    "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).",
+    VIEW_CUSTOM: " This view was created inside a custom Function (or because an input was returned as-is) "
+    "and the autograd logic to handle view+inplace would override the custom backward associated with the "
+    "custom Function, leading to incorrect gradients. This behavior is forbidden. You can fix this by "
+    "cloning the output of the custom Function.",
+}
+
+
+def view_change_error(creation, node_name, output_nr, indirect=False):
+    """PyTorch's refusal (handle_view_on_rebase) to change in place a view made as `creation` says, whose
+    node is named node_name (None: it has none); indirect: its base or another view of it was changed, not
+    the view itself."""
+    changed = "its base or another view of its base has been" if indirect else "is being"
+    name = None if node_name is None else _short(node_name)
+    if creation == VIEW_NO_GRAD or name is None:
+        prefix = "A view was created in" if name is None else \
+            f"Output {output_nr} of {name} is a view of a view which was created in"
+        message = f"{prefix} no_grad mode and {changed} modified inplace with grad mode enabled."
+    else:
+        message = f"Output {output_nr} of {name} is a view and {changed} modified inplace."
+    return RuntimeError(message + _VIEW_NOTES[creation])
+
+
+def changed_view_edge(t):
+    """edge_to for a view that requires grad only through its base (ThroughBase) once it or its base changed
+    in place: PyTorch refuses a view made as its CreationMeta forbids, and gives any other the
+    AsStridedBackward0 node of its part of the base, as its grad_fn from then on."""
+    if t._creation is not None:
+        raise view_change_error(t._creation, t._acc.node_name, t._acc.output_nr, indirect=True)
+    base = t._base
+    if not base._data.flags["C_CONTIGUOUS"]:
+        raise RuntimeError("gradcli does not support a view of a non-contiguous tensor that was changed in "
+                           "place before the tensor began to require grad")
+    node = AsStridedBackward0()
+    node.seq = next(_sequence)
+    node.retained = None
+    node._next = edge_to(base)
+    node.index, node.base_shape = _flat_index(t._data, base._data), base._data.shape
+    t.grad_fn, t.output_nr, t._acc = node, 0, None
+    return (node, 0)
+
+
+def forget_custom_views(counter):
+    """After an in-place change to memory that views a custom Function returned share: PyTorch will not use
+    them in grad mode from then on (their grad_fn would be remade through the base, which would bypass the
+    Function's backward). They follow the version counter they share (`counter[1:]`, weak references, put
+    there by Function.apply), and lose their node for a ThroughBase that refuses them with PyTorch's
+    message."""
+    for ref in counter[1:]:
+        view = ref()
+        if view is not None and view.grad_fn is not None:
+            view._acc = ThroughBase(counter, -1, view.grad_fn.name(), view.output_nr)
+            view.grad_fn = None
+    del counter[1:]
+
+
+def view_node_name(view):
+    """The name of the node PyTorch's refusal to change a view names: its grad_fn, or the one a custom
+    Function's output had before its memory changed (which PyTorch keeps for this message)."""
+    if view.grad_fn is not None:
+        return view.grad_fn.name()
+    acc = view._acc
+    return acc.node_name if type(acc) is ThroughBase else None
+
+
+def follow_custom_view(view):
+    """Put a custom Function's output that is a view among those its version counter invalidates
+    (forget_custom_views); dead references are swept now and then, so a Function applied in a loop to a
+    tensor that never changes does not grow its counter without end."""
+    counter = view._version
+    if len(counter) > 64:
+        counter[1:] = [ref for ref in counter[1:] if ref() is not None]
+    counter.append(weakref.ref(view))
+
+
+def no_grad_view(view, base):
+    """A view made under no_grad: its CreationMeta; it requires grad when its base does (see ThroughBase)."""
+    if base._rg:
+        view._rg = True
+        view._acc = ThroughBase(view._version, view._version[0])
+        base._has_views = True  # (it stops requiring grad when its base does: Tensor._set_leaf_flag)
+    return VIEW_NO_GRAD
 
 
 # --------------------------------------------------------------- applying ops
@@ -349,7 +461,16 @@ def unary(op, x, params=None):
     res = _make(out)
     if op.view:
         res._version = x._version
-        res._base = x._base if x._base is not None else x
+        base = x._base
+        if base is None:
+            res._base = x
+            if not x._rg:
+                x._has_views = True  # (its views will require grad if it does: Tensor._set_leaf_flag)
+        else:
+            res._base = base
+        # (a view of a view made in grad mode is made as that one was)
+        res._creation = no_grad_view(res, res._base) if not GRAD.enabled else None if base is None else \
+            x._creation
     if x._rg and GRAD.enabled:
         node = op.node
         if node.unary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
@@ -678,14 +799,18 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     same-kind rule for arithmetic (an int tensor cannot take `+= 0.5`)."""
     y_rg = type(y) is Tensor and y._rg
     needs_grad = GRAD.enabled and (x._rg or y_rg)
-    if GRAD.enabled and x._rg and x.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     base = x._base
+    if needs_grad:  # (PyTorch's check_inplace, in its order)
+        if base is not None:
+            if x._creation is not None:
+                raise view_change_error(x._creation, view_node_name(x), x.output_nr)
+            if x._rg and base.grad_fn is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
+        if x._rg and x.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     through_view = GRAD.enabled and base is not None and (base._rg or y_rg)
-    if through_view and base._rg and base.grad_fn is None:
-        raise RuntimeError(
-            "a view of a leaf Variable that requires grad is being used in an in-place operation."
-        )
     xa = x._data
     if id(op) not in _FILL_ROWS:  # (fill_ and zero_ write one value everywhere: PyTorch allows them)
         check_no_overlap(xa)
@@ -704,7 +829,10 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
                 if ufunc is not None and (yt is float or yt is int or yt is ndarray and ya.dtype is xa.dtype
                                           and ya.shape == xa.shape):
                     ufunc(xa, ya, out=xa)
-                    x._version[0] += 1
+                    counter = x._version
+                    counter[0] += 1
+                    if len(counter) > 1:
+                        forget_custom_views(counter)
                     return x
             out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
         except TypeError:  # CuPy refuses a numpy operand: PyTorch's error for two devices, or a 0-d CPU y
@@ -721,7 +849,10 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     inputs = (x,) if y is None else (x, y)
     edges_first = tuple(edge_to(i) if type(i) is Tensor else _NO_EDGE for i in inputs) if needs_grad else None
     xp.copyto(xa, out, casting="unsafe")
-    x._version[0] += 1
+    counter = x._version
+    counter[0] += 1
+    if len(counter) > 1:
+        forget_custom_views(counter)
     if through_view:
         rebase_view(x, recorded_apart(op, x, inputs, params, old))
     elif needs_grad:
@@ -782,7 +913,8 @@ _NO_VIEW_DOUBLE_BACKWARD = "gradcli does not support create_graph=True through a
 
 
 class CopySlices(Node):
-    """The base's node after an in-place change to one of its views."""
+    """The base's node after an in-place change to one of its views. (Given no gradient, it passes on none
+    without running fn, as PyTorch's does: Node.apply_undefined.)"""
 
     __slots__ = ("fn", "index", "base_shape")
 
@@ -899,9 +1031,12 @@ def unbind(x, dim):
     limits.check_sequence(xa.shape[d])
     outs = [Tensor._make(xa[(slice(None),) * d + (i, Ellipsis)]) for i in range(xa.shape[d])]  # (views)
     base = x._base if x._base is not None else x
+    if base is x and not x._rg:
+        x._has_views = True
     for o in outs:
         o._version = x._version
         o._base = base
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
         node.n_outputs = len(outs)
@@ -923,9 +1058,12 @@ def split(x, sizes, dim, key):
         outs.append(Tensor._make(xa[(slice(None),) * dim + (slice(start, start + n),)]))  # (views)
         start += n
     base = x._base if x._base is not None else x
+    if base is x and not x._rg:
+        x._has_views = True
     for o in outs:
         o._version = x._version
         o._base = base
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS[key], {"dim": dim, "out_shapes": [o._data.shape for o in outs]})
         node.n_outputs = len(outs)
@@ -2428,7 +2566,7 @@ def _smooth_l1_fwd(x, t, beta=1.0, reduction="mean"):
     return _reduce_loss(xp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
-def _huber_fwd(x, t, delta=1.0, reduction="mean"):
+def _huber_fwd(x, t, delta=1.0, reduction="mean", **_):
     if x.dtype is _F16:  # (PyTorch's huber kernel computes float16 in float32, smooth_l1's does not; their
         # backward kernels the other way round: Op.opmath "b" for smooth_l1, float16 steps for huber)
         return _reduce_loss(_in_float32(_huber_fwd, x, t, delta, "none"), reduction)
@@ -2442,6 +2580,8 @@ def _smooth_l1_bwd(m, g, a, b, r, p):
     beta; huber's: -norm * g * delta, norm * g * delta, else norm * d * g. The target's is the input's with
     the two swapped, as PyTorch computes it (+0., not -0., where they are equal)."""
     huber = "delta" in p
+    if "dtype_error" in p:
+        raise RuntimeError(p["dtype_error"])
     width = p["delta"] if huber else p["beta"]
     reduction = p["reduction"]
     norm = 1.0 / max(_numel(a.shape), 1) if reduction == "mean" else 1.0

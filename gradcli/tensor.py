@@ -6,10 +6,12 @@ PyTorch parses them and the op table does the work.
 
 from __future__ import annotations
 
+import gc
 import weakref
 
 from . import backend, dtypes, limits
 from .backend import to_host
+from .engine import ThroughBase
 
 
 class Size(tuple, metaclass=dtypes.TorchClass):
@@ -109,7 +111,10 @@ _GRAD_DTYPE_HINT = (
 
 
 class Tensor(metaclass=dtypes.TorchClass):
-    __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "__weakref__")
+    # Set only where they mean something, and read only there: _creation, how a view was made, on views, with
+    # _base (ops.VIEW_NO_GRAD and its siblings); _has_views on a base whose views follow its requires_grad.
+    __slots__ = ("_data", "_rg", "grad", "grad_fn", "output_nr", "_version", "_acc", "_base", "_creation",
+                 "_has_views", "__weakref__")
     TORCH_NAME = "Tensor"
 
     # What a script may read and write; the interpreter refuses everything else.
@@ -163,7 +168,7 @@ class Tensor(metaclass=dtypes.TorchClass):
             return
         if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
-        self._rg = flag
+        self._set_leaf_flag(flag)
 
     def requires_grad_(self, requires_grad=True):
         if self.grad_fn is not None and not requires_grad:
@@ -171,8 +176,25 @@ class Tensor(metaclass=dtypes.TorchClass):
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if self.grad_fn is None:
-            self._rg = requires_grad
+            self._set_leaf_flag(requires_grad)
         return self
+
+    def _set_leaf_flag(self, flag):
+        base = self._base
+        if base is not None and base._rg:
+            # A view without a node of a base that requires grad (made under no_grad) requires grad whatever
+            # its own flag, as in PyTorch; the flag only says whether it has an AccumulateGrad of its own.
+            ref = self._acc
+            if type(ref) is not ThroughBase:  # (it has had its own since before its base required grad)
+                if flag:
+                    return
+                ref = self._acc = ThroughBase(self._version, self._version[0])
+            ref.own = flag
+            self._rg = True
+            return
+        if base is None and flag != self._rg and getattr(self, "_has_views", False):
+            _share_requires_grad(self, flag)
+        self._rg = flag
 
     @property
     def is_leaf(self):
@@ -334,10 +356,21 @@ class Tensor(metaclass=dtypes.TorchClass):
         from .formatting import format_tensor
 
         fn = self.grad_fn
+        name = type(fn).__name__ if fn is not None else None
+        acc = self._acc
+        if type(acc) is ThroughBase and self._version[0] != acc.version:
+            # PyTorch's grad_fn of such a view is made on demand once it has changed (or refused: the repr
+            # says <Invalid>)
+            from .engine import edge_to
+
+            try:
+                name = type(edge_to(self)[0]).__name__
+            except RuntimeError:
+                name = "Invalid"
         return format_tensor(
             to_host(self._data),
             device="cuda:0" if type(self._data) is backend.device_ndarray else None,
-            grad_fn_name=type(fn).__name__ if fn is not None else None,
+            grad_fn_name=name,
             requires_grad=self._rg,
             default_float=dtypes.defaults.float.name,
         )
@@ -404,6 +437,22 @@ class Tensor(metaclass=dtypes.TorchClass):
 
     def __array__(self, *args, **kwargs):
         raise TypeError("gradcli tensors do not convert to arrays")
+
+
+def _share_requires_grad(base, flag):
+    """base.requires_grad_(flag) for a base that has views made while it did not require grad: PyTorch's views
+    share their base's requires_grad, so those without a node of their own follow it (see ThroughBase). Views
+    hold their base, not the other way round, so they are found as what refers to it (a scan of the objects
+    the collector tracks, paid only here)."""
+    for view in gc.get_referrers(base):
+        if type(view) is Tensor and view._base is base and view.grad_fn is None:
+            ref = view._acc
+            if flag and not view._rg:
+                view._rg = True
+                view._acc = ThroughBase(view._version, view._version[0])
+            elif not flag and type(ref) is ThroughBase:
+                view._acc = ref.acc if ref.own else None  # (with requires_grad_() of its own, it still does)
+                view._rg = ref.own
 
 
 # The methods and operators live in functional, which attaches them when it loads: a reader sees Tensor's

@@ -954,6 +954,34 @@ def custom_mark_dirty_leaf_and_view_of_leaf(t, log):
 
 
 @scenario
+def custom_mark_dirty_view_with_creation_meta(t, log):
+    # a split output marked dirty is refused as its in-place change would be; a view made under no_grad of a
+    # tensor that requires grad is a leaf that requires grad, refused as one, or once its base has changed
+    # (here by the split output's forward), refused as PyTorch takes the input's edge
+    class Double(t.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            a.mul_(2)
+            ctx.mark_dirty(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = t.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    h = x * 1
+    with t.no_grad():
+        v = h[1:]
+    for make in (lambda: h.split(2)[0], lambda: v, lambda: h[2:], lambda: t.no_grad()(lambda: h[:2])()):
+        try:
+            log.append(Double.apply(make()))
+        except RuntimeError as exc:
+            log.append(str(exc))
+    log.append(h)
+
+
+@scenario
 def custom_backward_returns_a_number(t, log):
     class Twice(t.autograd.Function):
         @staticmethod
