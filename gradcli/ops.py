@@ -2265,7 +2265,39 @@ def _var_fwd(x, dims=None, keepdim=False, correction=1, **_):
     if count <= correction:  # no degree of freedom left: PyTorch divides by 0 (inf, or nan for 0 / 0)
         dev = x - x.mean(axis=dims, keepdims=True)
         return (dev * dev).sum(axis=dims, keepdims=keepdim) / x.dtype.type(0)
+    if type(x) is ndarray:
+        return _two_pass_var(x, dims, keepdim, correction).astype(x.dtype)
     return x.var(axis=dims, ddof=correction, keepdims=keepdim)
+
+
+def _two_pass_var(x, dims, keepdim, correction):
+    """PyTorch's CPU variance of float and double, in double (std takes its square root there): for a single
+    result (std_var_all_cpu), the mean in the tensor's dtype and PyTorch's order, then the squared deviations
+    from it added one by one in double; for several results, Welford's running mean and sum of squares in
+    double along each row (WelfordOps), elements in memory order. Both divide by (count - correction)."""
+    axes = tuple(range(x.ndim)) if dims is None else tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
+    kept = [d for d in range(x.ndim) if d not in axes]
+    rows = x.transpose(kept + list(axes)).reshape([x.shape[d] for d in kept] + [-1])
+    n = rows.shape[-1]
+    if rows.size == n or n > 4096:  # (past 4096 a row, the two-pass result stands in for Welford's)
+        # (one result: the mean of all the elements, as PyTorch's iterator drops the size-1 dims kept)
+        mean = (_mean_fwd(x) if rows.size == n else _mean_fwd(x, axes, True)) if axes else x
+        mean = xp.asarray(mean, xp.float64)
+        if mean.ndim:
+            mean = mean.transpose(kept + list(axes)).reshape(rows.shape[:-1] + (1,))
+        dev = rows.astype(xp.float64) - mean
+        total = xp.cumsum(dev * dev, axis=-1)[..., -1] if n else xp.zeros(rows.shape[:-1])
+    else:
+        values = rows.astype(xp.float64)
+        mean = xp.zeros(rows.shape[:-1])
+        total = xp.zeros(rows.shape[:-1])
+        for j in range(n):
+            v = values[..., j]
+            delta = v - mean
+            mean = mean + delta / (j + 1)
+            total = total + delta * (v - mean)
+    var = total / (_count(x.shape, dims) - correction)
+    return var.reshape(_reduced_shape(x.shape, dims, keepdim))
 
 
 def _count(shape, dims):
@@ -2302,6 +2334,10 @@ def _var_bwd(m, g, a, b, r, p):
 def _std_fwd(x, **params):
     if x.dtype is _F16:  # (the square root of the float32 variance, rounded once)
         return _in_float32(_std_fwd, x, **params)
+    dims, keepdim, correction = params.get("dims"), params.get("keepdim", False), params.get("correction", 1)
+    if type(x) is ndarray and x.dtype.kind == "f" and _count(x.shape, dims) > correction:
+        # (the square root of PyTorch's double variance, rounded once to the dtype)
+        return xp.sqrt(_two_pass_var(x, dims, keepdim, correction)).astype(x.dtype)
     return xp.sqrt(_var_fwd(x, **params))
 
 
