@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from . import backend, dtypes, limits, torchsum
+from . import backend, dtypes, limits, torchsum, vecmath
 from .backend import namespace_of, xp
 from .engine import FREED_MESSAGE, GRAD, Node, ThroughBase, _sequence, edge_to
 
@@ -1395,6 +1395,9 @@ def _softmax_fwd(x, dim):
         return x.copy()
     if x.dtype is _F16:
         return _half_softmax(x, d)
+    if x.dtype is _F32 and type(x) is ndarray and x.ndim and d == x.ndim - 1:
+        # (PyTorch's last-dim kernel: Sleef's exp, its lane sum, times the reciprocal; see vecmath)
+        return vecmath.softmax_lastdim(x.reshape(-1, x.shape[d])).reshape(x.shape)
     e = xp.exp(x - x.max(axis=d, keepdims=True))
     return e / e.sum(axis=d, keepdims=True)
 
@@ -2398,6 +2401,8 @@ def _cumsum_fwd(x, dim):
         x = x + x.dtype.type(0)
     if not x.ndim:  # (numpy's cumsum of a 0-d array is 1-d; PyTorch's stays 0-d)
         return xp.cumsum(x.reshape(1), dtype=dtype).reshape(())
+    if x.dtype is _F32 and type(x) is ndarray:  # PyTorch's CPU kernel adds float up in double (acc_type),
+        return xp.cumsum(x, axis=dim, dtype=xp.float64).astype(_F32)  # rounding each partial sum once
     return namespace_of(x).cumsum(x, axis=dim, dtype=dtype)
 
 
