@@ -1409,6 +1409,9 @@ def _log_softmax_fwd(x, dim):
         return x.copy()
     if x.dtype is _F16:
         return _half_log_softmax(x, d)
+    if x.dtype is _F32 and type(x) is ndarray and x.ndim and d == x.ndim - 1:
+        # (PyTorch's last-dim kernel: x - max - log(sum of Sleef's exp); see vecmath)
+        return vecmath.log_softmax_lastdim(x.reshape(-1, x.shape[d])).reshape(x.shape)
     shifted = x - x.max(axis=d, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
 
