@@ -2146,6 +2146,8 @@ def _keep_int(fn):
 def _sigmoid_fwd(a):
     if a.dtype is _F16:  # (PyTorch's kernel computes float16 in float32; its backward stays in float16)
         return _in_float32(_sigmoid_fwd, a)
+    if a.dtype is _F32 and type(a) is ndarray and a.flags.c_contiguous:
+        return vecmath.sigmoid(a)
     with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a, and the result is 0
         return 1 / (1 + xp.exp(-a))
 

@@ -80,3 +80,18 @@ def log_softmax_lastdim(x):
     top = x.max(axis=-1, keepdims=True)
     log_sum = np.log(_lane_sums(expf(x - top)).astype(np.float64)).astype(_F)
     return ((x - top) - log_sum[..., None]).astype(_F)
+
+
+def sigmoid(x):
+    """PyTorch's float32 sigmoid kernel on a contiguous x: 1 / (1 + exp(-x)), with Sleef's exp on the blocks
+    of 32 elements its vectorised loop takes, and the C library's expf (rounded once here from double) on the
+    last numel % 32 elements, which its scalar loop takes."""
+    flat = x.reshape(-1)
+    one = _F(1)
+    out = one / (one + expf(-flat))
+    tail = flat.size - flat.size % 32
+    if tail < flat.size:
+        with np.errstate(over="ignore"):
+            e = np.exp(-flat[tail:].astype(np.float64)).astype(_F)
+        out[tail:] = one / (one + e)
+    return out.reshape(x.shape)
