@@ -84,8 +84,9 @@ def log_softmax_lastdim(x):
 
 def sigmoid(x):
     """PyTorch's float32 sigmoid kernel on a contiguous x: 1 / (1 + exp(-x)), with Sleef's exp on the blocks
-    of 32 elements its vectorised loop takes, and the C library's expf (rounded once here from double) on the
-    last numel % 32 elements, which its scalar loop takes."""
+    of 32 elements its vectorised loop takes, and the C library's expf on the last numel % 32 elements, which
+    its scalar loop takes (rounded once here from double: glibc's expf differs from that in a last bit now
+    and then)."""
     flat = x.reshape(-1)
     one = _F(1)
     out = one / (one + expf(-flat))
