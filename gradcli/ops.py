@@ -2482,6 +2482,8 @@ def _gelu_fwd(x, approximate="none"):
 
 
 def _silu_fwd(x):
+    if x.dtype is _F32 and type(x) is ndarray and x.flags.c_contiguous:
+        return vecmath.silu(x)
     with xp.errstate(over="ignore"):
         return x / (1 + _exp(-x))
 

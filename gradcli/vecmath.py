@@ -82,17 +82,32 @@ def log_softmax_lastdim(x):
     return ((x - top) - log_sum[..., None]).astype(_F)
 
 
-def sigmoid(x):
-    """PyTorch's float32 sigmoid kernel on a contiguous x: 1 / (1 + exp(-x)), with Sleef's exp on the blocks
-    of 32 elements its vectorised loop takes, and the C library's expf on the last numel % 32 elements, which
-    its scalar loop takes (rounded once here from double: glibc's expf differs from that in a last bit now
-    and then)."""
+def _blocks_and_tail(x, vector, scalar):
+    """A unary float32 kernel of PyTorch's cpu_kernel_vec on a contiguous x: `vector` on the blocks of 32
+    elements its vectorised loop takes, `scalar` on the last numel % 32 elements, which its scalar loop
+    takes."""
     flat = x.reshape(-1)
-    one = _F(1)
-    out = one / (one + expf(-flat))
+    out = vector(flat)
     tail = flat.size - flat.size % 32
     if tail < flat.size:
-        with np.errstate(over="ignore"):
-            e = np.exp(-flat[tail:].astype(np.float64)).astype(_F)
-        out[tail:] = one / (one + e)
+        out[tail:] = scalar(flat[tail:])
     return out.reshape(x.shape)
+
+
+def _libm_exp(x):
+    """The C library's expf, rounded once here from double (glibc's differs from that in a last bit now and
+    then)."""
+    with np.errstate(over="ignore"):
+        return np.exp(x.astype(np.float64)).astype(_F)
+
+
+def sigmoid(x):
+    """PyTorch's float32 sigmoid kernel on a contiguous x: 1 / (1 + exp(-x)), Sleef's exp vectorised."""
+    one = _F(1)
+    return _blocks_and_tail(x, lambda v: one / (one + expf(-v)), lambda v: one / (one + _libm_exp(-v)))
+
+
+def silu(x):
+    """PyTorch's float32 silu kernel on a contiguous x: x / (1 + exp(-x)), Sleef's exp vectorised."""
+    one = _F(1)
+    return _blocks_and_tail(x, lambda v: v / (one + expf(-v)), lambda v: v / (one + _libm_exp(-v)))

@@ -72,7 +72,8 @@ def test_cross_entropy_is_pytorchs_to_the_last_bit(torch):
         assert got == want, (logits.shape, got, want)
 
 
-def test_float32_sigmoid_is_pytorchs_vectorised_and_scalar_loops(torch):
+@pytest.mark.parametrize("name", ["sigmoid", "silu"])
+def test_float32_sigmoid_is_pytorchs_vectorised_and_scalar_loops(torch, name):
     """Sleef's exp on each block of 32 elements: bit for bit; the C library's expf on the rest, which gradcli
     rounds once from double (glibc's differs from that in a last bit now and then). numpy's exp differed in
     35% of the values."""
@@ -80,8 +81,8 @@ def test_float32_sigmoid_is_pytorchs_vectorised_and_scalar_loops(torch):
     tail_differing = tail_total = 0
     for _ in range(200):
         a = (r.randn(*tuple(r.randint(1, 12, size=r.randint(1, 3)))) * 4).astype(np.float32)
-        want = torch.sigmoid(torch.from_numpy(a)).numpy().reshape(-1)
-        got = to_numpy(G.sigmoid(G.tensor(a.tolist()))).reshape(-1)
+        want = getattr(torch.nn.functional, name)(torch.from_numpy(a)).numpy().reshape(-1)
+        got = to_numpy(getattr(G.nn.functional, name)(G.tensor(a.tolist()))).reshape(-1)
         blocks = a.size - a.size % 32
         np.testing.assert_array_equal(got[:blocks], want[:blocks])
         tail_differing += int((got[blocks:] != want[blocks:]).sum())
