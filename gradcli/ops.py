@@ -2283,6 +2283,8 @@ def _two_pass_var(x, dims, keepdim, correction):
     result (std_var_all_cpu), the mean in the tensor's dtype and PyTorch's order, then the squared deviations
     from it added one by one in double; for several results, Welford's running mean and sum of squares in
     double along each row (WelfordOps), elements in memory order. Both divide by (count - correction)."""
+    if not x.size:  # (no elements, but rows to reduce: a result with no elements either)
+        return xp.zeros(_reduced_shape(x.shape, dims, keepdim))
     axes = tuple(range(x.ndim)) if dims is None else tuple(sorted(d % x.ndim for d in dims)) if x.ndim else ()
     kept = [d for d in range(x.ndim) if d not in axes]
     rows = x.transpose(kept + list(axes)).reshape([x.shape[d] for d in kept] + [-1])
