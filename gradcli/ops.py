@@ -2363,7 +2363,17 @@ def _std_bwd(m, g, a, b, r, p):
 
 def _norm_fwd(x, ord=2, dims=None, keepdim=False):  # noqa: A002 - PyTorch's name
     if x.dtype is _F16:  # (PyTorch accumulates float16 in float32, rounding the norm once)
-        return _in_float32(_norm_fwd, x, ord, dims, keepdim)
+        return _in_float32(_plain_norm, x, ord, dims, keepdim)
+    if ord == 2 and x.dtype is _F32 and type(x) is ndarray and x.ndim and x.size and x.flags.c_contiguous \
+            and (dims is None or tuple(sorted(d % x.ndim for d in dims)) == (x.ndim - 1,)):
+        # (PyTorch's last-dim kernel for a float 2-norm: see vecmath.norm2_lastdim)
+        ax = xp.abs(x)
+        rows = ax.reshape(-1, ax.shape[-1]) if dims is not None else ax.reshape(1, -1)
+        return vecmath.norm2_lastdim(rows).reshape(_reduced_shape(ax.shape, dims, keepdim))
+    return _plain_norm(x, ord, dims, keepdim)
+
+
+def _plain_norm(x, ord, dims, keepdim):  # noqa: A002 - PyTorch's name
     ax = x if x.dtype.kind == "f" else x.astype(dtypes.defaults.float.np)
     ax = xp.abs(ax)
     if ord == 2:

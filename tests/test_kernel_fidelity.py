@@ -88,3 +88,16 @@ def test_float32_sigmoid_is_pytorchs_vectorised_and_scalar_loops(torch, name):
         tail_differing += int((got[blocks:] != want[blocks:]).sum())
         tail_total += a.size - blocks
     assert tail_differing <= tail_total // 100, f"{tail_differing} of {tail_total}"
+
+
+def test_float32_two_norm_along_the_last_dim_follows_pytorchs_kernel(torch):
+    """8 lanes, a left fold and a fused tail (PyTorch's AVX2 norm kernel): numpy's sum differed in 17-23% of
+    results; about 1% still differ in a last bit."""
+    differing = total = 0
+    for a in _cases(21, 120):
+        for kw in ({}, {"dim": -1}):
+            want = torch.from_numpy(a).norm(**kw).numpy().reshape(-1)
+            got = to_numpy(G.tensor(a.tolist()).norm(**kw)).reshape(-1)
+            differing += int((got != want).sum())
+            total += want.size
+    assert differing <= total // 25, f"{differing} of {total}"
