@@ -2180,27 +2180,34 @@ def _clamp_tensor_bwd(m, g, a, b, r, p):
     )
 
 
+_PROD_LANES = {_F16: 16, _F32: 8, _F64: 4}  # (Vectorized<T>::size() in PyTorch's AVX2 build)
+
+
 def _prod_fwd(x, dims=None, keepdim=False, **_):
-    if x.dtype is _F16 and type(x) is ndarray and x.size and x.ndim:
-        return _half_prod(x, dims, keepdim)
+    if x.dtype.kind == "f" and type(x) is ndarray and x.size and x.ndim:
+        return _vec_prod(x, dims, keepdim)
     axis = None if dims is None else dims
     return x.prod(axis=axis, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None)
 
 
-def _half_prod(x, dims, keepdim):
-    """A float16 product as PyTorch's CPU kernel computes it, each multiplication rounded to float16 (it has
-    no float32 accumulator for prod): along an outer dim, in order; along the innermost (or over
-    everything), 4 accumulators of 16 lanes over blocks of 64 elements, multiplied together, then lane by
-    lane, then the n % 64 elements left in order (measured against torch 2.13)."""
+def _vec_prod(x, dims, keepdim):
+    """A float product as PyTorch's CPU kernel (binary_kernel_reduce_vec, its AVX2 build) computes it, each
+    multiplication rounded to the dtype (it has no wider accumulator for prod): along an outer dim, in order;
+    along the innermost (or over everything), 4 accumulators of L lanes (16 for float16, 8 for float32, 4
+    for float64) over blocks of 4L elements, multiplied together, then lane by lane, then the n % 4L
+    elements left in order (measured against torch 2.13)."""
+    lanes_n = _PROD_LANES[x.dtype]
+    block = 4 * lanes_n
     whole = dims is None or len(dims) == x.ndim
     d = x.ndim - 1 if whole else dims[0]
     rows = x.reshape(1, -1) if whole else xp.moveaxis(x, d, -1).reshape(-1, x.shape[d])
-    count = rows.shape[1] // 64 if whole or d == x.ndim - 1 else 0
-    head = rows[:, : count * 64]
+    count = rows.shape[1] // block if whole or d == x.ndim - 1 else 0
+    head = rows[:, : count * block]
     if count:
-        acc = xp.multiply.accumulate(head.reshape(len(rows), count, 4, 16), axis=1)[:, -1]
+        acc = xp.multiply.accumulate(head.reshape(len(rows), count, 4, lanes_n), axis=1)[:, -1]
         lanes = (acc[:, 0] * acc[:, 1]) * (acc[:, 2] * acc[:, 3])
-        rows = xp.concatenate([xp.multiply.accumulate(lanes, axis=1)[:, -1:], rows[:, count * 64:]], axis=1)
+        rows = xp.concatenate([xp.multiply.accumulate(lanes, axis=1)[:, -1:], rows[:, count * block:]],
+                              axis=1)
     out = xp.multiply.accumulate(rows, axis=1)[:, -1]
     if whole:
         return out.reshape((1,) * x.ndim if keepdim else ())
