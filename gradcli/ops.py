@@ -256,11 +256,11 @@ def view_change_error(creation, node_name, output_nr, indirect=False):
 
 
 def changed_view_edge(t):
-    """edge_to for a view whose node is out of date: one that requires grad only through its base (ThroughBase)
-    once it or its base changed in place, or one whose node forget_view_nodes took when that memory changed.
-    PyTorch refuses a view made as its CreationMeta forbids (naming the node it had), and gives any other the
-    AsStridedBackward0 node of its part of the base, into the base's gradient edge as it is now, as its
-    grad_fn from then on (VariableHooks::grad_fn, on the view's next use)."""
+    """edge_to for a view whose node is out of date: one that requires grad only through its base
+    (ThroughBase) once it or its base changed in place, or one whose node forget_view_nodes took when that
+    memory changed. PyTorch refuses a view made as its CreationMeta forbids (naming the node it had), and
+    gives any other the AsStridedBackward0 node of its part of the base, into the base's gradient edge as it
+    is now, as its grad_fn from then on (VariableHooks::grad_fn, on the view's next use)."""
     ref = t._acc
     if t._creation is not None:
         raise view_change_error(t._creation, ref.node_name, ref.output_nr, indirect=True)
