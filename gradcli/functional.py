@@ -1497,15 +1497,17 @@ def setitem(x, index, value):
         raise RuntimeError(str(exc)) from None
     counter = x._version
     counter[0] += 1
-    if len(counter) > 1:
-        ops.forget_view_nodes(counter, x if through_view else None)
     params = {"index": idx, "shape": x._data.shape}
     if through_view:  # y = x[1:3]; y[0] = v changes x's memory: x's history is rebased
-        ops.rebase_view(x, ops.recorded_apart(ROWS["setitem"], x, (x, value), params))
+        fn = ops.recorded_apart(ROWS["setitem"], x, (x, value), params)
+        fn.next_functions = edges
+        ops.rebase_view(x, fn)
     elif needs_grad:
         ops._record(ROWS["setitem"], x, (x, value), params)
         x.grad_fn.next_functions = edges
         x.output_nr = 0
+    if len(counter) > 1:  # (after recording: PyTorch takes the inputs' edges before the change)
+        ops.forget_view_nodes(counter, x if through_view else None)
 
 
 # ------------------------------------------------------------------ keepdim must be a bool

@@ -298,6 +298,8 @@ def forget_view_nodes(counter, keep=None):
                     marker.retain = True
                 view.grad_fn = None
     del counter[1:]
+    if keep is not None:
+        counter.append(weakref.ref(keep))
 
 
 def view_node_name(view):
@@ -867,14 +869,17 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     xp.copyto(xa, out, casting="unsafe")
     counter = x._version
     counter[0] += 1
-    if len(counter) > 1:
-        forget_view_nodes(counter, x if through_view else None)
     if through_view:
-        rebase_view(x, recorded_apart(op, x, inputs, params, old))
+        fn = recorded_apart(op, x, inputs, params, old)
+        if needs_grad and len(fn._next) == 2 * len(edges_first):  # (the inputs' edges before the change)
+            fn.next_functions = edges_first
+        rebase_view(x, fn)
     elif needs_grad:
         _record(op, x, inputs, params, inplace_old=old)
         x.grad_fn.next_functions = edges_first
         x.output_nr = 0
+    if len(counter) > 1:  # (after recording: PyTorch takes the inputs' edges before the change)
+        forget_view_nodes(counter, x if through_view else None)
     return x
 
 
@@ -904,8 +909,8 @@ def rebase_view(x, fn):
     view.retained = None
     view._next = (copy, 0)
     view.index, view.base_shape = index, base._data.shape
-    x.grad_fn, x.output_nr, x._rg = view, 0, True
-    follow_view(x)
+    x.grad_fn, x.output_nr, x._rg, x._acc = view, 0, True, None  # (_acc: a ThroughBase marking its old node
+    follow_view(x)                                                # out of date, forget_view_nodes)
 
 
 def _flat_index(view, base):

@@ -460,6 +460,8 @@ def _share_requires_grad(base, flag):
     for view in gc.get_referrers(base):
         if type(view) is Tensor and view._base is base and view.grad_fn is None:
             ref = view._acc
+            if type(ref) is ThroughBase and ref.version < 0:  # (one whose node is out of date: it keeps
+                continue                                       # requiring grad, ops.forget_view_nodes)
             if flag and not view._rg:
                 view._rg = True
                 view._acc = ThroughBase(view._version, view._version[0])
