@@ -970,9 +970,10 @@ class AsStridedBackward0(Node):
     __slots__ = ("index", "base_shape")
 
     def apply(self, grads, create_graph):
-        if create_graph:
-            raise RuntimeError(_NO_VIEW_DOUBLE_BACKWARD)
         g = grads[0]
+        if create_graph:  # (a remade view's node is common: its gradient as differentiable ops, by value)
+            flat = TENSOR_MATH.index_grad(g, (_numel(self.base_shape),), self.index, "index_grad")
+            return [TENSOR_MATH.reshape(flat, self.base_shape)]
         ns = namespace_of(g)
         out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
         ns.add.at(out, self.index, g)
