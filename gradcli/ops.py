@@ -270,6 +270,7 @@ def changed_view_edge(t):
     node.retained = None
     node._next = edge_to(base)
     node.index, node.base_shape = _flat_index(t._data, base._data), base._data.shape
+    node.overlaps = _overlaps(t._data)
     t.grad_fn, t.output_nr, t._acc = node, 0, None
     if ref.retain:  # (retain_grad moves to the new node, as PyTorch's update_tensor_hooks_on_new_gradfn;
         from .engine import OutputHooks  # noqa: PLC0415  - hooks registered before stay on the old one)
@@ -909,6 +910,7 @@ def rebase_view(x, fn):
     view.retained = None
     view._next = (copy, 0)
     view.index, view.base_shape = index, base._data.shape
+    view.overlaps = _overlaps(x._data)
     x.grad_fn, x.output_nr, x._rg, x._acc = view, 0, True, None  # (_acc: a ThroughBase marking its old node
     follow_view(x)                                                # out of date, forget_view_nodes)
 
@@ -967,7 +969,7 @@ class CopySlices(Node):
 class AsStridedBackward0(Node):
     """A view's node after an in-place change through it: its gradient lands in its part of the base."""
 
-    __slots__ = ("index", "base_shape")
+    __slots__ = ("index", "base_shape", "overlaps")
 
     def apply(self, grads, create_graph):
         g = grads[0]
@@ -976,8 +978,16 @@ class AsStridedBackward0(Node):
             return [TENSOR_MATH.reshape(flat, self.base_shape)]
         ns = namespace_of(g)
         out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
-        ns.add.at(out, self.index, g)
+        if self.overlaps:  # (an expanded view: several of its elements are one of the base's, summed)
+            ns.add.at(out, self.index, g)
+        else:  # (a plain assignment: several times faster than add.at)
+            out[self.index] = g
         return [out.reshape(self.base_shape)]
+
+
+def _overlaps(view):
+    """Whether some elements of a view share memory: only a stride 0 (expand) makes them so here."""
+    return any(stride == 0 and n > 1 for stride, n in zip(view.strides, view.shape))
 
 
 def check_inplace_result(out, xa, any_cast=False):
