@@ -328,11 +328,12 @@ class ThroughBase:
     as a leaf; but it has no AccumulateGrad node of its own (unless requires_grad_() is called on it), so a
     gradient that reaches it goes nowhere. `version` is its version (in `counter`) then: once the view or its
     base has changed in place, PyTorch gives it a node into the base (ops.changed_view_edge), or refuses it,
-    naming the node it had (a custom Function's output that lost its node: ops.forget_custom_views).
+    naming the node it had: a view that had a node when its memory changed gives it up for a ThroughBase
+    with version -1 (ops.forget_view_nodes), `retain` saying whether retain_grad() was called on it.
     `own`: requires_grad_() was called on the view, which then has an AccumulateGrad of its own (`acc`, a
     weak reference, or _Pinned once hooks live there)."""
 
-    __slots__ = ("counter", "version", "node_name", "output_nr", "own", "acc")
+    __slots__ = ("counter", "version", "node_name", "output_nr", "own", "acc", "retain")
 
     def __init__(self, counter, version, node_name=None, output_nr=0):
         self.counter = counter
@@ -341,6 +342,7 @@ class ThroughBase:
         self.output_nr = output_nr
         self.own = False
         self.acc = None
+        self.retain = False
 
     def __call__(self):  # (as the weak reference to the view's own AccumulateGrad, until it has changed)
         acc = self.acc

@@ -14,10 +14,11 @@ from .engine import FREED_MESSAGE, GRAD, Node, ThroughBase, _grad_tensor, _seque
 from .ops import (
     VIEW_CUSTOM,
     VIEW_MULTI,
-    follow_custom_view,
-    forget_custom_views,
+    follow_view,
+    forget_view_nodes,
     rebase_view,
     view_change_error,
+    view_node_name,
 )
 from .tensor import Tensor
 
@@ -213,12 +214,9 @@ class Function:
     def apply(cls, *args, **kwargs):
         tensors = [a for a in args if type(a) is Tensor]
         needs = tuple(type(a) is Tensor and a._rg for a in args)
-        if GRAD.enabled:
-            for a in tensors:
-                if type(a._acc) is ThroughBase:
-                    # PyTorch takes the inputs' edges before forward runs: a view made under no_grad whose
-                    # memory has changed since is refused then
-                    edge_to(a)
+        # PyTorch takes the inputs' edges before forward runs: a view made under no_grad whose memory has
+        # changed since is refused then, and a view forward changes in place keeps the node it had
+        edges = tuple(edge_to(a) for a in tensors) if GRAD.enabled else None
         ctx = FunctionCtx(needs, cls.__name__ + "Backward")
         prev = GRAD.enabled
         GRAD.enabled = False
@@ -231,7 +229,7 @@ class Function:
                 counter = t._version
                 counter[0] += 1
                 if len(counter) > 1:
-                    forget_custom_views(counter)
+                    forget_view_nodes(counter)
         record = prev and any(t._rg for t in tensors)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
@@ -246,12 +244,15 @@ class Function:
             if type(t) is not Tensor or not t._rg:
                 continue
             base = t._base
-            if t.grad_fn is None:  # (a view that requires grad as a leaf too: made under no_grad)
+            acc = t._acc
+            # (a view that requires grad as a leaf too, made under no_grad, has no node; one whose node
+            # forward's change made out of date had one: ops.forget_view_nodes)
+            if t.grad_fn is None and not (type(acc) is ThroughBase and acc.version < 0):
                 raise RuntimeError(
                     "a leaf Variable that requires grad has been used in an in-place operation."
                 )
             if base is not None and t._creation is not None:
-                raise view_change_error(t._creation, t.grad_fn.name(), t.output_nr)
+                raise view_change_error(t._creation, view_node_name(t), t.output_nr)
             if base is not None and base._rg and base.grad_fn is None:
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place operation."
@@ -263,7 +264,7 @@ class Function:
         ctx._node = weakref.ref(node)  # (a strong reference would make node -> ctx -> node a cycle)
         # Only tensor arguments have an edge (PyTorch's next_functions skips the others); backward still
         # returns one gradient per argument, and input_kinds says which are tensors.
-        node.next_functions = tuple(edge_to(a) for a in args if type(a) is Tensor)
+        node.next_functions = edges
         node.input_kinds = tuple((a._data.shape, a.dtype) if type(a) is Tensor else None for a in args)
         node.n_outputs = len(outs)
         # (shape, dtype, array namespace) of each output: the zeros backward gets for one with no gradient
@@ -309,7 +310,7 @@ class Function:
                     # changed, which would bypass backward (PyTorch's CreationMeta IN_CUSTOM_FUNCTION).
                     o._creation = creation
                     o._acc = None
-                    follow_custom_view(o)
+                    follow_view(o)
             fixed.append(o)
         # Save after the outputs are known, so a saved output can be held as bare memory.
         if ctx._to_save is not None:

@@ -1460,7 +1460,8 @@ def setitem(x, index, value):
             raise _view_write_error(x, items, advanced)
         if x._rg and x._base.grad_fn is None:
             raise RuntimeError(f"a view of {_LEAF_IN_PLACE}")
-    if GRAD.enabled and x._rg and x.grad_fn is None:
+    if GRAD.enabled and x._rg and x.grad_fn is None and x._base is None:
+        # (a view without a node here is one whose node is out of date: ops.forget_view_nodes)
         # x[0] = v writes through a view of x (PyTorch's message says so); x[mask] = v and x[...] = v (an
         # index that keeps everything) write into x itself
         view = "" if advanced or _indexes_everything(items, x._data.shape) else "a view of "
@@ -1496,15 +1497,17 @@ def setitem(x, index, value):
         raise RuntimeError(str(exc)) from None
     counter = x._version
     counter[0] += 1
-    if len(counter) > 1:
-        ops.forget_custom_views(counter)
     params = {"index": idx, "shape": x._data.shape}
     if through_view:  # y = x[1:3]; y[0] = v changes x's memory: x's history is rebased
-        ops.rebase_view(x, ops.recorded_apart(ROWS["setitem"], x, (x, value), params))
+        fn = ops.recorded_apart(ROWS["setitem"], x, (x, value), params)
+        fn.next_functions = edges
+        ops.rebase_view(x, fn)
     elif needs_grad:
         ops._record(ROWS["setitem"], x, (x, value), params)
         x.grad_fn.next_functions = edges
         x.output_nr = 0
+    if len(counter) > 1:  # (after recording: PyTorch takes the inputs' edges before the change)
+        ops.forget_view_nodes(counter, x if through_view else None)
 
 
 # ------------------------------------------------------------------ keepdim must be a bool

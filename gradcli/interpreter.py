@@ -543,6 +543,8 @@ def script_getattr(obj, name: str):
         if name in policy:
             guard = policy[name]
             value = getattr(obj, name)
+            if value is None and name == "grad_fn":  # (a tensor's: a view's out-of-date node is remade
+                value = obj._current_grad_fn()          # when read, Tensor._current_grad_fn)
             return value if guard is None else guard(value)
         raise _no_attribute(obj, name)
     if policy is _OPEN:

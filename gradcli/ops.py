@@ -204,7 +204,7 @@ def _modified_message(t, version, expected, node, result=None):
         origin = f", which is output 0 of {_short(node.name())},"
     else:
         shape, legacy = t._data.shape, t.dtype.legacy
-        fn = t.grad_fn
+        fn = t._current_grad_fn()  # (PyTorch's message reads it: AsStrided for a view whose base changed)
         origin = f", which is output {t.output_nr} of {_short(fn.name())}," if fn is not None else ""
     shape = ", ".join(str(n) for n in shape)
     return (
@@ -256,53 +256,70 @@ def view_change_error(creation, node_name, output_nr, indirect=False):
 
 
 def changed_view_edge(t):
-    """edge_to for a view that requires grad only through its base (ThroughBase) once it or its base changed
-    in place: PyTorch refuses a view made as its CreationMeta forbids, and gives any other the
-    AsStridedBackward0 node of its part of the base, as its grad_fn from then on."""
+    """edge_to for a view whose node is out of date: one that requires grad only through its base
+    (ThroughBase) once it or its base changed in place, or one whose node forget_view_nodes took when that
+    memory changed. PyTorch refuses a view made as its CreationMeta forbids (naming the node it had), and
+    gives any other the AsStridedBackward0 node of its part of the base, into the base's gradient edge as it
+    is now, as its grad_fn from then on (VariableHooks::grad_fn, on the view's next use)."""
+    ref = t._acc
     if t._creation is not None:
-        raise view_change_error(t._creation, t._acc.node_name, t._acc.output_nr, indirect=True)
+        raise view_change_error(t._creation, ref.node_name, ref.output_nr, indirect=True)
     base = t._base
-    if not base._data.flags["C_CONTIGUOUS"]:
-        raise RuntimeError("gradcli does not support a view of a non-contiguous tensor that was changed in "
-                           "place before the tensor began to require grad")
     node = AsStridedBackward0()
     node.seq = next(_sequence)
     node.retained = None
     node._next = edge_to(base)
     node.index, node.base_shape = _flat_index(t._data, base._data), base._data.shape
+    node.overlaps = _overlaps(t._data)
     t.grad_fn, t.output_nr, t._acc = node, 0, None
+    if ref.retain:  # (retain_grad moves to the new node, as PyTorch's update_tensor_hooks_on_new_gradfn;
+        from .engine import OutputHooks  # noqa: PLC0415  - hooks registered before stay on the old one)
+
+        OutputHooks.of(node, 0).retain = weakref.ref(t)
+    follow_view(t)
     return (node, 0)
 
 
-def forget_custom_views(counter):
-    """After an in-place change to memory that views a custom Function returned share: PyTorch will not use
-    them in grad mode from then on (their grad_fn would be remade through the base, which would bypass the
-    Function's backward). They follow the version counter they share (`counter[1:]`, weak references, put
-    there by Function.apply), and lose their node for a ThroughBase that refuses them with PyTorch's
-    message."""
+def forget_view_nodes(counter, keep=None):
+    """After an in-place change to the memory of a version counter: every view with a node that shares it
+    (`counter[1:]`, weak references put there by follow_view) has an out-of-date node. PyTorch remakes it when
+    the view is next used (an AsStridedBackward0 into its base, or a refusal for a view of unbind/split or of
+    a custom Function's output, whose node would bypass their backward): the view gives its node up for a
+    ThroughBase marked changed, and changed_view_edge does the rest if it is used again. keep: the view being
+    changed itself, whose history the caller rebases."""
     for ref in counter[1:]:
         view = ref()
-        if view is not None and view.grad_fn is not None:
-            view._acc = ThroughBase(counter, -1, view.grad_fn.name(), view.output_nr)
-            view.grad_fn = None
+        if view is not None and view is not keep:
+            fn = view.grad_fn
+            if fn is not None:
+                marker = view._acc = ThroughBase(counter, -1, fn.name(), view.output_nr)
+                hooks = fn.retained.get(view.output_nr) if fn.retained is not None else None
+                if hooks is not None and hooks.retain is not None and hooks.retain() is view:
+                    hooks.retain = None
+                    marker.retain = True
+                view.grad_fn = None
     del counter[1:]
+    if keep is not None:
+        counter.append(weakref.ref(keep))
 
 
 def view_node_name(view):
-    """The name of the node PyTorch's refusal to change a view names: its grad_fn, or the one a custom
-    Function's output had before its memory changed (which PyTorch keeps for this message)."""
+    """The name of the node PyTorch's refusal to change a view names: its grad_fn, or the one it had before
+    its memory changed (which PyTorch keeps for this message)."""
     if view.grad_fn is not None:
         return view.grad_fn.name()
     acc = view._acc
     return acc.node_name if type(acc) is ThroughBase else None
 
 
-def follow_custom_view(view):
-    """Put a custom Function's output that is a view among those its version counter invalidates
-    (forget_custom_views); dead references are swept now and then, so a Function applied in a loop to a
-    tensor that never changes does not grow its counter without end."""
+def follow_view(view):
+    """Put a view with a node among those its version counter's changes make out of date
+    (forget_view_nodes). Dead references are swept when the list reaches a power of two from 64 on, so views
+    of a tensor made in a loop, which never changes or changes rarely, do not grow its counter without end,
+    and many live views of one tensor cost a sweep per doubling."""
     counter = view._version
-    if len(counter) > 64:
+    n = len(counter)
+    if n >= 64 and not n & (n - 1):
         counter[1:] = [ref for ref in counter[1:] if ref() is not None]
     counter.append(weakref.ref(view))
 
@@ -471,6 +488,8 @@ def unary(op, x, params=None):
         # (a view of a view made in grad mode is made as that one was)
         res._creation = no_grad_view(res, res._base) if not GRAD.enabled else None if base is None else \
             x._creation
+        if x._rg and GRAD.enabled:  # (it gets a node below, which a change to its memory makes out of date)
+            follow_view(res)
     if x._rg and GRAD.enabled:
         node = op.node
         if node.unary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
@@ -808,7 +827,7 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place operation."
                 )
-        if x._rg and x.grad_fn is None:
+        elif x._rg and x.grad_fn is None:  # (a view without a node here is one whose node is out of date)
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     through_view = GRAD.enabled and base is not None and (base._rg or y_rg)
     xa = x._data
@@ -832,7 +851,7 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
                     counter = x._version
                     counter[0] += 1
                     if len(counter) > 1:
-                        forget_custom_views(counter)
+                        forget_view_nodes(counter)
                     return x
             out = op.forward(xa2, ya, **params) if params else op.forward(xa2, ya)
         except TypeError:  # CuPy refuses a numpy operand: PyTorch's error for two devices, or a 0-d CPU y
@@ -851,14 +870,17 @@ def inplace(op, x, y=None, params=None, *, any_cast=False):
     xp.copyto(xa, out, casting="unsafe")
     counter = x._version
     counter[0] += 1
-    if len(counter) > 1:
-        forget_custom_views(counter)
     if through_view:
-        rebase_view(x, recorded_apart(op, x, inputs, params, old))
+        fn = recorded_apart(op, x, inputs, params, old)
+        if needs_grad and len(fn._next) == 2 * len(edges_first):  # (the inputs' edges before the change)
+            fn.next_functions = edges_first
+        rebase_view(x, fn)
     elif needs_grad:
         _record(op, x, inputs, params, inplace_old=old)
         x.grad_fn.next_functions = edges_first
         x.output_nr = 0
+    if len(counter) > 1:  # (after recording: PyTorch takes the inputs' edges before the change)
+        forget_view_nodes(counter, x if through_view else None)
     return x
 
 
@@ -876,9 +898,6 @@ def rebase_view(x, fn):
     """An in-place change `fn` to a view x: as in PyTorch, the base's history becomes a CopySlices node (which
     runs fn on the view's part of the base's gradient), and the view becomes an AsStridedBackward0 of it."""
     base = x._base
-    if not base._data.flags["C_CONTIGUOUS"]:
-        raise RuntimeError("gradcli does not support in-place changes to a view of a non-contiguous tensor "
-                           "that requires grad")
     index = _flat_index(x._data, base._data)
     copy = CopySlices()
     copy.seq = next(_sequence)
@@ -891,17 +910,34 @@ def rebase_view(x, fn):
     view.retained = None
     view._next = (copy, 0)
     view.index, view.base_shape = index, base._data.shape
-    x.grad_fn, x.output_nr, x._rg = view, 0, True
+    view.overlaps = _overlaps(x._data)
+    x.grad_fn, x.output_nr, x._rg, x._acc = view, 0, True, None  # (_acc: a ThroughBase marking its old node
+    follow_view(x)                                                # out of date, forget_view_nodes)
 
 
 def _flat_index(view, base):
-    """For each element of `view`, its position in the flattened (C-contiguous) `base` it is a view of."""
+    """For each element of `view`, its position in the flattened `base` it is a view of (in C order)."""
     itemsize = base.itemsize
     offset = (_address(view) - _address(base)) // itemsize
-    positions = xp.arange(base.size)
-    strides = tuple(s // itemsize * positions.itemsize for s in view.strides)
-    index = xp.lib.stride_tricks.as_strided(positions[offset:], view.shape, strides).copy()
+    if base.flags["C_CONTIGUOUS"]:
+        positions = xp.arange(base.size)
+        strides = tuple(s // itemsize * positions.itemsize for s in view.strides)
+        index = xp.lib.stride_tricks.as_strided(positions[offset:], view.shape, strides).copy()
+    else:  # (an op's result in another memory order: where each element of base lies, turned round)
+        at = _element_offsets(base.shape, base.strides, itemsize)
+        low = int(at.min()) if at.size else 0
+        where = xp.zeros(int(at.max()) - low + 1 if at.size else 0, dtype=xp.int64)
+        where[(at - low).reshape(-1)] = xp.arange(base.size)
+        index = where[_element_offsets(view.shape, view.strides, itemsize) + (offset - low)]
     return backend.like(index, backend.device_type_of(base))  # (worked out on the host, used where base is)
+
+
+def _element_offsets(shape, strides, itemsize):
+    """Each element's distance from the first one in memory, in elements, as an array of `shape`."""
+    at = xp.zeros(shape, dtype=xp.int64)
+    for d, (n, stride) in enumerate(zip(shape, strides)):
+        at += (xp.arange(n) * (stride // itemsize)).reshape((n,) + (1,) * (len(shape) - d - 1))
+    return at
 
 
 def _address(array):
@@ -933,16 +969,25 @@ class CopySlices(Node):
 class AsStridedBackward0(Node):
     """A view's node after an in-place change through it: its gradient lands in its part of the base."""
 
-    __slots__ = ("index", "base_shape")
+    __slots__ = ("index", "base_shape", "overlaps")
 
     def apply(self, grads, create_graph):
-        if create_graph:
-            raise RuntimeError(_NO_VIEW_DOUBLE_BACKWARD)
         g = grads[0]
+        if create_graph:  # (a remade view's node is common: its gradient as differentiable ops, by value)
+            flat = TENSOR_MATH.index_grad(g, (_numel(self.base_shape),), self.index, "index_grad")
+            return [TENSOR_MATH.reshape(flat, self.base_shape)]
         ns = namespace_of(g)
         out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
-        ns.add.at(out, self.index, g)
+        if self.overlaps:  # (an expanded view: several of its elements are one of the base's, summed)
+            ns.add.at(out, self.index, g)
+        else:  # (a plain assignment: several times faster than add.at)
+            out[self.index] = g
         return [out.reshape(self.base_shape)]
+
+
+def _overlaps(view):
+    """Whether some elements of a view share memory: only a stride 0 (expand) makes them so here."""
+    return any(stride == 0 and n > 1 for stride, n in zip(view.strides, view.shape))
 
 
 def check_inplace_result(out, xa, any_cast=False):
@@ -1044,6 +1089,7 @@ def unbind(x, dim):
         node._meta = ((xa.shape, xa.dtype),)
         for i, o in enumerate(outs):
             o.grad_fn, o.output_nr, o._rg = node, i, True
+            follow_view(o)
     return tuple(outs)
 
 
@@ -1071,6 +1117,7 @@ def split(x, sizes, dim, key):
         node._meta = ((xa.shape, xa.dtype),)
         for i, o in enumerate(outs):
             o.grad_fn, o.output_nr, o._rg = node, i, True
+            follow_view(o)
     return tuple(outs)
 
 

@@ -162,7 +162,7 @@ class Tensor(metaclass=dtypes.TorchClass):
     def requires_grad(self, flag):
         if not isinstance(flag, bool):
             raise TypeError("requires_grad must be a bool")
-        if self.grad_fn is not None:
+        if self._current_grad_fn() is not None:
             if not flag:
                 raise RuntimeError(_NON_LEAF_FLAG)
             return
@@ -171,7 +171,7 @@ class Tensor(metaclass=dtypes.TorchClass):
         self._set_leaf_flag(flag)
 
     def requires_grad_(self, requires_grad=True):
-        if self.grad_fn is not None and not requires_grad:
+        if self._current_grad_fn() is not None and not requires_grad:
             raise RuntimeError(_NON_LEAF_FLAG)
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
@@ -196,9 +196,22 @@ class Tensor(metaclass=dtypes.TorchClass):
             _share_requires_grad(self, flag)
         self._rg = flag
 
+    def _current_grad_fn(self):
+        """grad_fn as PyTorch reads it: a view whose node is out of date (its memory changed in place since it
+        was made, ops.forget_view_nodes) or that had none (made under no_grad, or before its base required
+        grad) and has changed since gets its new one now, or PyTorch's refusal (ops.changed_view_edge)."""
+        fn = self.grad_fn
+        if fn is None:
+            acc = self._acc
+            if type(acc) is ThroughBase and self._version[0] != acc.version and self._rg:
+                from .engine import edge_to
+
+                fn = edge_to(self)[0]
+        return fn
+
     @property
     def is_leaf(self):
-        return self.grad_fn is None
+        return self._current_grad_fn() is None
 
     @property
     def data(self):
@@ -255,7 +268,7 @@ class Tensor(metaclass=dtypes.TorchClass):
     def retain_grad(self):
         if not self._rg:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self.grad_fn is None:
+        if self._current_grad_fn() is None:
             return
         from .engine import OutputHooks
 
@@ -263,7 +276,7 @@ class Tensor(metaclass=dtypes.TorchClass):
 
     @property
     def retains_grad(self):
-        node = self.grad_fn
+        node = self._current_grad_fn()
         if node is None or node.retained is None:
             return False
         hooks = node.retained.get(self.output_nr)
@@ -447,6 +460,8 @@ def _share_requires_grad(base, flag):
     for view in gc.get_referrers(base):
         if type(view) is Tensor and view._base is base and view.grad_fn is None:
             ref = view._acc
+            if type(ref) is ThroughBase and ref.version < 0:  # (one whose node is out of date: it keeps
+                continue                                       # requiring grad, ops.forget_view_nodes)
             if flag and not view._rg:
                 view._rg = True
                 view._acc = ThroughBase(view._version, view._version[0])
