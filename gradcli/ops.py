@@ -108,7 +108,13 @@ class OpNode(Node):
                 r = _saved_output(r, self)
             if type(b) is HalfOperand or type(b) is ndarray:  # a number operand (_constant) as a number
                 b = b.number if type(b) is HalfOperand else b.item()
-            outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
+            # (C++ formulas take a number operand as a Scalar: `grad * 2` is MulBackward1 there, AddBackward1
+            # for `+ 1`, where a script's `x * 2` is MulBackward0; binary records the Scalar rows meanwhile)
+            FORMULA.scalars += 1
+            try:
+                outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
+            finally:
+                FORMULA.scalars -= 1
         else:
             if type(a) is Tensor:
                 a = a._data
@@ -167,6 +173,13 @@ class OpNode(Node):
 
 
 _FREED = ()  # `checks` of a node whose saved values a backward pass has released
+
+
+class FORMULA:  # noqa: N801 - one counter, read as a namespace
+    """scalars: how many backward formulas are running under create_graph (OpNode.apply), during which a
+    number operand of add, sub, mul and div records PyTorch's Scalar overload (_SCALAR_ROWS)."""
+
+    scalars = 0
 
 
 def _saved_output(array, node):
@@ -742,6 +755,9 @@ def binary(op, x, y, params=None):
         out = asarray(out)
     res = _make(out)
     if GRAD.enabled and ((type(x) is Tensor and x._rg) or (type(y) is Tensor and y._rg)):
+        if FORMULA.scalars and type(y) is not Tensor and params is None and id(op) in _SCALAR_ROWS:
+            _record(_SCALAR_ROWS[id(op)], res, (x, y), params)
+            return res
         node = op.node
         if same and node.binary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
             # _record's commonest two-input case, written out (it runs for every `+`, `-` and `*` recorded):
@@ -2886,6 +2902,12 @@ ROWS: dict[str, Op] = {
               save="Ab", float_constant=True, elementwise=TRUE_DIVIDE),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
+    # add's and sub's Scalar overloads: only backward formulas record them (FORMULA), a script's `x + 1` is
+    # add's tensor overload in PyTorch too
+    "add_scalar": Op("AddBackward1", operator.add, lambda m, g, a, b, r, p: (g,), scalar_arg=True,
+                     float_constant=True),
+    "sub_scalar": Op("SubBackward1", operator.sub, lambda m, g, a, b, r, p: (g,), scalar_arg=True,
+                     float_constant=True),
     "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",
                      scalar_arg=True, float_constant=True),
     "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
@@ -3152,6 +3174,10 @@ def _in_float32(fn, *args, **params):
         return out
     return asarray(out).astype(_F16, copy=False)
 
+
+# the Scalar overload of each row that backward formulas use with a number operand (FORMULA)
+_SCALAR_ROWS = {id(ROWS[tensor_row]): ROWS[scalar_row] for tensor_row, scalar_row in (
+    ("add", "add_scalar"), ("sub", "sub_scalar"), ("mul", "mul_scalar"), ("div", "div_scalar"))}
 
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
 _FILL_ROWS = {id(ROWS[name])

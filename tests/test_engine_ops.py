@@ -276,6 +276,13 @@ CASES: dict[str, Case] = {
     "relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((x.relu() * x.relu()).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
         rows=("relu", "threshold_backward"), smooth=False),
+    # a number operand in a backward formula is a Scalar there: `a + 1` is AddBackward1, `e - 1` SubBackward1
+    "log1p_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(x.log1p().sum(), x, create_graph=True)[0] * 1.5, p(2, 3),
+        rows=("add_scalar",)),
+    "pow_tensor_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad((x ** y).sum(), x, create_graph=True)[0] * 1.5, p(2, 3), f(2, 3),
+        rows=("sub_scalar",)),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
