@@ -3515,7 +3515,7 @@ def _t_prod(x, axes, keepdims):
 
 
 ops.TENSOR_MATH = SimpleNamespace(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf, sigmoid=sigmoid,
+    exp=exp, log=log, sin=sin, cos=cos, floor=floor, tanh=tanh, erf=erf, sigmoid=sigmoid,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
     tanh_backward=lambda g, result: binary(ROWS["tanh_backward"], g, result),
     sigmoid_backward=lambda g, result: binary(ROWS["sigmoid_backward"], g, result),
@@ -3546,6 +3546,10 @@ ops.TENSOR_MATH = SimpleNamespace(
     cumsum=lambda x, dim: cumsum(x, dim),
     cumprod=lambda x, dim: cumprod(x, dim),
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
+    square=lambda x: x ** 2,
+    masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),
+    mean=lambda x, dims: mean(x) if dims is None else mean(x, tuple(dims), True),
+    sign=lambda x: unary(ROWS["sgn"], x),  # (PyTorch's formulas take sgn(), its SgnBackward0 node)
     roll=lambda x, shifts, dims: roll(x, shifts, dims or None),
     stack=lambda xs, dim: stack(xs, dim),
     cat=lambda xs, dim: cat(xs, dim),

@@ -2297,7 +2297,9 @@ def _centered(m, a, dims):
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
     if m is ARRAY_MATH and a.dtype is _F16:  # (a float16 mean: a float32 sum and division, one rounding)
         return a - (a.astype(_F32).sum(axis=all_dims, keepdims=True) / _count(a.shape, dims)).astype(_F16)
-    return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
+    if m is ARRAY_MATH:
+        return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
+    return a - m.mean(a, dims)  # (PyTorch's self.mean(dim, true): its MeanBackward node, the same values)
 
 
 def _var_bwd(m, g, a, b, r, p):
@@ -2306,7 +2308,11 @@ def _var_bwd(m, g, a, b, r, p):
     g * (nan where a equals the mean, else inf)."""
     dims = p["dims"]
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
-    g = _expand_reduced(m, g, a.shape, all_dims, p["keepdim"])
+    if m is ARRAY_MATH:
+        g = _expand_reduced(m, g, a.shape, all_dims, p["keepdim"])
+    elif not p["keepdim"] and a.shape and dims is not None:  # (as PyTorch's: unsqueezed, not expanded)
+        for d in sorted(dims):
+            g = m.expand_dims(g, d)
     dof = _count(a.shape, dims) - p["correction"]
     if (dims is None or not a.shape) and dof <= 0:
         data = m.data(a)
@@ -2326,7 +2332,9 @@ def _std_bwd(m, g, a, b, r, p):
     equal: a gradient of 0, not nan)."""
     g = g / (r * 2)
     zero = m.data(r) == 0
-    if zero.any():
+    if m is not ARRAY_MATH:  # (PyTorch's masked_fill_, whether or not a std is 0: its node)
+        g = m.masked_fill(g, zero, 0)
+    elif zero.any():
         g = m.where(zero, 0, g)
     return _var_bwd(m, g, a, b, r, p)
 
@@ -2364,7 +2372,7 @@ def _norm_bwd(m, g, a, b, r, p):
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
     if ord == 2:  # (PyTorch's grad * (self / norm).masked_fill_(norm == 0, 0))
-        return (g * m.where(zero, 0, a / safe),)
+        return (g * m.masked_fill(a / safe, zero, 0),)
     return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
@@ -2933,7 +2941,7 @@ ROWS: dict[str, Op] = {
     "log": Op("LogBackward0", _log, lambda m, g, a, b, r, p: (g / a,), save="a"),
     "log1p": Op("Log1PBackward0", _log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
     "sin": Op("SinBackward0", _sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
-    "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
+    "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (g * -m.sin(a),), save="a"),
     "sinh": Op("SinhBackward0", _sinh, lambda m, g, a, b, r, p: (g * m.cosh(a),), save="a"),
     "cosh": Op("CoshBackward0", _cosh, lambda m, g, a, b, r, p: (g * m.sinh(a),), save="a"),
     "asin": Op("AsinBackward0", _asin, lambda m, g, a, b, r, p: (g * m.rsqrt(-a * a + 1),), save="a"),
@@ -2942,7 +2950,7 @@ ROWS: dict[str, Op] = {
     "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / _half_times(a, _LN2),), save="a"),
     "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / _half_times(a, _LN10),), save="a"),
     "xlogy": Op("XlogyBackward0", _xlogy_fwd, _xlogy_bwd, save="BA"),
-    "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
+    "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + m.square(r)),), save="r"),
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (m.sigmoid_backward(g, r),),
                   save="r"),
@@ -2964,6 +2972,7 @@ ROWS: dict[str, Op] = {
                 save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
     "sign": Op("SignBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "sgn": Op("SgnBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
     "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (m.zeros(g),)),
@@ -3006,8 +3015,8 @@ ROWS: dict[str, Op] = {
     "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along, saves_params=True),
     "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along, saves_params=True),
     # linear algebra
-    "mm": Op("MmBackward0", _check_mm,
-             lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
+    "mm": Op("MmBackward0", _check_mm,  # (PyTorch's formulas transpose with t(): TBackward0)
+             lambda m, g, a, b, r, p: (_nz(b) and g @ m.t(b), _nz(a) and m.t(a) @ g), save="BA",
              elementwise=False),
     "mv": Op("MvBackward0", _check_mv,
              lambda m, g, a, b, r, p: (_nz(b) and m.outer(g, b), _nz(a) and m.mT(a) @ g), save="BA",
@@ -3049,7 +3058,8 @@ ROWS: dict[str, Op] = {
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
     "erf": Op("ErfBackward0", _erf,
-              lambda m, g, a, b, r, p: (_half_times(m.exp(-(a * a)), 2 / math.sqrt(math.pi)) * g,), save="a"),
+              lambda m, g, a, b, r, p: (_half_times(m.exp(-m.square(a)), 2 / math.sqrt(math.pi)) * g,),
+              save="a"),
     "leaky_relu": Op("LeakyReluBackward0",
                      lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
                      lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
@@ -3224,6 +3234,8 @@ TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
+    square=xp.square,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
+    masked_fill=lambda x, mask, value: xp.where(mask, value, x),
     cumprod=_cumprod_fwd,
     roll=_roll_fwd,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,

@@ -283,6 +283,10 @@ CASES: dict[str, Case] = {
     "pow_tensor_grad_of_grad": case(
         lambda t, x, y: t.autograd.grad((x ** y).sum(), x, create_graph=True)[0] * 1.5, p(2, 3), f(2, 3),
         rows=("sub_scalar",)),
+    # abs's formula, grad * self.sgn(): PyTorch's SgnBackward0 node (sign() is SignBackward0)
+    "abs_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.abs() * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("sgn",), smooth=False),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
