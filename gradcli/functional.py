@@ -3510,6 +3510,14 @@ def _t_getitem(x, index):
     return unary(ROWS[row], x, {"index": index, "in_shape": x._data.shape})
 
 
+def _t_mse_loss_backward(g, x, y, reduction):
+    row = ROWS["mse_loss_backward"]
+    res = ops._wrap(row.forward(g._data, x._data, y._data, reduction))
+    if GRAD.enabled and (g._rg or x._rg or y._rg):
+        ops._record(row, res, (g, x, y), {"grad": g, "x": x, "y": y, "reduction": reduction})
+    return res
+
+
 def _t_prod(x, axes, keepdims):
     return _reduce(ROWS["prod_dim"], x, tuple(axes), keepdims)
 
@@ -3547,6 +3555,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     cumprod=lambda x, dim: cumprod(x, dim),
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
     square=lambda x: x ** 2,
+    mse_loss_backward=_t_mse_loss_backward,
     masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),
     mean=lambda x, dims: mean(x) if dims is None else mean(x, tuple(dims), True),
     sign=lambda x: unary(ROWS["sgn"], x),  # (PyTorch's formulas take sgn(), its SgnBackward0 node)

@@ -1468,11 +1468,37 @@ def _mse_bwd(m, g, a, b, r, p):
     """PyTorch's mse_loss_backward, norm * (input - target) * grad (norm = 2, or 2 / numel for 'mean', in
     the input's dtype), for the input; for the target the same with the two swapped (so +0., not -0., where
     they are equal)."""
+    if m is not ARRAY_MATH:  # (PyTorch's mse_loss_backward, one node per input, with its own derivatives)
+        return m.mse_loss_backward(g, a, b, p["reduction"]), m.mse_loss_backward(g, b, a, p["reduction"])
     shape = m.data(a).shape
     norm = 2.0 / max(_numel(shape), 1) if p["reduction"] == "mean" else 2.0
     if p["reduction"] != "none":
         g = m.broadcast_to(g, shape)
     return norm * (a - b) * g, norm * (b - a) * g
+
+
+def _mse_grad(g, x, y, reduction):
+    """mse_loss_backward(grad, x, y) of arrays, as _mse_bwd computes x's gradient: the forward of the op a
+    gradient taken with create_graph records (MseLossBackwardBackward0)."""
+    return _mse_bwd(ARRAY_MATH, g, x, y, None, {"reduction": reduction})[0]
+
+
+def _mse_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of mse_loss_backward(grad, x, y): for grad, mse_loss_backward(gg, x, y) ('none'),
+    else (mse_loss_backward(1, x, y) * gg).sum(); for x, 2 * (gg * grad) (divided by the count for
+    'mean'); for y its negation."""
+    go, x, y, reduction = p["grad"], p["x"], p["y"], p["reduction"]
+    if m is ARRAY_MATH:
+        go, x, y = go._data, x._data, y._data
+    scaled = 2 * (gg * go)
+    if reduction == "mean":
+        scaled = scaled / max(_numel(x.shape), 1)
+    if reduction == "none":
+        d_go = m.mse_loss_backward(gg, x, y, reduction)
+    else:
+        ones = m.const(namespace_of(m.data(go)).ones_like(m.data(go)))
+        d_go = m.sum(m.mse_loss_backward(ones, x, y, reduction) * gg, None, False)
+    return d_go, scaled, -scaled
 
 
 def _nll_rows(x, target):
@@ -3055,6 +3081,9 @@ ROWS: dict[str, Op] = {
         save="ab"),
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
+    # mse_loss's backward as an op of (grad, input, target), recorded under create_graph as PyTorch records it
+    "mse_loss_backward": Op("MseLossBackwardBackward0", _mse_grad, _mse_double_bwd, elementwise=False,
+                            saves_params=True),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
     "erf": Op("ErfBackward0", _erf,
@@ -3234,7 +3263,8 @@ TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
-    square=xp.square,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
+    square=xp.square,
+    mse_loss_backward=_mse_grad,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
     masked_fill=lambda x, mask, value: xp.where(mask, value, x),
     cumprod=_cumprod_fwd,
     roll=_roll_fwd,

@@ -450,6 +450,18 @@ CASES: dict[str, Case] = {
     "mse_loss": case(lambda t, x, y: t.nn.functional.mse_loss(x, y), f(2, 3), f(2, 3), rows="mse_loss"),
     "mse_loss_sum": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="sum"), f(4), c(4),
                          rows="mse_loss"),
+    # mse_loss's gradients under create_graph: MseLossBackwardBackward0 nodes of (grad, input, target), whose
+    # own derivatives (the second-derivative test) are PyTorch's formulas
+    "mse_loss_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y), (x, y), create_graph=True)[0] * 1.5,
+        f(2, 3), f(2, 3), rows=("mse_loss_backward",)),
+    "mse_loss_none_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y, reduction="none"), y, x * 0.5,
+                                        create_graph=True)[0] ** 2, f(2, 3), f(2, 3),
+        rows=("mse_loss_backward",)),
+    "mse_loss_sum_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y, reduction="sum") * x.sum(), x,
+                                        create_graph=True)[0], f(5), f(5), rows=("mse_loss_backward",)),
     "mse_loss_none": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="none"), f(2, 3), f(2, 3),
                           rows="mse_loss"),
     "nll_loss": case(lambda t, x: F(t).nll_loss(x, t.tensor([0, 2, 1])), f(3, 4), rows="nll_loss"),
