@@ -695,6 +695,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         # PyTorch's nll_loss2d backward makes its gradient like the input (empty_like keeps a permuted
         # dense layout), then refuses it unless contiguous: its error, at backward, for such an input
         "permuted": len(shape) == 4 and ops.permuted_dense(x),
+        "input": input,  # (for the edge of its gradient's node under create_graph, as PyTorch saves self)
     }
     row = ROWS["nll_loss2d" if len(shape) == 4 else "nll_loss"]
     res = ops._wrap(row.forward(x, params))
@@ -3518,6 +3519,24 @@ def _t_mse_loss_backward(g, x, y, reduction):
     return res
 
 
+def _t_nll_loss_backward(g, p):
+    row = ROWS["nll_loss2d_backward" if len(p["shape"]) == 4 else "nll_loss_backward"]
+    x = p["input"]
+    res = ops._wrap(row.forward(g._data, x._data, p))
+    if GRAD.enabled and (g._rg or x._rg):
+        ops._record(row, res, (g, x), p)
+    return res
+
+
+def _t_nll_loss(x, p):
+    row = ROWS["nll_loss2d" if len(p["shape"]) == 4 else "nll_loss"]
+    res = ops._wrap(row.forward(x._data, p))
+    if GRAD.enabled and x._rg:
+        p = dict(p, input=x)
+        ops._record(row, res, (x,), p)
+    return res
+
+
 def _t_prod(x, axes, keepdims):
     return _reduce(ROWS["prod_dim"], x, tuple(axes), keepdims)
 
@@ -3556,6 +3575,8 @@ ops.TENSOR_MATH = SimpleNamespace(
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
     square=lambda x: x ** 2,
     mse_loss_backward=_t_mse_loss_backward,
+    nll_loss_backward=_t_nll_loss_backward,
+    nll_loss=_t_nll_loss,
     masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),
     mean=lambda x, dims: mean(x) if dims is None else mean(x, tuple(dims), True),
     sign=lambda x: unary(ROWS["sgn"], x),  # (PyTorch's formulas take sgn(), its SgnBackward0 node)

@@ -1621,6 +1621,8 @@ def _nll_bwd(m, g, a, b, r, p):
     grad) at each kept row's class; every other entry is 0, whatever the sign of g."""
     if p.get("permuted"):
         raise RuntimeError("grad_input must be contiguous")
+    if m is not ARRAY_MATH:  # (PyTorch's nll_loss_backward of (grad, input): its node and derivatives)
+        return (m.nll_loss_backward(g, p),)
     shape = p["shape"]
     rows, cls, w, total_weight = p["terms"]
     ns = namespace_of(p["target"])
@@ -1648,6 +1650,17 @@ def _nll_bwd(m, g, a, b, r, p):
     else:
         g = m.broadcast_to(g, shape)
     return (m.where(written, g, 0),)
+
+
+def _nll_grad(g, x, p):
+    """nll_loss_backward(grad, input) of arrays, as _nll_bwd computes it: the forward of the op a gradient
+    taken with create_graph records (NllLossBackwardBackward0). The input gives only its shape."""
+    return _nll_bwd(ARRAY_MATH, g, None, None, None, p)[0]
+
+
+def _nll_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of nll_loss_backward(grad, input): nll_loss(gg) for grad, zeros for the input."""
+    return m.nll_loss(gg, p), m.zeros(gg)
 
 
 def _index_grad_fwd(g, shape, index):
@@ -3104,6 +3117,12 @@ ROWS: dict[str, Op] = {
     "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab", opmath="b"),
     "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd, saves_params=True),
+    # nll_loss's backward as an op of (grad, input), recorded under create_graph as PyTorch records it (the
+    # input only for its shape: its gradient is 0, but the result requires grad when the input does)
+    "nll_loss_backward": Op("NllLossBackwardBackward0", _nll_grad, _nll_double_bwd, elementwise=False,
+                            saves_params=True),
+    "nll_loss2d_backward": Op("NllLoss2DBackwardBackward0", _nll_grad, _nll_double_bwd, elementwise=False,
+                              saves_params=True),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
     "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, _to_input_shape, view=True),
@@ -3264,7 +3283,8 @@ ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     square=xp.square,
-    mse_loss_backward=_mse_grad,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
+    mse_loss_backward=_mse_grad,
+    nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
     masked_fill=lambda x, mask, value: xp.where(mask, value, x),
     cumprod=_cumprod_fwd,
     roll=_roll_fwd,

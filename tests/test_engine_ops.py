@@ -465,6 +465,19 @@ CASES: dict[str, Case] = {
     "mse_loss_none": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="none"), f(2, 3), f(2, 3),
                           rows="mse_loss"),
     "nll_loss": case(lambda t, x: F(t).nll_loss(x, t.tensor([0, 2, 1])), f(3, 4), rows="nll_loss"),
+    # nll_loss's gradient under create_graph: a NllLossBackwardBackward0 of (grad, input), which requires
+    # grad when the input does (PyTorch's cross_entropy gradients name it), its grad's derivative nll_loss
+    "cross_entropy_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(
+            F(t).cross_entropy(x, t.tensor([0, 2, 1]), t.tensor([0.5, 1, 2, 3.], dtype=x.dtype)), x,
+            create_graph=True)[0] * 1.5, f(3, 4),
+        rows=("nll_loss_backward", "log_softmax_backward")),
+    "nll_loss_grad_of_grad": case(
+        lambda t, x, g: t.autograd.grad(F(t).nll_loss(x * x, t.tensor([3, 0]), reduction="none"), x, g,
+                                        create_graph=True)[0], f(2, 4), f(2), rows=("nll_loss_backward",)),
+    "nll_loss2d_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(F(t).nll_loss(x * x, t.tensor([[[0, 2]], [[1, 1]]])), x,
+                                     create_graph=True)[0], f(2, 3, 1, 2), rows=("nll_loss2d_backward",)),
     "nll_loss_sum": case(lambda t, x: F(t).nll_loss(x, t.tensor([3, 2]), reduction="sum"), f(2, 4),
                          rows="nll_loss"),
     "nll_loss_none": case(lambda t, x: F(t).nll_loss(x, t.tensor([3, 0]), reduction="none"), f(2, 4),
