@@ -2262,8 +2262,12 @@ def _prod_bwd(m, g, a, b, r, p):
     shape, dims, keepdim = p["shape"], p["dims"], p["keepdim"]
     if not shape:
         return (g,)
-    g = _expand_reduced(m, g, shape, dims, keepdim)
     zero = m.data(a) == 0
+    if m is not ARRAY_MATH and not zero.any():
+        if not keepdim and len(dims) < len(shape):  # (PyTorch's: unsqueezed, broadcast by the products)
+            g, r = m.expand_dims(g, dims[0]), m.expand_dims(r, dims[0])
+        return (g * (r / a),)
+    g = _expand_reduced(m, g, shape, dims, keepdim)
     if not zero.any():
         return (g * (_expand_reduced(m, r, shape, dims, keepdim) / a),)
     whole = p.get("whole", len(dims) == len(shape))
