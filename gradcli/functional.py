@@ -3537,6 +3537,14 @@ def _t_nll_loss(x, p):
     return res
 
 
+def _t_sigmoid_of(x):
+    """sigmoid(x) with the values of silu's backward, 1 / (exp(-x) + 1), as one SigmoidBackward0 node."""
+    res = ops._wrap(ops.ARRAY_MATH.sigmoid_of(x._data))
+    if GRAD.enabled and x._rg:
+        ops._record(ROWS["sigmoid"], res, (x,), None)
+    return res
+
+
 def _t_prod(x, axes, keepdims):
     return _reduce(ROWS["prod_dim"], x, tuple(axes), keepdims)
 
@@ -3575,6 +3583,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
     square=lambda x: x ** 2,
     mse_loss_backward=_t_mse_loss_backward,
+    sigmoid_of=_t_sigmoid_of,
     nll_loss_backward=_t_nll_loss_backward,
     nll_loss=_t_nll_loss,
     masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),

@@ -1844,7 +1844,7 @@ def _pow_exp_grad(m, g, base, exponent, r):
             return g * _half_times(r, math.log(base))
         return g * m.where(m.data(exponent) >= 0, 0, r * (float("-inf") if base == 0 else float("nan")))
     zero = m.data(base) == 0
-    if not zero.any():
+    if not zero.any() and m is ARRAY_MATH:  # (PyTorch's at::where is recorded whether or not a base is 0)
         return g * (r * m.log(base))
     return g * m.where(zero & (m.data(exponent) >= 0), 0, r * m.log(base))
 
@@ -1854,7 +1854,8 @@ def _pow_base_grad(m, g, base, exponent):
     where the exponent is 0 (PyTorch's pow_backward_self; not 0 * inf = nan at a zero base)."""
     grad = g * (exponent * m.pow(base, exponent - 1))
     zero = m.data(exponent) == 0
-    return m.where(zero, 0, grad) if zero.any() else grad
+    # (PyTorch's at::where, recorded whether or not an exponent is 0)
+    return m.where(zero, 0, grad) if zero.any() or m is not ARRAY_MATH else grad
 
 
 def _pow_scalar_bwd(m, g, a, b, r, p):
@@ -2541,7 +2542,8 @@ def _sigmoid_of(m, x):
 
 
 def _silu_bwd(m, g, a, b, r, p):
-    s = _sigmoid_of(m, a)
+    # (under create_graph PyTorch's infinitely_differentiable_silu_backward, of input.sigmoid(): its node)
+    s = _sigmoid_of(m, a) if m is ARRAY_MATH else m.sigmoid_of(a)
     return (g * s * (a * (1 - s) + 1),)
 
 
@@ -3288,6 +3290,7 @@ ARRAY_MATH = SimpleNamespace(
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     square=xp.square,
     mse_loss_backward=_mse_grad,
+    sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),
     nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
     masked_fill=lambda x, mask, value: xp.where(mask, value, x),
     cumprod=_cumprod_fwd,
