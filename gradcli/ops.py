@@ -1652,6 +1652,11 @@ def _nll_bwd(m, g, a, b, r, p):
     return (m.where(written, g, 0),)
 
 
+def _leaky_grad(g, a, negative_slope):
+    """leaky_relu's backward of arrays (its row's), the forward of LeakyReluBackwardBackward0."""
+    return ROWS["leaky_relu"].backward(ARRAY_MATH, g, a, None, None, {"negative_slope": negative_slope})[0]
+
+
 def _nll_grad(g, x, p):
     """nll_loss_backward(grad, input) of arrays, as _nll_bwd computes it: the forward of the op a gradient
     taken with create_graph records (NllLossBackwardBackward0). The input gives only its shape."""
@@ -3110,8 +3115,15 @@ ROWS: dict[str, Op] = {
               save="a"),
     "leaky_relu": Op("LeakyReluBackward0",
                      lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
-                     lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
+                     lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"])
+                                               if m is ARRAY_MATH else
+                                               m.leaky_relu_backward(g, a, p["negative_slope"]),),
                      save="a", opmath="fb"),
+    # its backward as an op of (grad, input), recorded under create_graph as PyTorch records it: the input's
+    # gradient is 0, the grad's leaky_relu_backward of the incoming one
+    "leaky_relu_backward": Op("LeakyReluBackwardBackward0", lambda g, a, negative_slope: _leaky_grad(
+        g, a, negative_slope), lambda m, gg, a, b, r, p: (m.leaky_relu_backward(gg, b, p["negative_slope"]),
+                                                          m.zeros(gg)), save="b"),
     "elu": Op("EluBackward0", _elu_fwd,
               lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a",
               opmath="fb"),
@@ -3290,6 +3302,7 @@ ARRAY_MATH = SimpleNamespace(
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     square=xp.square,
     mse_loss_backward=_mse_grad,
+    leaky_relu_backward=_leaky_grad,
     sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),
     nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
     masked_fill=lambda x, mask, value: xp.where(mask, value, x),

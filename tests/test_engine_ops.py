@@ -287,6 +287,10 @@ CASES: dict[str, Case] = {
     "abs_grad_of_grad": case(
         lambda t, x: t.autograd.grad((x.abs() * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
         rows=("sgn",), smooth=False),
+    # leaky_relu's gradient under create_graph: a LeakyReluBackwardBackward0 of (grad, input), as PyTorch's
+    "leaky_relu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).leaky_relu(x, 0.2) * x).sum(), x, create_graph=True)[0] * 1.5,
+        f(2, 3), rows=("leaky_relu_backward",), smooth=False),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
