@@ -2526,7 +2526,9 @@ def _softplus_fwd(x, beta, threshold):
 
 
 def _gelu_bwd(m, g, a, b, r, p):
-    """PyTorch's gelu_backward, with m's operations so that a second derivative works."""
+    """PyTorch's gelu_backward (under create_graph its own op, GeluBackwardBackward0, as PyTorch's)."""
+    if m is not ARRAY_MATH:
+        return (m.gelu_backward(g, a, p["approximate"]),)
     if p["approximate"] == "tanh":
         t = m.tanh((a + a * a * a * _GELU_C) * _GELU_K)
         inner = (a * a * (3 * _GELU_C) + 1) * _GELU_K
@@ -2534,6 +2536,38 @@ def _gelu_bwd(m, g, a, b, r, p):
     cdf = (m.erf(a * _SQRT1_2) + 1) * 0.5
     pdf = m.exp(a * a * -0.5) * _INV_SQRT_2PI
     return (g * (cdf + a * pdf),)
+
+
+def _gelu_grad(g, a, approximate):
+    """gelu's backward of arrays (its row's), the forward of GeluBackwardBackward0."""
+    return ROWS["gelu"].backward(ARRAY_MATH, g, a, None, None, {"approximate": approximate})[0]
+
+
+def _gelu_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of gelu_backward(grad, x): gelu_backward(gg, x) for grad, and for x
+    gelu_double_backward: gg * grad * gelu''(x), in its steps."""
+    go, x = a, b
+    if p["approximate"] == "tanh":
+        beta = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5
+        kappa = 0.044715
+        inner = beta * (x + kappa * m.pow(x, 3))
+        tanh_inner = m.tanh(inner)
+        sech_inner = 1 / m.cosh(inner)
+        f = 0.5 * x
+        gg_ = 1 - tanh_inner * tanh_inner
+        h = beta * (1 + 3 * kappa * x * x)
+        f_prime_gh = 0.5 * gg_ * h
+        g_prime = (2 * sech_inner) * (-sech_inner * tanh_inner) * h
+        g_prime_fh = f * h * g_prime
+        h_prime = 6 * kappa * x * beta
+        h_prime_fg = f * gg_ * h_prime
+        second = 2 * f_prime_gh + g_prime_fh + h_prime_fg
+    else:
+        beta = (2 / math.sqrt(math.pi)) * math.sqrt(0.5) * 0.5
+        x_sq = x * x
+        pdf = beta * m.exp(-0.5 * x_sq)
+        second = 2 * pdf - x_sq * pdf
+    return m.gelu_backward(gg, x, p["approximate"]), gg * go * second
 
 
 def _softplus_bwd(m, g, a, b, r, p):
@@ -3110,6 +3144,9 @@ ROWS: dict[str, Op] = {
                             saves_params=True),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
+    # its backward as an op of (grad, input), recorded under create_graph as PyTorch records it
+    "gelu_backward": Op("GeluBackwardBackward0", lambda g, a, approximate: _gelu_grad(g, a, approximate),
+                        _gelu_double_bwd, save="ab"),
     "erf": Op("ErfBackward0", _erf,
               lambda m, g, a, b, r, p: (_half_times(m.exp(-m.square(a)), 2 / math.sqrt(math.pi)) * g,),
               save="a"),
@@ -3302,6 +3339,7 @@ ARRAY_MATH = SimpleNamespace(
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     square=xp.square,
     mse_loss_backward=_mse_grad,
+    gelu_backward=_gelu_grad,
     leaky_relu_backward=_leaky_grad,
     sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),
     nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))

@@ -291,6 +291,13 @@ CASES: dict[str, Case] = {
     "leaky_relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((F(t).leaky_relu(x, 0.2) * x).sum(), x, create_graph=True)[0] * 1.5,
         f(2, 3), rows=("leaky_relu_backward",), smooth=False),
+    # gelu's gradient under create_graph: a GeluBackwardBackward0 of (grad, input), PyTorch's double backward
+    "gelu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).gelu(x) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("gelu_backward",)),
+    "gelu_tanh_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(F(t).gelu(x, approximate="tanh").sum(), x, create_graph=True)[0] ** 2,
+        f(2, 3), rows=("gelu_backward",)),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
