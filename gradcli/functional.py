@@ -3583,6 +3583,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
     square=lambda x: x ** 2,
     mse_loss_backward=_t_mse_loss_backward,
+    act_backward=lambda row, g, x, p: binary(ROWS[row + "_backward"], g, x, p),
     gelu_backward=lambda g, x, approximate: binary(ROWS["gelu_backward"], g, x, {"approximate": approximate}),
     leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,
                                                    {"negative_slope": slope}),

@@ -2570,7 +2570,32 @@ def _gelu_double_bwd(m, gg, a, b, r, p):
     return m.gelu_backward(gg, x, p["approximate"]), gg * go * second
 
 
+def _act_grad(row, g, a, p):
+    """An activation's backward of arrays (its row's), the forward of its XBackwardBackward0 op."""
+    return ROWS[row].backward(ARRAY_MATH, g, a, None, None, p)[0]
+
+
+def _elu_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of elu_backward(grad, x): elu_backward(gg, x) for grad; for x
+    elu_double_backward, elu_backward(gg * grad * input_scale, x) where x < 0."""
+    negative = m.const((m.data(b) < 0).astype(m.data(gg).dtype))
+    return m.act_backward("elu", gg, b, p), m.act_backward("elu", gg * a * 1, b, p) * negative
+
+
+def _softplus_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of softplus_backward(grad, x): softplus_backward(gg, x) for grad; for x
+    softplus_double_backward(gg * grad, x): sigmoid_backward(gg * grad, sigmoid(beta x)) where beta x is
+    below the threshold, times beta."""
+    beta, threshold = p["beta"], p["threshold"]
+    bx = b * beta
+    below = m.const((m.data(bx) < threshold).astype(m.data(gg).dtype))
+    return (m.act_backward("softplus", gg, b, p),
+            m.sigmoid_backward(gg * a, m.sigmoid(bx)) * below * beta)
+
+
 def _softplus_bwd(m, g, a, b, r, p):
+    if m is not ARRAY_MATH:
+        return (m.act_backward("softplus", g, a, p),)
     beta, threshold = p["beta"], p["threshold"]
     z = m.exp(a * beta)
     return (m.where(m.data(a) * beta > threshold, g, g * z / (z + 1)),)
@@ -3162,10 +3187,16 @@ ROWS: dict[str, Op] = {
         g, a, negative_slope), lambda m, gg, a, b, r, p: (m.leaky_relu_backward(gg, b, p["negative_slope"]),
                                                           m.zeros(gg)), save="b"),
     "elu": Op("EluBackward0", _elu_fwd,
-              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a",
+              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"])
+                                        if m is ARRAY_MATH else m.act_backward("elu", g, a, p),), save="a",
               opmath="fb"),
     "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a", opmath="fb"),
     "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a", opmath="fb"),
+    # their backwards as ops of (grad, input), recorded under create_graph as PyTorch records them
+    "elu_backward": Op("EluBackwardBackward0", lambda g, a, **p: _act_grad("elu", g, a, p), _elu_double_bwd,
+                       save="ab"),
+    "softplus_backward": Op("SoftplusBackwardBackward0", lambda g, a, **p: _act_grad("softplus", g, a, p),
+                            _softplus_double_bwd, save="ab"),
     "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
     "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
                                            _bce_logits_bwd, save="ab"),
@@ -3339,6 +3370,7 @@ ARRAY_MATH = SimpleNamespace(
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     square=xp.square,
     mse_loss_backward=_mse_grad,
+    act_backward=_act_grad,
     gelu_backward=_gelu_grad,
     leaky_relu_backward=_leaky_grad,
     sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),

@@ -298,6 +298,13 @@ CASES: dict[str, Case] = {
     "gelu_tanh_grad_of_grad": case(
         lambda t, x: t.autograd.grad(F(t).gelu(x, approximate="tanh").sum(), x, create_graph=True)[0] ** 2,
         f(2, 3), rows=("gelu_backward",)),
+    # elu's and softplus's gradients under create_graph: XBackwardBackward0 ops of (grad, input), as PyTorch's
+    "elu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).elu(x, 0.7) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("elu_backward",)),
+    "softplus_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).softplus(x, 2.0, 1.5) * x).sum(), x, create_graph=True)[0] ** 2,
+        f(2, 3), rows=("softplus_backward",)),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
