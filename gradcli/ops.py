@@ -1660,7 +1660,8 @@ def _leaky_grad(g, a, negative_slope):
 def _nll_grad(g, x, p):
     """nll_loss_backward(grad, input) of arrays, as _nll_bwd computes it: the forward of the op a gradient
     taken with create_graph records (NllLossBackwardBackward0). The input gives only its shape."""
-    return _nll_bwd(ARRAY_MATH, g, None, None, None, p)[0]
+    # (contiguous, as PyTorch's: a (N, C, H, W) gradient is made in rows, then moved back)
+    return namespace_of(g).ascontiguousarray(_nll_bwd(ARRAY_MATH, g, None, None, None, p)[0])
 
 
 def _nll_double_bwd(m, gg, a, b, r, p):
