@@ -98,6 +98,8 @@ def _rtruediv(self, other):
     """`2 / y`, as PyTorch's Tensor.__rtruediv__ computes it: reciprocal(y) * 2."""
     if type(other) is not Tensor and not isinstance(other, _NUMBER):
         return NotImplemented
+    if ops.FORMULA.scalars and type(other) is not Tensor:  # (C++'s `2 / t` in a backward formula:
+        return div(other, self)  # empty_like(t).fill_(2).div_(t), DivBackward0)
     return mul(reciprocal(self), other)
 
 

@@ -756,7 +756,10 @@ def binary(op, x, y, params=None):
     res = _make(out)
     if GRAD.enabled and ((type(x) is Tensor and x._rg) or (type(y) is Tensor and y._rg)):
         if FORMULA.scalars and type(y) is not Tensor and params is None and id(op) in _SCALAR_ROWS:
-            _record(_SCALAR_ROWS[id(op)], res, (x, y), params)
+            if op is ROWS["rsub"]:  # (C++'s `1 - t` is empty_like(t).fill_(1).sub_(t): SubBackward0)
+                _record(ROWS["sub"], res, (y, x), params)
+            else:
+                _record(_SCALAR_ROWS[id(op)], res, (x, y), params)
             return res
         node = op.node
         if same and node.binary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
@@ -1156,6 +1159,15 @@ def _expand_reduced(m, g, shape, dims, keepdim):
         for d in sorted(dims):
             g = m.expand_dims(g, d)
     return m.broadcast_to(g, shape)
+
+
+def _unsqueeze_reduced(m, g, shape, dims, keepdim):
+    """g with the reduced dims put back as 1s (PyTorch's unsqueeze_multiple), to broadcast: formulas under
+    create_graph, where an expand would be a node PyTorch does not record."""
+    if not keepdim and shape and dims is not None:
+        for d in sorted(dims):
+            g = m.expand_dims(g, d)
+    return g
 
 
 def _mean_count(shape, dims):
@@ -2409,12 +2421,14 @@ def _norm_bwd(m, g, a, b, r, p):
     """PyTorch's linalg_vector_norm_backward: x * |x|^(p-2) / norm^(p-1), 0 where the norm is 0."""
     ord, dims, keepdim = p["ord"], p["dims"], p["keepdim"]  # noqa: A001
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
-    g = _expand_reduced(m, g, a.shape, all_dims, keepdim)
+    spread = _expand_reduced if m is ARRAY_MATH else lambda m, x, shape, _, keepdim: _unsqueeze_reduced(
+        m, x, shape, dims, keepdim)  # (PyTorch's: unsqueezed where a dim was given, not expanded)
+    g = spread(m, g, a.shape, all_dims, keepdim)
     if ord == 0:
-        return (m.zeros(g),)
+        return (m.zeros(_expand_reduced(m, g, a.shape, all_dims, True)),)
     if ord == 1:
         return (g * m.sign(a),)
-    r = _expand_reduced(m, r, a.shape, all_dims, keepdim)
+    r = spread(m, r, a.shape, all_dims, keepdim)
     if ord == math.inf:
         hit = m.data(abs(a)) == m.data(r)
         ties = m.const(hit.sum(axis=all_dims, keepdims=True))
@@ -2752,6 +2766,9 @@ def _logsumexp_fwd(x, dims, keepdim):
 def _logsumexp_bwd(m, g, a, b, r, p):
     """g * exp(x - logsumexp(x)), the reduced dims put back."""
     shape, dims, keepdim = a.shape, p["dims"], p["keepdim"]
+    if m is not ARRAY_MATH:  # (PyTorch's: grad and result unsqueezed, broadcast by the ops)
+        return (_unsqueeze_reduced(m, g, shape, dims, keepdim) * m.exp(a - _unsqueeze_reduced(
+            m, r, shape, dims, keepdim)),)
     spread = _expand_reduced(m, r, shape, dims, keepdim)
     return (_expand_reduced(m, g, shape, dims, keepdim) * m.exp(a - spread),)
 
@@ -2913,7 +2930,7 @@ def _addmm_bwd(m, g, a, b, r, p):
     mat1, mat2 = p["mat1"], p["mat2"]
     if m is ARRAY_MATH:
         mat1, mat2 = mat1._data, mat2._data
-    return g, g @ m.mT(mat2), m.mT(mat1) @ g
+    return g, g @ m.t(mat2), m.t(mat1) @ g  # (t(): PyTorch's formulas' TBackward0)
 
 
 def _xlogy_fwd(x, y):
@@ -3322,7 +3339,8 @@ def _in_float32(fn, *args, **params):
 
 # the Scalar overload of each row that backward formulas use with a number operand (FORMULA)
 _SCALAR_ROWS = {id(ROWS[tensor_row]): ROWS[scalar_row] for tensor_row, scalar_row in (
-    ("add", "add_scalar"), ("sub", "sub_scalar"), ("mul", "mul_scalar"), ("div", "div_scalar"))}
+    ("add", "add_scalar"), ("sub", "sub_scalar"), ("mul", "mul_scalar"), ("div", "div_scalar"),
+    ("rsub", "sub"))}
 
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
 _FILL_ROWS = {id(ROWS[name])
