@@ -3521,6 +3521,14 @@ def _t_mse_loss_backward(g, x, y, reduction):
     return res
 
 
+def _t_loss_backward(name, g, x, y, p):
+    row = ROWS[name + "_backward"]
+    res = ops._wrap(row.forward(g._data, x._data, y._data, p))
+    if GRAD.enabled and (g._rg or x._rg or y._rg):
+        ops._record(row, res, (g, x, y), dict(p, grad=g, x=x, y=y))
+    return res
+
+
 def _t_nll_loss_backward(g, p):
     row = ROWS["nll_loss2d_backward" if len(p["shape"]) == 4 else "nll_loss_backward"]
     x = p["input"]
@@ -3585,6 +3593,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
     square=lambda x: x ** 2,
     mse_loss_backward=_t_mse_loss_backward,
+    loss_backward=_t_loss_backward,
     act_backward=lambda row, g, x, p: binary(ROWS[row + "_backward"], g, x, p),
     gelu_backward=lambda g, x, approximate: binary(ROWS["gelu_backward"], g, x, {"approximate": approximate}),
     leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,

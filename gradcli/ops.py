@@ -1513,6 +1513,39 @@ def _mse_double_bwd(m, gg, a, b, r, p):
     return d_go, scaled, -scaled
 
 
+def _loss_grad_of(row, g, x, y, p):
+    """A loss's backward for its input x, of arrays (its row's): the forward of its XBackwardBackward0 op."""
+    return ROWS[row].backward(ARRAY_MATH, g, x, y, None, p)[0]
+
+
+def _smooth_l1_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of smooth_l1_loss_backward / huber_loss_backward(grad, x, y): for grad, the
+    backward of gg (huber's summed with the incoming gradient for a reduced loss, as mse_loss's); for x,
+    gg * grad where |x - y| < width (over beta for smooth_l1, 0 where beta is 0), divided by the count for
+    'mean'; for y its negation."""
+    go, x, y, reduction = p["grad"], p["x"], p["y"], p["reduction"]
+    if m is ARRAY_MATH:
+        go, x, y = go._data, x._data, y._data
+    huber = "delta" in p
+    row, width = ("huber_loss", p["delta"]) if huber else ("smooth_l1_loss", p["beta"])
+    dtype = m.data(gg).dtype
+    inside = m.const((abs(m.data(x) - m.data(y)) < width).astype(dtype))
+    if huber and reduction != "none":
+        ones = m.const(namespace_of(m.data(go)).ones_like(m.data(go)))
+        d_go = m.sum(m.loss_backward(row, ones, x, y, p) * gg, None, False)
+    else:
+        d_go = m.loss_backward(row, gg, x, y, p)
+    if not huber and width == 0:
+        scaled = m.const(namespace_of(m.data(gg)).zeros_like(m.data(gg)))
+    elif huber:
+        scaled = gg * go * inside
+    else:
+        scaled = gg * go * inside / width
+    if reduction == "mean":
+        scaled = scaled / max(_numel(x.shape), 1)
+    return d_go, scaled, -scaled
+
+
 def _nll_rows(x, target):
     """nll_loss's input as (rows, classes) and its target as one class per row: a (C,) input is one row,
     (N, C) is N rows, and (N, C, H, W) (nll_loss2d) is N*H*W rows, its class axis moved last."""
@@ -2730,6 +2763,9 @@ def _smooth_l1_bwd(m, g, a, b, r, p):
     huber = "delta" in p
     if "dtype_error" in p:
         raise RuntimeError(p["dtype_error"])
+    if m is not ARRAY_MATH:  # (PyTorch's smooth_l1_loss_backward / huber_loss_backward, one node per input)
+        row = "huber_loss" if huber else "smooth_l1_loss"
+        return m.loss_backward(row, g, a, b, p), m.loss_backward(row, g, b, a, p)
     width = p["delta"] if huber else p["beta"]
     reduction = p["reduction"]
     norm = 1.0 / max(_numel(a.shape), 1) if reduction == "mean" else 1.0
@@ -3220,6 +3256,13 @@ ROWS: dict[str, Op] = {
                                            _bce_logits_bwd, save="ab"),
     "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab", opmath="b"),
     "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
+    # their backwards as ops of (grad, input, target), recorded under create_graph as PyTorch records them
+    "smooth_l1_loss_backward": Op("SmoothL1LossBackwardBackward0",
+                                  lambda g, x, y, p: _loss_grad_of("smooth_l1_loss", g, x, y, p),
+                                  _smooth_l1_double_bwd, elementwise=False, saves_params=True),
+    "huber_loss_backward": Op("HuberLossBackwardBackward0",
+                              lambda g, x, y, p: _loss_grad_of("huber_loss", g, x, y, p),
+                              _smooth_l1_double_bwd, elementwise=False, saves_params=True),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     # nll_loss's backward as an op of (grad, input), recorded under create_graph as PyTorch records it (the
     # input only for its shape: its gradient is 0, but the result requires grad when the input does)
@@ -3389,6 +3432,7 @@ ARRAY_MATH = SimpleNamespace(
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
     square=xp.square,
     mse_loss_backward=_mse_grad,
+    loss_backward=_loss_grad_of,
     act_backward=_act_grad,
     gelu_backward=_gelu_grad,
     leaky_relu_backward=_leaky_grad,

@@ -480,6 +480,20 @@ CASES: dict[str, Case] = {
     "mse_loss_sum_grad_of_grad": case(
         lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y, reduction="sum") * x.sum(), x,
                                         create_graph=True)[0], f(5), f(5), rows=("mse_loss_backward",)),
+    # smooth_l1_loss's and huber_loss's gradients under create_graph: their XBackwardBackward0 nodes
+    "smooth_l1_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).smooth_l1_loss(x, y, beta=0.8), (x, y), create_graph=True)[0]
+        * x, f(2, 3), f(2, 3), rows=("smooth_l1_loss_backward",)),
+    "smooth_l1_none_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).smooth_l1_loss(x, y, reduction="none"), y, x * 0.5,
+                                        create_graph=True)[0] ** 2, f(2, 3), f(2, 3),
+        rows=("smooth_l1_loss_backward",)),
+    "huber_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).huber_loss(x, y, delta=0.7), (x, y), create_graph=True)[1]
+        * x, f(2, 3), f(2, 3), rows=("huber_loss_backward",)),
+    "huber_sum_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).huber_loss(x, y, reduction="sum") * x.sum(), x,
+                                        create_graph=True)[0], f(5), f(5), rows=("huber_loss_backward",)),
     "mse_loss_none": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="none"), f(2, 3), f(2, 3),
                           rows="mse_loss"),
     "nll_loss": case(lambda t, x: F(t).nll_loss(x, t.tensor([0, 2, 1])), f(3, 4), rows="nll_loss"),
