@@ -3592,6 +3592,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     cumprod=lambda x, dim: cumprod(x, dim),
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
     square=lambda x: x ** 2,
+    squeeze_dim=lambda x, dim: squeeze(x, dim),
     mse_loss_backward=_t_mse_loss_backward,
     loss_backward=_t_loss_backward,
     act_backward=lambda row, g, x, p: binary(ROWS[row + "_backward"], g, x, p),

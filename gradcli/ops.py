@@ -3283,7 +3283,10 @@ ROWS: dict[str, Op] = {
     "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.t(g) if len(g.shape) == 2 else g,), view=True),
     "permute": Op("PermuteBackward0", _permute_fwd,
                   lambda m, g, a, b, r, p: (m.permute(g, _inverse(p["dims"], len(g.shape))),), view=True),
-    "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd, _to_input_shape, view=True),
+    # (under create_graph PyTorch's formula, grad.squeeze(dim): a SqueezeBackward1, not a view)
+    "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd,
+                    lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]) if m is ARRAY_MATH
+                                              else m.squeeze_dim(g, p["dim"]),), view=True),
     "squeeze": Op("SqueezeBackward0", _squeeze_fwd, _to_input_shape, view=True),
     "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, _to_input_shape, view=True),
     "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, _to_input_shape, view=True),
