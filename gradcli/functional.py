@@ -98,6 +98,8 @@ def _rtruediv(self, other):
     """`2 / y`, as PyTorch's Tensor.__rtruediv__ computes it: reciprocal(y) * 2."""
     if type(other) is not Tensor and not isinstance(other, _NUMBER):
         return NotImplemented
+    if ops.FORMULA.scalars and type(other) is not Tensor:  # (C++'s `2 / t` in a backward formula:
+        return div(other, self)  # empty_like(t).fill_(2).div_(t), DivBackward0)
     return mul(reciprocal(self), other)
 
 
@@ -695,6 +697,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         # PyTorch's nll_loss2d backward makes its gradient like the input (empty_like keeps a permuted
         # dense layout), then refuses it unless contiguous: its error, at backward, for such an input
         "permuted": len(shape) == 4 and ops.permuted_dense(x),
+        "input": input,  # (for the edge of its gradient's node under create_graph, as PyTorch saves self)
     }
     row = ROWS["nll_loss2d" if len(shape) == 4 else "nll_loss"]
     res = ops._wrap(row.forward(x, params))
@@ -3513,12 +3516,54 @@ def _t_getitem(x, index):
     return unary(ROWS[row], x, {"index": index, "in_shape": x._data.shape})
 
 
+def _t_mse_loss_backward(g, x, y, reduction):
+    row = ROWS["mse_loss_backward"]
+    res = ops._wrap(row.forward(g._data, x._data, y._data, reduction))
+    if GRAD.enabled and (g._rg or x._rg or y._rg):
+        ops._record(row, res, (g, x, y), {"grad": g, "x": x, "y": y, "reduction": reduction})
+    return res
+
+
+def _t_loss_backward(name, g, x, y, p):
+    row = ROWS[name + "_backward"]
+    res = ops._wrap(row.forward(g._data, x._data, y._data, p))
+    if GRAD.enabled and (g._rg or x._rg or y._rg):
+        ops._record(row, res, (g, x, y), dict(p, grad=g, x=x, y=y))
+    return res
+
+
+def _t_nll_loss_backward(g, p):
+    row = ROWS["nll_loss2d_backward" if len(p["shape"]) == 4 else "nll_loss_backward"]
+    x = p["input"]
+    res = ops._wrap(row.forward(g._data, x._data, p))
+    if GRAD.enabled and (g._rg or x._rg):
+        ops._record(row, res, (g, x), p)
+    return res
+
+
+def _t_nll_loss(x, p):
+    row = ROWS["nll_loss2d" if len(p["shape"]) == 4 else "nll_loss"]
+    res = ops._wrap(row.forward(x._data, p))
+    if GRAD.enabled and x._rg:
+        p = dict(p, input=x)
+        ops._record(row, res, (x,), p)
+    return res
+
+
+def _t_sigmoid_of(x):
+    """sigmoid(x) with the values of silu's backward, 1 / (exp(-x) + 1), as one SigmoidBackward0 node."""
+    res = ops._wrap(ops.ARRAY_MATH.sigmoid_of(x._data))
+    if GRAD.enabled and x._rg:
+        ops._record(ROWS["sigmoid"], res, (x,), None)
+    return res
+
+
 def _t_prod(x, axes, keepdims):
     return _reduce(ROWS["prod_dim"], x, tuple(axes), keepdims)
 
 
 ops.TENSOR_MATH = SimpleNamespace(
-    exp=exp, log=log, sin=sin, cos=cos, sign=sign, floor=floor, tanh=tanh, erf=erf, sigmoid=sigmoid,
+    exp=exp, log=log, sin=sin, cos=cos, floor=floor, tanh=tanh, erf=erf, sigmoid=sigmoid,
     threshold_backward=lambda g, result: binary(ROWS["threshold_backward"], g, result),
     tanh_backward=lambda g, result: binary(ROWS["tanh_backward"], g, result),
     sigmoid_backward=lambda g, result: binary(ROWS["sigmoid_backward"], g, result),
@@ -3549,6 +3594,20 @@ ops.TENSOR_MATH = SimpleNamespace(
     cumsum=lambda x, dim: cumsum(x, dim),
     cumprod=lambda x, dim: cumprod(x, dim),
     sinh=sinh, cosh=cosh, rsqrt=rsqrt,
+    square=lambda x: x ** 2,
+    squeeze_dim=lambda x, dim: squeeze(x, dim),
+    mse_loss_backward=_t_mse_loss_backward,
+    loss_backward=_t_loss_backward,
+    act_backward=lambda row, g, x, p: binary(ROWS[row + "_backward"], g, x, p),
+    gelu_backward=lambda g, x, approximate: binary(ROWS["gelu_backward"], g, x, {"approximate": approximate}),
+    leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,
+                                                   {"negative_slope": slope}),
+    sigmoid_of=_t_sigmoid_of,
+    nll_loss_backward=_t_nll_loss_backward,
+    nll_loss=_t_nll_loss,
+    masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),
+    mean=lambda x, dims: mean(x) if dims is None else mean(x, tuple(dims), True),
+    sign=lambda x: unary(ROWS["sgn"], x),  # (PyTorch's formulas take sgn(), its SgnBackward0 node)
     roll=lambda x, shifts, dims: roll(x, shifts, dims or None),
     stack=lambda xs, dim: stack(xs, dim),
     cat=lambda xs, dim: cat(xs, dim),

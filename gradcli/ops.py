@@ -108,7 +108,13 @@ class OpNode(Node):
                 r = _saved_output(r, self)
             if type(b) is HalfOperand or type(b) is ndarray:  # a number operand (_constant) as a number
                 b = b.number if type(b) is HalfOperand else b.item()
-            outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
+            # (C++ formulas take a number operand as a Scalar: `grad * 2` is MulBackward1 there, AddBackward1
+            # for `+ 1`, where a script's `x * 2` is MulBackward0; binary records the Scalar rows meanwhile)
+            FORMULA.scalars += 1
+            try:
+                outs = backward(TENSOR_MATH, grads[0], a, b, r, self.p)
+            finally:
+                FORMULA.scalars -= 1
         else:
             if type(a) is Tensor:
                 a = a._data
@@ -167,6 +173,13 @@ class OpNode(Node):
 
 
 _FREED = ()  # `checks` of a node whose saved values a backward pass has released
+
+
+class FORMULA:  # noqa: N801 - one counter, read as a namespace
+    """scalars: how many backward formulas are running under create_graph (OpNode.apply), during which a
+    number operand of add, sub, mul and div records PyTorch's Scalar overload (_SCALAR_ROWS)."""
+
+    scalars = 0
 
 
 def _saved_output(array, node):
@@ -761,6 +774,12 @@ def binary(op, x, y, params=None):
         out = asarray(out)
     res = _make(out)
     if GRAD.enabled and ((type(x) is Tensor and x._rg) or (type(y) is Tensor and y._rg)):
+        if FORMULA.scalars and type(y) is not Tensor and params is None and id(op) in _SCALAR_ROWS:
+            if op is ROWS["rsub"]:  # (C++'s `1 - t` is empty_like(t).fill_(1).sub_(t): SubBackward0)
+                _record(ROWS["sub"], res, (y, x), params)
+            else:
+                _record(_SCALAR_ROWS[id(op)], res, (x, y), params)
+            return res
         node = op.node
         if same and node.binary_fast and out.dtype is xa.dtype and (shape := out.shape) == xa.shape:
             # _record's commonest two-input case, written out (it runs for every `+`, `-` and `*` recorded):
@@ -1189,6 +1208,15 @@ def _expand_reduced(m, g, shape, dims, keepdim):
     return m.broadcast_to(g, shape)
 
 
+def _unsqueeze_reduced(m, g, shape, dims, keepdim):
+    """g with the reduced dims put back as 1s (PyTorch's unsqueeze_multiple), to broadcast: formulas under
+    create_graph, where an expand would be a node PyTorch does not record."""
+    if not keepdim and shape and dims is not None:
+        for d in sorted(dims):
+            g = m.expand_dims(g, d)
+    return g
+
+
 def _mean_count(shape, dims):
     n = 1
     for d in dims:
@@ -1505,11 +1533,70 @@ def _mse_bwd(m, g, a, b, r, p):
     """PyTorch's mse_loss_backward, norm * (input - target) * grad (norm = 2, or 2 / numel for 'mean', in
     the input's dtype), for the input; for the target the same with the two swapped (so +0., not -0., where
     they are equal)."""
+    if m is not ARRAY_MATH:  # (PyTorch's mse_loss_backward, one node per input, with its own derivatives)
+        return m.mse_loss_backward(g, a, b, p["reduction"]), m.mse_loss_backward(g, b, a, p["reduction"])
     shape = m.data(a).shape
     norm = 2.0 / max(_numel(shape), 1) if p["reduction"] == "mean" else 2.0
     if p["reduction"] != "none":
         g = m.broadcast_to(g, shape)
     return norm * (a - b) * g, norm * (b - a) * g
+
+
+def _mse_grad(g, x, y, reduction):
+    """mse_loss_backward(grad, x, y) of arrays, as _mse_bwd computes x's gradient: the forward of the op a
+    gradient taken with create_graph records (MseLossBackwardBackward0)."""
+    return _mse_bwd(ARRAY_MATH, g, x, y, None, {"reduction": reduction})[0]
+
+
+def _mse_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of mse_loss_backward(grad, x, y): for grad, mse_loss_backward(gg, x, y) ('none'),
+    else (mse_loss_backward(1, x, y) * gg).sum(); for x, 2 * (gg * grad) (divided by the count for
+    'mean'); for y its negation."""
+    go, x, y, reduction = p["grad"], p["x"], p["y"], p["reduction"]
+    if m is ARRAY_MATH:
+        go, x, y = go._data, x._data, y._data
+    scaled = 2 * (gg * go)
+    if reduction == "mean":
+        scaled = scaled / max(_numel(x.shape), 1)
+    if reduction == "none":
+        d_go = m.mse_loss_backward(gg, x, y, reduction)
+    else:
+        ones = m.const(namespace_of(m.data(go)).ones_like(m.data(go)))
+        d_go = m.sum(m.mse_loss_backward(ones, x, y, reduction) * gg, None, False)
+    return d_go, scaled, -scaled
+
+
+def _loss_grad_of(row, g, x, y, p):
+    """A loss's backward for its input x, of arrays (its row's): the forward of its XBackwardBackward0 op."""
+    return ROWS[row].backward(ARRAY_MATH, g, x, y, None, p)[0]
+
+
+def _smooth_l1_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of smooth_l1_loss_backward / huber_loss_backward(grad, x, y): for grad, the
+    backward of gg (huber's summed with the incoming gradient for a reduced loss, as mse_loss's); for x,
+    gg * grad where |x - y| < width (over beta for smooth_l1, 0 where beta is 0), divided by the count for
+    'mean'; for y its negation."""
+    go, x, y, reduction = p["grad"], p["x"], p["y"], p["reduction"]
+    if m is ARRAY_MATH:
+        go, x, y = go._data, x._data, y._data
+    huber = "delta" in p
+    row, width = ("huber_loss", p["delta"]) if huber else ("smooth_l1_loss", p["beta"])
+    dtype = m.data(gg).dtype
+    inside = m.const((abs(m.data(x) - m.data(y)) < width).astype(dtype))
+    if huber and reduction != "none":
+        ones = m.const(namespace_of(m.data(go)).ones_like(m.data(go)))
+        d_go = m.sum(m.loss_backward(row, ones, x, y, p) * gg, None, False)
+    else:
+        d_go = m.loss_backward(row, gg, x, y, p)
+    if not huber and width == 0:
+        scaled = m.const(namespace_of(m.data(gg)).zeros_like(m.data(gg)))
+    elif huber:
+        scaled = gg * go * inside
+    else:
+        scaled = gg * go * inside / width
+    if reduction == "mean":
+        scaled = scaled / max(_numel(x.shape), 1)
+    return d_go, scaled, -scaled
 
 
 def _nll_rows(x, target):
@@ -1632,6 +1719,8 @@ def _nll_bwd(m, g, a, b, r, p):
     grad) at each kept row's class; every other entry is 0, whatever the sign of g."""
     if p.get("permuted"):
         raise RuntimeError("grad_input must be contiguous")
+    if m is not ARRAY_MATH:  # (PyTorch's nll_loss_backward of (grad, input): its node and derivatives)
+        return (m.nll_loss_backward(g, p),)
     shape = p["shape"]
     rows, cls, w, total_weight = p["terms"]
     ns = namespace_of(p["target"])
@@ -1659,6 +1748,23 @@ def _nll_bwd(m, g, a, b, r, p):
     else:
         g = m.broadcast_to(g, shape)
     return (m.where(written, g, 0),)
+
+
+def _leaky_grad(g, a, negative_slope):
+    """leaky_relu's backward of arrays (its row's), the forward of LeakyReluBackwardBackward0."""
+    return ROWS["leaky_relu"].backward(ARRAY_MATH, g, a, None, None, {"negative_slope": negative_slope})[0]
+
+
+def _nll_grad(g, x, p):
+    """nll_loss_backward(grad, input) of arrays, as _nll_bwd computes it: the forward of the op a gradient
+    taken with create_graph records (NllLossBackwardBackward0). The input gives only its shape."""
+    # (contiguous, as PyTorch's: a (N, C, H, W) gradient is made in rows, then moved back)
+    return namespace_of(g).ascontiguousarray(_nll_bwd(ARRAY_MATH, g, None, None, None, p)[0])
+
+
+def _nll_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of nll_loss_backward(grad, input): nll_loss(gg) for grad, zeros for the input."""
+    return m.nll_loss(gg, p), m.zeros(gg)
 
 
 def _index_grad_fwd(g, shape, index):
@@ -1842,7 +1948,7 @@ def _pow_exp_grad(m, g, base, exponent, r):
             return g * _half_times(r, math.log(base))
         return g * m.where(m.data(exponent) >= 0, 0, r * (float("-inf") if base == 0 else float("nan")))
     zero = m.data(base) == 0
-    if not zero.any():
+    if not zero.any() and m is ARRAY_MATH:  # (PyTorch's at::where is recorded whether or not a base is 0)
         return g * (r * m.log(base))
     return g * m.where(zero & (m.data(exponent) >= 0), 0, r * m.log(base))
 
@@ -1852,7 +1958,8 @@ def _pow_base_grad(m, g, base, exponent):
     where the exponent is 0 (PyTorch's pow_backward_self; not 0 * inf = nan at a zero base)."""
     grad = g * (exponent * m.pow(base, exponent - 1))
     zero = m.data(exponent) == 0
-    return m.where(zero, 0, grad) if zero.any() else grad
+    # (PyTorch's at::where, recorded whether or not an exponent is 0)
+    return m.where(zero, 0, grad) if zero.any() or m is not ARRAY_MATH else grad
 
 
 def _pow_scalar_bwd(m, g, a, b, r, p):
@@ -2269,8 +2376,12 @@ def _prod_bwd(m, g, a, b, r, p):
     shape, dims, keepdim = p["shape"], p["dims"], p["keepdim"]
     if not shape:
         return (g,)
-    g = _expand_reduced(m, g, shape, dims, keepdim)
     zero = m.data(a) == 0
+    if m is not ARRAY_MATH and not zero.any():
+        if not keepdim and len(dims) < len(shape):  # (PyTorch's: unsqueezed, broadcast by the products)
+            g, r = m.expand_dims(g, dims[0]), m.expand_dims(r, dims[0])
+        return (g * (r / a),)
+    g = _expand_reduced(m, g, shape, dims, keepdim)
     if not zero.any():
         return (g * (_expand_reduced(m, r, shape, dims, keepdim) / a),)
     whole = p.get("whole", len(dims) == len(shape))
@@ -2377,7 +2488,9 @@ def _centered(m, a, dims):
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
     if m is ARRAY_MATH and a.dtype is _F16:  # (a float16 mean: a float32 sum and division, one rounding)
         return a - (a.astype(_F32).sum(axis=all_dims, keepdims=True) / _count(a.shape, dims)).astype(_F16)
-    return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
+    if m is ARRAY_MATH:
+        return a - m.sum(a, all_dims, True) / _count(a.shape, dims)
+    return a - m.mean(a, dims)  # (PyTorch's self.mean(dim, true): its MeanBackward node, the same values)
 
 
 def _var_bwd(m, g, a, b, r, p):
@@ -2386,7 +2499,11 @@ def _var_bwd(m, g, a, b, r, p):
     g * (nan where a equals the mean, else inf)."""
     dims = p["dims"]
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
-    g = _expand_reduced(m, g, a.shape, all_dims, p["keepdim"])
+    if m is ARRAY_MATH:
+        g = _expand_reduced(m, g, a.shape, all_dims, p["keepdim"])
+    elif not p["keepdim"] and a.shape and dims is not None:  # (as PyTorch's: unsqueezed, not expanded)
+        for d in sorted(dims):
+            g = m.expand_dims(g, d)
     dof = _count(a.shape, dims) - p["correction"]
     if (dims is None or not a.shape) and dof <= 0:
         data = m.data(a)
@@ -2410,7 +2527,9 @@ def _std_bwd(m, g, a, b, r, p):
     equal: a gradient of 0, not nan)."""
     g = g / (r * 2)
     zero = m.data(r) == 0
-    if zero.any():
+    if m is not ARRAY_MATH:  # (PyTorch's masked_fill_, whether or not a std is 0: its node)
+        g = m.masked_fill(g, zero, 0)
+    elif zero.any():
         g = m.where(zero, 0, g)
     return _var_bwd(m, g, a, b, r, p)
 
@@ -2445,12 +2564,14 @@ def _norm_bwd(m, g, a, b, r, p):
     """PyTorch's linalg_vector_norm_backward: x * |x|^(p-2) / norm^(p-1), 0 where the norm is 0."""
     ord, dims, keepdim = p["ord"], p["dims"], p["keepdim"]  # noqa: A001
     all_dims = tuple(range(len(a.shape))) if dims is None else dims
-    g = _expand_reduced(m, g, a.shape, all_dims, keepdim)
+    spread = _expand_reduced if m is ARRAY_MATH else lambda m, x, shape, _, keepdim: _unsqueeze_reduced(
+        m, x, shape, dims, keepdim)  # (PyTorch's: unsqueezed where a dim was given, not expanded)
+    g = spread(m, g, a.shape, all_dims, keepdim)
     if ord == 0:
-        return (m.zeros(g),)
+        return (m.zeros(_expand_reduced(m, g, a.shape, all_dims, True)),)
     if ord == 1:
         return (g * m.sign(a),)
-    r = _expand_reduced(m, r, a.shape, all_dims, keepdim)
+    r = spread(m, r, a.shape, all_dims, keepdim)
     if ord == math.inf:
         hit = m.data(abs(a)) == m.data(r)
         ties = m.const(hit.sum(axis=all_dims, keepdims=True))
@@ -2458,7 +2579,7 @@ def _norm_bwd(m, g, a, b, r, p):
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
     if ord == 2:  # (PyTorch's grad * (self / norm).masked_fill_(norm == 0, 0))
-        return (g * m.where(zero, 0, a / safe),)
+        return (g * m.masked_fill(a / safe, zero, 0),)
     return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
@@ -2567,7 +2688,9 @@ def _softplus_fwd(x, beta, threshold):
 
 
 def _gelu_bwd(m, g, a, b, r, p):
-    """PyTorch's gelu_backward, with m's operations so that a second derivative works."""
+    """PyTorch's gelu_backward (under create_graph its own op, GeluBackwardBackward0, as PyTorch's)."""
+    if m is not ARRAY_MATH:
+        return (m.gelu_backward(g, a, p["approximate"]),)
     if p["approximate"] == "tanh":
         t = m.tanh((a + a * a * a * _GELU_C) * _GELU_K)
         inner = (a * a * (3 * _GELU_C) + 1) * _GELU_K
@@ -2577,7 +2700,64 @@ def _gelu_bwd(m, g, a, b, r, p):
     return (g * (cdf + a * pdf),)
 
 
+def _gelu_grad(g, a, approximate):
+    """gelu's backward of arrays (its row's), the forward of GeluBackwardBackward0."""
+    return ROWS["gelu"].backward(ARRAY_MATH, g, a, None, None, {"approximate": approximate})[0]
+
+
+def _gelu_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of gelu_backward(grad, x): gelu_backward(gg, x) for grad, and for x
+    gelu_double_backward: gg * grad * gelu''(x), in its steps."""
+    go, x = a, b
+    if p["approximate"] == "tanh":
+        beta = math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5
+        kappa = 0.044715
+        inner = beta * (x + kappa * m.pow(x, 3))
+        tanh_inner = m.tanh(inner)
+        sech_inner = 1 / m.cosh(inner)
+        f = 0.5 * x
+        gg_ = 1 - tanh_inner * tanh_inner
+        h = beta * (1 + 3 * kappa * x * x)
+        f_prime_gh = 0.5 * gg_ * h
+        g_prime = (2 * sech_inner) * (-sech_inner * tanh_inner) * h
+        g_prime_fh = f * h * g_prime
+        h_prime = 6 * kappa * x * beta
+        h_prime_fg = f * gg_ * h_prime
+        second = 2 * f_prime_gh + g_prime_fh + h_prime_fg
+    else:
+        beta = (2 / math.sqrt(math.pi)) * math.sqrt(0.5) * 0.5
+        x_sq = x * x
+        pdf = beta * m.exp(-0.5 * x_sq)
+        second = 2 * pdf - x_sq * pdf
+    return m.gelu_backward(gg, x, p["approximate"]), gg * go * second
+
+
+def _act_grad(row, g, a, p):
+    """An activation's backward of arrays (its row's), the forward of its XBackwardBackward0 op."""
+    return ROWS[row].backward(ARRAY_MATH, g, a, None, None, p)[0]
+
+
+def _elu_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of elu_backward(grad, x): elu_backward(gg, x) for grad; for x
+    elu_double_backward, elu_backward(gg * grad * input_scale, x) where x < 0."""
+    negative = m.const((m.data(b) < 0).astype(m.data(gg).dtype))
+    return m.act_backward("elu", gg, b, p), m.act_backward("elu", gg * a * 1, b, p) * negative
+
+
+def _softplus_double_bwd(m, gg, a, b, r, p):
+    """PyTorch's derivatives of softplus_backward(grad, x): softplus_backward(gg, x) for grad; for x
+    softplus_double_backward(gg * grad, x): sigmoid_backward(gg * grad, sigmoid(beta x)) where beta x is
+    below the threshold, times beta."""
+    beta, threshold = p["beta"], p["threshold"]
+    bx = b * beta
+    below = m.const((m.data(bx) < threshold).astype(m.data(gg).dtype))
+    return (m.act_backward("softplus", gg, b, p),
+            m.sigmoid_backward(gg * a, m.sigmoid(bx)) * below * beta)
+
+
 def _softplus_bwd(m, g, a, b, r, p):
+    if m is not ARRAY_MATH:
+        return (m.act_backward("softplus", g, a, p),)
     beta, threshold = p["beta"], p["threshold"]
     z = m.exp(a * beta)
     return (m.where(m.data(a) * beta > threshold, g, g * z / (z + 1)),)
@@ -2588,7 +2768,8 @@ def _sigmoid_of(m, x):
 
 
 def _silu_bwd(m, g, a, b, r, p):
-    s = _sigmoid_of(m, a)
+    # (under create_graph PyTorch's infinitely_differentiable_silu_backward, of input.sigmoid(): its node)
+    s = _sigmoid_of(m, a) if m is ARRAY_MATH else m.sigmoid_of(a)
     return (g * s * (a * (1 - s) + 1),)
 
 
@@ -2696,6 +2877,9 @@ def _smooth_l1_bwd(m, g, a, b, r, p):
     huber = "delta" in p
     if "dtype_error" in p:
         raise RuntimeError(p["dtype_error"])
+    if m is not ARRAY_MATH:  # (PyTorch's smooth_l1_loss_backward / huber_loss_backward, one node per input)
+        row = "huber_loss" if huber else "smooth_l1_loss"
+        return m.loss_backward(row, g, a, b, p), m.loss_backward(row, g, b, a, p)
     width = p["delta"] if huber else p["beta"]
     reduction = p["reduction"]
     norm = 1.0 / max(_numel(a.shape), 1) if reduction == "mean" else 1.0
@@ -2732,6 +2916,9 @@ def _logsumexp_fwd(x, dims, keepdim):
 def _logsumexp_bwd(m, g, a, b, r, p):
     """g * exp(x - logsumexp(x)), the reduced dims put back."""
     shape, dims, keepdim = a.shape, p["dims"], p["keepdim"]
+    if m is not ARRAY_MATH:  # (PyTorch's: grad and result unsqueezed, broadcast by the ops)
+        return (_unsqueeze_reduced(m, g, shape, dims, keepdim) * m.exp(a - _unsqueeze_reduced(
+            m, r, shape, dims, keepdim)),)
     spread = _expand_reduced(m, r, shape, dims, keepdim)
     return (_expand_reduced(m, g, shape, dims, keepdim) * m.exp(a - spread),)
 
@@ -2893,7 +3080,7 @@ def _addmm_bwd(m, g, a, b, r, p):
     mat1, mat2 = p["mat1"], p["mat2"]
     if m is ARRAY_MATH:
         mat1, mat2 = mat1._data, mat2._data
-    return g, g @ m.mT(mat2), m.mT(mat1) @ g
+    return g, g @ m.t(mat2), m.t(mat1) @ g  # (t(): PyTorch's formulas' TBackward0)
 
 
 def _xlogy_fwd(x, y):
@@ -3000,6 +3187,12 @@ ROWS: dict[str, Op] = {
               save="Ab", float_constant=True, elementwise=TRUE_DIVIDE),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
+    # add's and sub's Scalar overloads: only backward formulas record them (FORMULA), a script's `x + 1` is
+    # add's tensor overload in PyTorch too
+    "add_scalar": Op("AddBackward1", operator.add, lambda m, g, a, b, r, p: (g,), scalar_arg=True,
+                     float_constant=True),
+    "sub_scalar": Op("SubBackward1", operator.sub, lambda m, g, a, b, r, p: (g,), scalar_arg=True,
+                     float_constant=True),
     "mul_scalar": Op("MulBackward1", lambda a, b: a * b, lambda m, g, a, b, r, p: (g * b,), save="b",
                      scalar_arg=True, float_constant=True),
     "div_scalar": Op("DivBackward1", _true_divide, lambda m, g, a, b, r, p: (g / b,), save="b",
@@ -3025,7 +3218,7 @@ ROWS: dict[str, Op] = {
     "log": Op("LogBackward0", _log, lambda m, g, a, b, r, p: (g / a,), save="a"),
     "log1p": Op("Log1PBackward0", _log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
     "sin": Op("SinBackward0", _sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
-    "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (-g * m.sin(a),), save="a"),
+    "cos": Op("CosBackward0", _cos, lambda m, g, a, b, r, p: (g * -m.sin(a),), save="a"),
     "sinh": Op("SinhBackward0", _sinh, lambda m, g, a, b, r, p: (g * m.cosh(a),), save="a"),
     "cosh": Op("CoshBackward0", _cosh, lambda m, g, a, b, r, p: (g * m.sinh(a),), save="a"),
     "asin": Op("AsinBackward0", _asin, lambda m, g, a, b, r, p: (g * m.rsqrt(-a * a + 1),), save="a"),
@@ -3034,7 +3227,7 @@ ROWS: dict[str, Op] = {
     "log2": Op("Log2Backward0", _log2, lambda m, g, a, b, r, p: (g / _half_times(a, _LN2),), save="a"),
     "log10": Op("Log10Backward0", _log10, lambda m, g, a, b, r, p: (g / _half_times(a, _LN10),), save="a"),
     "xlogy": Op("XlogyBackward0", _xlogy_fwd, _xlogy_bwd, save="BA"),
-    "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + r * r),), save="r"),
+    "tan": Op("TanBackward0", _tan, lambda m, g, a, b, r, p: (g * (1 + m.square(r)),), save="r"),
     "tanh": Op("TanhBackward0", _tanh, lambda m, g, a, b, r, p: (m.tanh_backward(g, r),), save="r"),
     "sigmoid": Op("SigmoidBackward0", _sigmoid_fwd, lambda m, g, a, b, r, p: (m.sigmoid_backward(g, r),),
                   save="r"),
@@ -3056,6 +3249,7 @@ ROWS: dict[str, Op] = {
                 save="r"),
     "abs": Op("AbsBackward0", xp.abs, lambda m, g, a, b, r, p: (g * m.sign(a),), save="a"),
     "sign": Op("SignBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "sgn": Op("SgnBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
     "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (m.zeros(g),)),
@@ -3098,8 +3292,8 @@ ROWS: dict[str, Op] = {
     "max_dim": Op("MaxBackward0", _reduced(xp.max), _scatter_along, saves_params=True),
     "min_dim": Op("MinBackward0", _reduced(xp.min), _scatter_along, saves_params=True),
     # linear algebra
-    "mm": Op("MmBackward0", _check_mm,
-             lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
+    "mm": Op("MmBackward0", _check_mm,  # (PyTorch's formulas transpose with t(): TBackward0)
+             lambda m, g, a, b, r, p: (_nz(b) and g @ m.t(b), _nz(a) and m.t(a) @ g), save="BA",
              elementwise=False),
     "mv": Op("MvBackward0", _check_mv,
              lambda m, g, a, b, r, p: (_nz(b) and m.outer(g, b), _nz(a) and m.mT(a) @ g), save="BA",
@@ -3138,25 +3332,58 @@ ROWS: dict[str, Op] = {
         save="ab"),
     "mse_loss": Op("MseLossBackward0", lambda a, b, reduction="mean": _reduce_loss((a - b) ** 2, reduction),
                    _mse_bwd, save="ab"),
+    # mse_loss's backward as an op of (grad, input, target), recorded under create_graph as PyTorch records it
+    "mse_loss_backward": Op("MseLossBackwardBackward0", _mse_grad, _mse_double_bwd, elementwise=False,
+                            saves_params=True),
     "nll_loss": Op("NllLossBackward0", _nll_fwd, _nll_bwd, saves_params=True),
     "gelu": Op("GeluBackward0", _gelu_fwd, _gelu_bwd, save="a", opmath="fb"),
+    # its backward as an op of (grad, input), recorded under create_graph as PyTorch records it
+    "gelu_backward": Op("GeluBackwardBackward0", lambda g, a, approximate: _gelu_grad(g, a, approximate),
+                        _gelu_double_bwd, save="ab"),
     "erf": Op("ErfBackward0", _erf,
-              lambda m, g, a, b, r, p: (_half_times(m.exp(-(a * a)), 2 / math.sqrt(math.pi)) * g,), save="a"),
+              lambda m, g, a, b, r, p: (_half_times(m.exp(-m.square(a)), 2 / math.sqrt(math.pi)) * g,),
+              save="a"),
     "leaky_relu": Op("LeakyReluBackward0",
                      lambda a, negative_slope: xp.where(a > 0, a, a * negative_slope).astype(a.dtype),
-                     lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"]),),
+                     lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * p["negative_slope"])
+                                               if m is ARRAY_MATH else
+                                               m.leaky_relu_backward(g, a, p["negative_slope"]),),
                      save="a", opmath="fb"),
+    # its backward as an op of (grad, input), recorded under create_graph as PyTorch records it: the input's
+    # gradient is 0, the grad's leaky_relu_backward of the incoming one
+    "leaky_relu_backward": Op("LeakyReluBackwardBackward0", lambda g, a, negative_slope: _leaky_grad(
+        g, a, negative_slope), lambda m, gg, a, b, r, p: (m.leaky_relu_backward(gg, b, p["negative_slope"]),
+                                                          m.zeros(gg)), save="b"),
     "elu": Op("EluBackward0", _elu_fwd,
-              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"]),), save="a",
+              lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"])
+                                        if m is ARRAY_MATH else m.act_backward("elu", g, a, p),), save="a",
               opmath="fb"),
     "silu": Op("SiluBackward0", _silu_fwd, _silu_bwd, save="a", opmath="fb"),
     "softplus": Op("SoftplusBackward0", _softplus_fwd, _softplus_bwd, save="a", opmath="fb"),
+    # their backwards as ops of (grad, input), recorded under create_graph as PyTorch records them
+    "elu_backward": Op("EluBackwardBackward0", lambda g, a, **p: _act_grad("elu", g, a, p), _elu_double_bwd,
+                       save="ab"),
+    "softplus_backward": Op("SoftplusBackwardBackward0", lambda g, a, **p: _act_grad("softplus", g, a, p),
+                            _softplus_double_bwd, save="ab"),
     "binary_cross_entropy": Op("BinaryCrossEntropyBackward0", _bce_fwd, _bce_bwd, save="ab"),
     "binary_cross_entropy_with_logits": Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd,
                                            _bce_logits_bwd, save="ab"),
     "smooth_l1_loss": Op("SmoothL1LossBackward0", _smooth_l1_fwd, _smooth_l1_bwd, save="ab", opmath="b"),
     "huber_loss": Op("HuberLossBackward0", _huber_fwd, _smooth_l1_bwd, save="ab"),
+    # their backwards as ops of (grad, input, target), recorded under create_graph as PyTorch records them
+    "smooth_l1_loss_backward": Op("SmoothL1LossBackwardBackward0",
+                                  lambda g, x, y, p: _loss_grad_of("smooth_l1_loss", g, x, y, p),
+                                  _smooth_l1_double_bwd, elementwise=False, saves_params=True),
+    "huber_loss_backward": Op("HuberLossBackwardBackward0",
+                              lambda g, x, y, p: _loss_grad_of("huber_loss", g, x, y, p),
+                              _smooth_l1_double_bwd, elementwise=False, saves_params=True),
     "nll_loss2d": Op("NllLoss2DBackward0", _nll_fwd, _nll_bwd, saves_params=True),
+    # nll_loss's backward as an op of (grad, input), recorded under create_graph as PyTorch records it (the
+    # input only for its shape: its gradient is 0, but the result requires grad when the input does)
+    "nll_loss_backward": Op("NllLossBackwardBackward0", _nll_grad, _nll_double_bwd, elementwise=False,
+                            saves_params=True),
+    "nll_loss2d_backward": Op("NllLoss2DBackwardBackward0", _nll_grad, _nll_double_bwd, elementwise=False,
+                              saves_params=True),
     # shape and views
     "view": Op("ViewBackward0", _view_fwd, _to_input_shape, view=True),
     "reshape_alias": Op("ReshapeAliasBackward0", _view_fwd, _to_input_shape, view=True),
@@ -3170,7 +3397,10 @@ ROWS: dict[str, Op] = {
     "t": Op("TBackward0", _t_fwd, lambda m, g, a, b, r, p: (m.t(g) if len(g.shape) == 2 else g,), view=True),
     "permute": Op("PermuteBackward0", _permute_fwd,
                   lambda m, g, a, b, r, p: (m.permute(g, _inverse(p["dims"], len(g.shape))),), view=True),
-    "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd, _to_input_shape, view=True),
+    # (under create_graph PyTorch's formula, grad.squeeze(dim): a SqueezeBackward1, not a view)
+    "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd,
+                    lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]) if m is ARRAY_MATH
+                                              else m.squeeze_dim(g, p["dim"]),), view=True),
     "squeeze": Op("SqueezeBackward0", _squeeze_fwd, _to_input_shape, view=True),
     "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, _to_input_shape, view=True),
     "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, _to_input_shape, view=True),
@@ -3267,6 +3497,11 @@ def _in_float32(fn, *args, **params):
     return asarray(out).astype(_F16, copy=False)
 
 
+# the Scalar overload of each row that backward formulas use with a number operand (FORMULA)
+_SCALAR_ROWS = {id(ROWS[tensor_row]): ROWS[scalar_row] for tensor_row, scalar_row in (
+    ("add", "add_scalar"), ("sub", "sub_scalar"), ("mul", "mul_scalar"), ("div", "div_scalar"),
+    ("rsub", "sub"))}
+
 # rows whose forward is exactly a ufunc (without params), for in-place ops that need no node
 _FILL_ROWS = {id(ROWS[name])
               for name in ("zero_", "fill_", "fill_tensor", "masked_fill_", "masked_fill_tensor")}
@@ -3312,6 +3547,15 @@ TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
     sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
+    square=xp.square,
+    mse_loss_backward=_mse_grad,
+    loss_backward=_loss_grad_of,
+    act_backward=_act_grad,
+    gelu_backward=_gelu_grad,
+    leaky_relu_backward=_leaky_grad,
+    sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),
+    nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
+    masked_fill=lambda x, mask, value: xp.where(mask, value, x),
     cumprod=_cumprod_fwd,
     roll=_roll_fwd,
     threshold_backward=_threshold_backward, tanh_backward=_tanh_backward, sigmoid_backward=_sigmoid_backward,

@@ -276,6 +276,35 @@ CASES: dict[str, Case] = {
     "relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((x.relu() * x.relu()).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
         rows=("relu", "threshold_backward"), smooth=False),
+    # a number operand in a backward formula is a Scalar there: `a + 1` is AddBackward1, `e - 1` SubBackward1
+    "log1p_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(x.log1p().sum(), x, create_graph=True)[0] * 1.5, p(2, 3),
+        rows=("add_scalar",)),
+    "pow_tensor_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad((x ** y).sum(), x, create_graph=True)[0] * 1.5, p(2, 3), f(2, 3),
+        rows=("sub_scalar",)),
+    # abs's formula, grad * self.sgn(): PyTorch's SgnBackward0 node (sign() is SignBackward0)
+    "abs_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((x.abs() * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("sgn",), smooth=False),
+    # leaky_relu's gradient under create_graph: a LeakyReluBackwardBackward0 of (grad, input), as PyTorch's
+    "leaky_relu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).leaky_relu(x, 0.2) * x).sum(), x, create_graph=True)[0] * 1.5,
+        f(2, 3), rows=("leaky_relu_backward",), smooth=False),
+    # gelu's gradient under create_graph: a GeluBackwardBackward0 of (grad, input), PyTorch's double backward
+    "gelu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).gelu(x) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("gelu_backward",)),
+    "gelu_tanh_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(F(t).gelu(x, approximate="tanh").sum(), x, create_graph=True)[0] ** 2,
+        f(2, 3), rows=("gelu_backward",)),
+    # elu's and softplus's gradients under create_graph: XBackwardBackward0 ops of (grad, input), as PyTorch's
+    "elu_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).elu(x, 0.7) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
+        rows=("elu_backward",)),
+    "softplus_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).softplus(x, 2.0, 1.5) * x).sum(), x, create_graph=True)[0] ** 2,
+        f(2, 3), rows=("softplus_backward",)),
     "F.relu": case(lambda t, x: t.nn.functional.relu(x), f(2, 3), rows="relu", smooth=False),
     "relu_method": case(lambda t, x: x.relu(), f(4), rows="relu", smooth=False),
     "sqrt": case(lambda t, x: t.sqrt(x), p(3), rows="sqrt"),
@@ -439,9 +468,48 @@ CASES: dict[str, Case] = {
     "mse_loss": case(lambda t, x, y: t.nn.functional.mse_loss(x, y), f(2, 3), f(2, 3), rows="mse_loss"),
     "mse_loss_sum": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="sum"), f(4), c(4),
                          rows="mse_loss"),
+    # mse_loss's gradients under create_graph: MseLossBackwardBackward0 nodes of (grad, input, target), whose
+    # own derivatives (the second-derivative test) are PyTorch's formulas
+    "mse_loss_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y), (x, y), create_graph=True)[0] * 1.5,
+        f(2, 3), f(2, 3), rows=("mse_loss_backward",)),
+    "mse_loss_none_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y, reduction="none"), y, x * 0.5,
+                                        create_graph=True)[0] ** 2, f(2, 3), f(2, 3),
+        rows=("mse_loss_backward",)),
+    "mse_loss_sum_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(t.nn.functional.mse_loss(x, y, reduction="sum") * x.sum(), x,
+                                        create_graph=True)[0], f(5), f(5), rows=("mse_loss_backward",)),
+    # smooth_l1_loss's and huber_loss's gradients under create_graph: their XBackwardBackward0 nodes
+    "smooth_l1_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).smooth_l1_loss(x, y, beta=0.8), (x, y), create_graph=True)[0]
+        * x, f(2, 3), f(2, 3), rows=("smooth_l1_loss_backward",)),
+    "smooth_l1_none_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).smooth_l1_loss(x, y, reduction="none"), y, x * 0.5,
+                                        create_graph=True)[0] ** 2, f(2, 3), f(2, 3),
+        rows=("smooth_l1_loss_backward",)),
+    "huber_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).huber_loss(x, y, delta=0.7), (x, y), create_graph=True)[1]
+        * x, f(2, 3), f(2, 3), rows=("huber_loss_backward",)),
+    "huber_sum_grad_of_grad": case(
+        lambda t, x, y: t.autograd.grad(F(t).huber_loss(x, y, reduction="sum") * x.sum(), x,
+                                        create_graph=True)[0], f(5), f(5), rows=("huber_loss_backward",)),
     "mse_loss_none": case(lambda t, x, y: t.nn.functional.mse_loss(x, y, reduction="none"), f(2, 3), f(2, 3),
                           rows="mse_loss"),
     "nll_loss": case(lambda t, x: F(t).nll_loss(x, t.tensor([0, 2, 1])), f(3, 4), rows="nll_loss"),
+    # nll_loss's gradient under create_graph: a NllLossBackwardBackward0 of (grad, input), which requires
+    # grad when the input does (PyTorch's cross_entropy gradients name it), its grad's derivative nll_loss
+    "cross_entropy_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(
+            F(t).cross_entropy(x, t.tensor([0, 2, 1]), t.tensor([0.5, 1, 2, 3.], dtype=x.dtype)), x,
+            create_graph=True)[0] * 1.5, f(3, 4),
+        rows=("nll_loss_backward", "log_softmax_backward")),
+    "nll_loss_grad_of_grad": case(
+        lambda t, x, g: t.autograd.grad(F(t).nll_loss(x * x, t.tensor([3, 0]), reduction="none"), x, g,
+                                        create_graph=True)[0], f(2, 4), f(2), rows=("nll_loss_backward",)),
+    "nll_loss2d_grad_of_grad": case(
+        lambda t, x: t.autograd.grad(F(t).nll_loss(x * x, t.tensor([[[0, 2]], [[1, 1]]])), x,
+                                     create_graph=True)[0], f(2, 3, 1, 2), rows=("nll_loss2d_backward",)),
     "nll_loss_sum": case(lambda t, x: F(t).nll_loss(x, t.tensor([3, 2]), reduction="sum"), f(2, 4),
                          rows="nll_loss"),
     "nll_loss_none": case(lambda t, x: F(t).nll_loss(x, t.tensor([3, 0]), reduction="none"), f(2, 4),
