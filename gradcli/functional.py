@@ -1807,10 +1807,14 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def cumsum(input, dim, *, dtype=None):
-    _need_tensor("cumsum", input)
+    return _cumulative("cumsum", input, dim, dtype)
+
+
+def _cumulative(name, input, dim, dtype):
+    _need_tensor(name, input)
     if dtype is not None:
         input = to(input, dtype)
-    return unary(ROWS["cumsum"], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
+    return unary(ROWS[name], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
 
 
 # ------------------------------------------------------------------ logsumexp, amax/amin, split, flip, isnan
@@ -2094,10 +2098,7 @@ def narrow(input, dim, start, length):
 
 
 def cumprod(input, dim, *, dtype=None):
-    _need_tensor("cumprod", input)
-    if dtype is not None:
-        input = to(input, dtype)
-    return unary(ROWS["cumprod"], input, {"dim": _dim(dim, builtin_max(input._data.ndim, 1))})
+    return _cumulative("cumprod", input, dim, dtype)
 
 
 def _sorted_indices(data, d, descending):

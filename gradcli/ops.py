@@ -1086,6 +1086,18 @@ def _not_implemented(aten):
     return backward
 
 
+def _as_multi_views(x, outs):
+    """Make outs (arrays of x's memory, wrapped) the views unbind or split returns: x's version counter and
+    base, and how they were made (PyTorch forbids changing such views in place)."""
+    base = x._base if x._base is not None else x
+    if base is x and not x._rg:
+        x._has_views = True
+    for o in outs:
+        o._version = x._version
+        o._base = base
+        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
+
+
 def unbind(x, dim):
     """The slices of x along dim, as views that share one UnbindBackward0 node (output_nr 0, 1, ...)."""
     xa = x._data
@@ -1094,13 +1106,7 @@ def unbind(x, dim):
         raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
     limits.check_sequence(xa.shape[d])
     outs = [Tensor._make(xa[(slice(None),) * d + (i, Ellipsis)]) for i in range(xa.shape[d])]  # (views)
-    base = x._base if x._base is not None else x
-    if base is x and not x._rg:
-        x._has_views = True
-    for o in outs:
-        o._version = x._version
-        o._base = base
-        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
+    _as_multi_views(x, outs)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS["unbind"], {"dim": d, "out_shape": xa.shape[:d] + xa.shape[d + 1:]})
         node.n_outputs = len(outs)
@@ -1122,13 +1128,7 @@ def split(x, sizes, dim, key):
     for n in sizes:
         outs.append(Tensor._make(xa[(slice(None),) * dim + (slice(start, start + n),)]))  # (views)
         start += n
-    base = x._base if x._base is not None else x
-    if base is x and not x._rg:
-        x._has_views = True
-    for o in outs:
-        o._version = x._version
-        o._base = base
-        o._creation = VIEW_MULTI if GRAD.enabled else no_grad_view(o, base)
+    _as_multi_views(x, outs)
     if GRAD.enabled and x._rg:
         node = _new_node(ROWS[key], {"dim": dim, "out_shapes": [o._data.shape for o in outs]})
         node.n_outputs = len(outs)

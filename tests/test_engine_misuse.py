@@ -1059,6 +1059,26 @@ def test_edge_values_match_torch(torch, name):
         str(want.dtype), tuple(want.shape), repr(want.tolist()))
 
 
+def failure_of(code, t, statements=False):
+    """(type name, first line of the message) of the exception `code` raises run on the torch-like
+    namespace t, or None: an expression (eval) or, with statements, a block (exec). Test code running the
+    same text on PyTorch and on gradcli."""
+    try:
+        if statements:
+            exec(code, {"t": t})  # noqa: S102
+        else:
+            eval(code, {"t": t})  # noqa: S307
+    except Exception as exc:  # noqa: BLE001 - the failure itself is compared
+        return type(exc).__name__, str(exc).split("\n")[0]
+    return None
+
+
+def assert_fails_as_torch(torch, code, statements=False):
+    want = failure_of(code, torch, statements)
+    assert want is not None, "PyTorch did not fail"
+    assert failure_of(code, G, statements) == want
+
+
 # ------------------------------------------------------------------ out-of-range indices: which dimension
 @pytest.mark.parametrize(
     "expression",
@@ -1085,16 +1105,7 @@ def test_edge_values_match_torch(torch, name):
 def test_index_error_names_the_position_as_pytorch_does(torch, expression):
     """PyTorch's IndexError names the index's position in the index, where '...' and None count one item
     each (x[..., 0] of a 1-d tensor is 'dimension 1'), not the dimension it lands on."""
-    def outcome(t):
-        try:
-            eval(expression, {"t": t})  # noqa: S307 - test code: one expression on both libraries
-        except IndexError as exc:
-            return str(exc)
-        return None
-
-    want = outcome(torch)
-    assert want is not None
-    assert outcome(G) == want
+    assert_fails_as_torch(torch, expression)
 
 
 @pytest.mark.parametrize(
@@ -1109,16 +1120,7 @@ def test_index_error_names_the_position_as_pytorch_does(torch, expression):
     ],
 )
 def test_index_select_out_of_range_fails_as_pytorch_does(torch, expression):
-    def outcome(t):
-        try:
-            eval(expression, {"t": t})  # noqa: S307 - test code: one expression on both libraries
-        except (IndexError, RuntimeError) as exc:
-            return type(exc).__name__, str(exc)
-        return None
-
-    want = outcome(torch)
-    assert want is not None
-    assert outcome(G) == want
+    assert_fails_as_torch(torch, expression)
 
 
 @pytest.mark.parametrize(
@@ -1136,13 +1138,4 @@ def test_index_select_out_of_range_fails_as_pytorch_does(torch, expression):
 )
 def test_index_write_error_names_the_position_as_pytorch_does(torch, statements):
     """x[..., i] = v out of range names the index's position as reading does ('...' and None count one)."""
-    def outcome(t):
-        try:
-            exec(statements, {"t": t})  # noqa: S102 - test code: the same statements on both libraries
-        except IndexError as exc:
-            return str(exc)
-        return None
-
-    want = outcome(torch)
-    assert want is not None
-    assert outcome(G) == want
+    assert_fails_as_torch(torch, statements, statements=True)

@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 import pytest
+from test_engine_misuse import assert_fails_as_torch
 from test_engine_ops import MODULES, NS, G, to_numpy
 
 from gradcli import rng
@@ -172,16 +173,7 @@ def test_in_place_draws_record_pytorchs_nodes():
     ],
 )
 def test_in_place_draw_misuse_fails_as_pytorch_does(torch, source):
-    def outcome(t):
-        try:
-            eval(source, {"t": t})  # noqa: S307 - test code: the same expression on both libraries
-        except Exception as exc:  # noqa: BLE001 - the failure itself is compared
-            return type(exc).__name__, str(exc).split("\n")[0]
-        return None
-
-    want = outcome(torch)
-    assert want is not None
-    assert outcome(G) == want
+    assert_fails_as_torch(torch, source)
 
 
 def test_generator_objects_keep_streams_of_their_own(torch):
