@@ -2953,14 +2953,23 @@ def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, genera
     size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
     gen = _stream(generator, "rand")
-    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: gen.uniform(n, d))), requires_grad, dev)
+    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: gen.uniform(n, _float_kernel(
+        d, "check_uniform_bounds")))), requires_grad, dev)
 
 
 def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
     gen = _stream(generator, "randn")
-    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: gen.normal(n, d))), requires_grad, dev)
+    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: gen.normal(n, _float_kernel(
+        d, "normal_kernel_cpu")))), requires_grad, dev)
+
+
+def _float_kernel(np_dtype, kernel):
+    """A draw of floats into np_dtype: PyTorch's kernels have none for an integer or bool dtype."""
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{ops._type_name(np_dtype)}\'')
+    return np_dtype
 
 
 def _random_bound(method, name, value, pos):
@@ -3104,6 +3113,14 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if size is None:
         low, high, size = 0, low, high
     dtype = _resolve_dtype(dtype) or dtypes.int64
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if dtype.np.kind in "iub":  # (what the dtype can hold, in PyTorch's words)
+        info = None if dtype.np.kind == "b" else xp.iinfo(dtype.np)
+        lo, hi = (0, 1) if info is None else (int(info.min), int(info.max))
+        for name, value in (("from", low), ("to - 1", high - 1)):
+            if not lo <= value <= hi:
+                raise RuntimeError(f"{name} is out of bounds for {ops._C_NAMES[dtype.np.name]}")
     integers = _drawn(lambda n, d: gen.integers(n, low, high).astype(d))
     return _finish(_sized("randint", tuple(size), dtype, integers),
                    requires_grad, dev)
