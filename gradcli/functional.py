@@ -2953,7 +2953,7 @@ def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, genera
     size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
     gen = _stream(generator, "rand")
-    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: gen.uniform(n, _float_kernel(
+    return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: gen.uniform(n, _float_draw(
         d, "check_uniform_bounds")))), requires_grad, dev)
 
 
@@ -2961,11 +2961,11 @@ def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, gener
     size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
     gen = _stream(generator, "randn")
-    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: gen.normal(n, _float_kernel(
+    return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: gen.normal(n, _float_draw(
         d, "normal_kernel_cpu")))), requires_grad, dev)
 
 
-def _float_kernel(np_dtype, kernel):
+def _float_draw(np_dtype, kernel):
     """A draw of floats into np_dtype: PyTorch's kernels have none for an integer or bool dtype."""
     if np_dtype.kind != "f":
         raise NotImplementedError(f'"{kernel}" not implemented for \'{ops._type_name(np_dtype)}\'')
