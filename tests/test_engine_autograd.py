@@ -928,8 +928,9 @@ def custom_input_returned_as_is_without_recording(t, log):
     log += [y is x, y, z]
 
 
-@scenario
-def custom_mark_dirty_leaf_and_view_of_leaf(t, log):
+def _doubling_in_place(t):
+    """A custom Function that doubles its input in place and marks it dirty (its backward doubles g)."""
+
     class Double(t.autograd.Function):
         @staticmethod
         def forward(ctx, a):
@@ -940,6 +941,13 @@ def custom_mark_dirty_leaf_and_view_of_leaf(t, log):
         @staticmethod
         def backward(ctx, g):
             return g * 2
+
+    return Double
+
+
+@scenario
+def custom_mark_dirty_leaf_and_view_of_leaf(t, log):
+    Double = _doubling_in_place(t)
 
     x = t.tensor([[-2.0, 1.5], [0.5, 3.0]], requires_grad=True)
     for make in (lambda: x, lambda: x[0], lambda: x * 1):
@@ -958,16 +966,7 @@ def custom_mark_dirty_view_with_creation_meta(t, log):
     # a split output marked dirty is refused as its in-place change would be; a view made under no_grad of a
     # tensor that requires grad is a leaf that requires grad, refused as one, or once its base has changed
     # (here by the split output's forward), refused as PyTorch takes the input's edge
-    class Double(t.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            a.mul_(2)
-            ctx.mark_dirty(a)
-            return a
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * 2
+    Double = _doubling_in_place(t)
 
     x = t.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
     h = x * 1
