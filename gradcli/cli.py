@@ -228,6 +228,36 @@ def _owns_the_process() -> bool:
     return True
 
 
+def _timeout_error(seconds: float) -> LimitError:
+    return LimitError(f"the program ran longer than {seconds:g} s (--timeout), and was stopped inside one "
+                      "operation that did not return in time")
+
+
+def _start_helper(child) -> tuple[int, int]:
+    """Fork a watchdog helper that runs child(read end of a pipe) and leaves with _exit (no atexit, no
+    flushing, Ctrl-C ignored: it is for the run). Returns (pid, write end); closing the write end ends it."""
+    read, write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            os.close(write)
+            child(read)
+        finally:
+            os._exit(0)
+    os.close(read)
+    return pid, write
+
+
+def _stop_helper(helper) -> None:
+    pid, write = helper
+    os.close(write)  # the helper sees the end of the pipe and leaves
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
+
+
 class _Watchdog:
     """The last resort behind --timeout. The interpreter looks at the clock between steps, but one
     operation can run for minutes without returning to it: a huge matmul, or repr() of shared nested data
@@ -249,8 +279,7 @@ class _Watchdog:
             return self
         import faulthandler
 
-        error = LimitError(f"the program ran longer than {self.seconds:g} s (--timeout), and was stopped "
-                           "inside one operation that did not return in time")
+        error = _timeout_error(self.seconds)
         stderr = (error.render() + "\n").encode("utf-8", "replace")
         stdout = b""
         if self.as_json:
@@ -259,23 +288,15 @@ class _Watchdog:
 
             stdout = (result_to_json(RunResult(variables={}, error=error)) + "\n").encode()
         wait = self.seconds + self.grace
-        read, write = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the helper: nothing but a wait and two writes, then _exit (no atexit, no flushing)
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the run, which reports it
-                os.close(write)
-                ready, _, _ = select.select([read], [], [], wait)
-                if not ready:
-                    if stdout:
-                        _write_all(1, stdout)
-                    _write_all(2, stderr)
-            finally:
-                os._exit(0)
-        os.close(read)
-        self.helper = (pid, write)
+
+        def child(read):  # nothing but a wait and two writes
+            ready, _, _ = select.select([read], [], [], wait)
+            if not ready:
+                if stdout:
+                    _write_all(1, stdout)
+                _write_all(2, stderr)
+
+        self.helper = _start_helper(child)
         self.devnull = open(os.devnull, "w")  # noqa: SIM115 - the timer writes its traceback here
         try:
             faulthandler.dump_traceback_later(wait + 0.5, exit=True, file=self.devnull)
@@ -288,10 +309,7 @@ class _Watchdog:
             import faulthandler
 
             faulthandler.cancel_dump_traceback_later()
-            pid, write = self.helper
-            os.close(write)  # the helper sees the end of the pipe and leaves
-            with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)
+            _stop_helper(self.helper)
             self.devnull.close()
             self.helper = None
         return False
@@ -313,33 +331,24 @@ class _SessionWatchdog:
             return self
         import time
 
-        error = LimitError(f"the program ran longer than {self.seconds:g} s (--timeout), and was stopped "
-                           "inside one operation that did not return in time")
-        stderr = (error.render() + "\n").encode("utf-8", "replace")
-        read, write = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the helper: b"a" arms it, b"d" disarms it, the pipe's end ends it
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                os.close(write)
-                deadline = None
-                while True:
-                    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                    ready, _, _ = select.select([read], [], [], timeout)
-                    if not ready:
-                        _write_all(2, stderr)
-                        deadline = None
-                        continue
-                    data = os.read(read, 256)
-                    if not data:
-                        break
-                    deadline = time.monotonic() + self.wait if data[-1:] == b"a" else None
-            finally:
-                os._exit(0)
-        os.close(read)
-        self.helper = (pid, write)
+        stderr = (_timeout_error(self.seconds).render() + "\n").encode("utf-8", "replace")
+        wait = self.wait
+
+        def child(read):  # b"a" arms it, b"d" disarms it, the pipe's end ends it
+            deadline = None
+            while True:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                ready, _, _ = select.select([read], [], [], timeout)
+                if not ready:
+                    _write_all(2, stderr)
+                    deadline = None
+                    continue
+                data = os.read(read, 256)
+                if not data:
+                    break
+                deadline = time.monotonic() + wait if data[-1:] == b"a" else None
+
+        self.helper = _start_helper(child)
         self.devnull = open(os.devnull, "w")  # noqa: SIM115 - the timer writes its traceback here
         return self
 
@@ -363,10 +372,7 @@ class _SessionWatchdog:
 
     def __exit__(self, *exc_info):
         if self.helper is not None:
-            pid, write = self.helper
-            os.close(write)
-            with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)
+            _stop_helper(self.helper)
             self.devnull.close()
             self.helper = None
         return False
