@@ -31,6 +31,8 @@ import math
 
 import numpy as np
 
+from .vecmath import fma
+
 _U32 = np.uint64(0xFFFFFFFF)
 
 
@@ -70,7 +72,7 @@ class CPUGenerator:
             acc = np.float32
         if low != 0.0 or high != 1.0:
             lo, hi = acc(low), acc(high)  # (half's bounds stay float: its kernel computes in float)
-            x = _fma(x, acc(hi - lo), lo)
+            x = fma(x, acc(hi - lo), lo)
         x = x.astype(dtype, copy=False)
         top = x == dtype.type(high)  # a value rounded up to `to` becomes `from` (half's 0.99995 -> 0.)
         if top.any():
@@ -83,7 +85,7 @@ class CPUGenerator:
         if n < 16 or not contiguous:
             out = self._scalar_normals(n)
             if mean != 0.0 or std != 1.0:
-                out = _fma(out, std, mean)
+                out = fma(out, std, mean)
             if dtype == np.float16:  # (c10::Half converts a double through float)
                 out = out.astype(np.float32)
             return out.astype(dtype)
@@ -105,7 +107,7 @@ class CPUGenerator:
             fill(tail)
             data[n - 16:] = tail.reshape(-1)
         if mean != 0.0 or std != 1.0:
-            data = _fma(data, work(std), work(mean))
+            data = fma(data, work(std), work(mean))
         return data.astype(dtype, copy=False)
 
     def _scalar_normals(self, n: int) -> np.ndarray:
@@ -165,29 +167,6 @@ class CPUGenerator:
         return (u < p).reshape(shape)
 
 
-def _fma(a, b, c):
-    """a * b + c rounded once, as the compiler's fused multiply-add computes it. For float32 operands the
-    product is exact in double, so one float64 sum and one rounding; for float64, Dekker's exact product and
-    Knuth's exact sum, rounded once at the end (which can differ from a true fma only when the two error terms
-    straddle a rounding tie)."""
-    if a.dtype == np.float32:
-        return (a.astype(np.float64) * np.float64(b) + np.float64(c)).astype(np.float32)
-    b, c = np.float64(b), np.float64(c)
-    p = a * b
-    split = 134217729.0  # 2**27 + 1: Veltkamp's split of each factor into two 26-bit halves
-    ah = a * split
-    ah = ah - (ah - a)
-    al = a - ah
-    bh = b * split
-    bh = bh - (bh - b)
-    bl = b - bh
-    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl  # a * b == p + e exactly
-    s = p + c
-    v = s - p
-    t = (p - (s - v)) + (c - v)  # p + c == s + t exactly
-    return s + (t + e)
-
-
 # ----------------------------------------------------------------- Box-Muller on blocks of 16
 def _fill16_float64(blocks):
     """aten's normal_fill_16 for double: blocks has shape (k, 2, 8); libm's log, cos and sin (Python's
@@ -220,10 +199,6 @@ def _fill16_float32(blocks):
 _F = np.float32
 
 
-def _fmadd(a, b, c):
-    return (a.astype(np.float64) * np.float64(b) + np.asarray(c, np.float64)).astype(_F)
-
-
 def _log256(x):
     """avx_mathfun's log256_ps (cephes logf) for x in (0, 1], with GCC's fused multiply-adds."""
     bits = np.maximum(x, np.array(0x00800000, np.int32).view(_F)).view(np.int32)
@@ -238,33 +213,33 @@ def _log256(x):
     y = np.full_like(x, _F(7.0376836292e-2))
     for p in (-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
               2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1):
-        y = _fmadd(y, x, _F(p))
+        y = fma(y, x, _F(p))
     y = y * x
-    y = _fmadd(y, z, e * _F(-2.12194440e-4))  # y * z + e * q1
-    y = _fmadd(z, _F(-0.5), y)  # y - z * 0.5
+    y = fma(y, z, e * _F(-2.12194440e-4))  # y * z + e * q1
+    y = fma(z, _F(-0.5), y)  # y - z * 0.5
     x = x + y
-    return _fmadd(e, _F(0.693359375), x)
+    return fma(e, _F(0.693359375), x)
 
 
 def _sincos256(x):
     """avx_mathfun's sincos256_ps (cephes sinf/cosf) for x >= 0, with GCC's fused multiply-adds."""
     j = ((x * _F(1.27323954473516)).astype(np.int32) + 1) & ~1
     y = j.astype(_F)
-    x = _fmadd(y, _F(-0.78515625), x)
-    x = _fmadd(y, _F(-2.4187564849853515625e-4), x)
-    x = _fmadd(y, _F(-3.77489497744594108e-8), x)
+    x = fma(y, _F(-0.78515625), x)
+    x = fma(y, _F(-2.4187564849853515625e-4), x)
+    x = fma(y, _F(-3.77489497744594108e-8), x)
     z = x * x
     yc = np.full_like(x, _F(2.443315711809948e-5))
-    yc = _fmadd(yc, z, _F(-1.388731625493765e-3))
-    yc = _fmadd(yc, z, _F(4.166664568298827e-2))
+    yc = fma(yc, z, _F(-1.388731625493765e-3))
+    yc = fma(yc, z, _F(4.166664568298827e-2))
     yc = yc * z
-    yc = _fmadd(yc, z, -(z * _F(0.5)))  # y * z - z * 0.5
+    yc = fma(yc, z, -(z * _F(0.5)))  # y * z - z * 0.5
     yc = yc + _F(1)
     ys = np.full_like(x, _F(-1.9515295891e-4))
-    ys = _fmadd(ys, z, _F(8.3321608736e-3))
-    ys = _fmadd(ys, z, _F(-1.6666654611e-1))
+    ys = fma(ys, z, _F(8.3321608736e-3))
+    ys = fma(ys, z, _F(-1.6666654611e-1))
     ys = ys * z
-    ys = _fmadd(ys, x, x)
+    ys = fma(ys, x, x)
     poly = (j & 2) == 0
     sin = np.where(poly, ys, yc)
     cos = np.where(poly, yc, ys)

@@ -2,10 +2,10 @@
 ones and the difference prints: Sleef's expf (u10), as PyTorch's Vectorized<float>::exp calls it, and the
 last-dim softmax kernel built on it (_vec_softmax_lastdim).
 
-Every step is a float32 operation; a fused multiply-add is one float64 multiply-add of float32 operands
-(the product is exact in double) rounded once to float32, which can differ from a true fma only when the sum
-falls on a float32 rounding tie after a double rounding (never seen in the checks: 59,396 softmax values
-against torch 2.13, bit for bit).
+Every step is a float32 operation; a fused multiply-add (`fma`, which gradcli/rng.py uses too) is one float64
+multiply-add of float32 operands (the product is exact in double) rounded once to float32, which can differ
+from a true fma only when the sum falls on a float32 rounding tie after a double rounding (never seen in the
+checks: 59,396 softmax values against torch 2.13, bit for bit).
 """
 
 from __future__ import annotations
@@ -20,8 +20,28 @@ _EXP_POLY = tuple(_F(c) for c in (0.00139304355252534151077271, 0.00833336077630
                                   0.0416664853692054748535156, 0.166666671633720397949219, 0.5))
 
 
-def _fma(a, b, c):
-    return (np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)).astype(_F)
+def fma(a, b, c):
+    """a * b + c rounded once, as a compiler's fused multiply-add computes it. For float32 operands the
+    product is exact in double, so one float64 sum and one rounding; for float64, Dekker's exact product and
+    Knuth's exact sum, rounded once at the end (which can differ from a true fma only when the two error
+    terms straddle a rounding tie)."""
+    a = np.asarray(a)
+    if a.dtype != np.float64:
+        return (a.astype(np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)).astype(_F)
+    b, c = np.asarray(b, np.float64), np.asarray(c, np.float64)
+    p = a * b
+    split = 134217729.0  # 2**27 + 1: Veltkamp's split of each factor into two 26-bit halves
+    ah = a * split
+    ah = ah - (ah - a)
+    al = a - ah
+    bh = b * split
+    bh = bh - (bh - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl  # a * b == p + e exactly
+    s = p + c
+    v = s - p
+    t = (p - (s - v)) + (c - v)  # p + c == s + t exactly
+    return s + (t + e)
 
 
 def expf(d):
@@ -30,12 +50,12 @@ def expf(d):
     d = np.asarray(d, _F)
     q = np.rint(d * _R_LN2).astype(np.int32)
     qf = q.astype(_F)
-    s = _fma(qf, -_L2U, d)
-    s = _fma(qf, -_L2L, s)
+    s = fma(qf, -_L2U, d)
+    s = fma(qf, -_L2L, s)
     u = np.full_like(s, _F(0.000198527617612853646278381))
     for c in _EXP_POLY:
-        u = _fma(u, s, c)
-    u = _F(1) + _fma(s * s, u, s)
+        u = fma(u, s, c)
+    u = _F(1) + fma(s * s, u, s)
     half = q >> 1
     with np.errstate(over="ignore", invalid="ignore"):
         u = u * np.ldexp(_F(1), half).astype(_F) * np.ldexp(_F(1), q - half).astype(_F)
@@ -128,5 +148,5 @@ def norm2_lastdim(rows):
     for j in range(1, 8):
         total = total + lanes[..., j]
     for d in range(full, n):
-        total = _fma(rows[..., d], rows[..., d], total)
+        total = fma(rows[..., d], rows[..., d], total)
     return np.sqrt(total).astype(_F)
