@@ -2985,11 +2985,8 @@ def _drawn_in_place(self, row, values, other=None):
     """self's values replaced by `values`, drawn for it in its memory order (see _memory_order), as an
     in-place op (of self and `other`, a tensor the draw depended on)."""
     data = self._data
-    if not data.flags["C_CONTIGUOUS"]:
-        order = sorted(range(data.ndim), key=lambda d: -data.strides[d])
-        values = values.reshape([data.shape[d] for d in order]).transpose(xp.argsort(order))
-    else:
-        values = values.reshape(data.shape)
+    order = _memory_axes(data)
+    values = values.reshape([data.shape[d] for d in order]).transpose(xp.argsort(order))
     return inplace(row, self, other, {"values": backend.to_device(values, backend.device_type_of(data))})
 
 
@@ -3031,14 +3028,17 @@ def _normal_(self, mean=0, std=1, *, generator=None):
     return _drawn_in_place(self, ROWS["normal_"], values)
 
 
+def _memory_axes(data):
+    """data's dims in the order PyTorch's TensorIterator walks them: the largest stride outermost (C order for
+    a contiguous array)."""
+    if data.flags["C_CONTIGUOUS"]:
+        return list(range(data.ndim))
+    return sorted(range(data.ndim), key=lambda d: -data.strides[d])
+
+
 def _memory_order(data, like=None):
-    """data's values in the memory order of `like` (of data itself by default), as PyTorch's TensorIterator
-    walks a strided tensor: the dimension with the largest stride outermost."""
-    like = data if like is None else like
-    if like.flags["C_CONTIGUOUS"]:
-        return data.reshape(-1)
-    order = sorted(range(like.ndim), key=lambda d: -like.strides[d])
-    return data.transpose(order).reshape(-1)
+    """data's values in the memory order of `like` (of data itself by default)."""
+    return data.transpose(_memory_axes(data if like is None else like)).reshape(-1)
 
 
 def _probabilities(name, p):
