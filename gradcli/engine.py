@@ -136,11 +136,10 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         self._prev = ANOMALY.enabled
         self._prev_check_nan = ANOMALY.check_nan
         self._check_nan = check_nan
-        import warnings
+        from .errors import torch_warning
 
-        warnings.warn_explicit("Anomaly Detection has been enabled. This mode will increase the runtime and "
-                               "should only be enabled for debugging.", UserWarning,
-                               filename="torch/autograd/anomaly_mode.py", lineno=0)
+        torch_warning("Anomaly Detection has been enabled. This mode will increase the runtime and should "
+                      "only be enabled for debugging.", "torch/autograd/anomaly_mode.py")
 
     def __enter__(self):
         ANOMALY.enabled = True

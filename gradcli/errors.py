@@ -131,3 +131,12 @@ class OutputClosed(BaseException):
     """The program's standard output can no longer be written (`gradcli eval x.grad | head -1`: the reader
     left). A BaseException like KeyboardInterrupt, so no `except` in a script catches it: the run stops and
     the CLI ends quietly. The OSError is the cause."""
+
+
+def torch_warning(message: str, where: str, registry: dict | None = None) -> None:
+    """A UserWarning as PyTorch's Python or C++ code gives it (on standard error), named after the torch file
+    it comes from: gradcli has no Python frame of the script to point at. With a registry, each message is
+    shown once per registry, as warnings.warn from one line shows it once per process."""
+    import warnings
+
+    warnings.warn_explicit(message, UserWarning, filename=where, lineno=0, registry=registry)

@@ -16,6 +16,7 @@ from . import backend, dtypes, formatting, limits, ops
 from .backend import as_array, xp
 from .engine import GRAD, edge_to
 from .engine import no_grad as engine_no_grad
+from .errors import torch_warning
 from .ops import ROWS, _dim, _dims, binary, inplace, unary
 from .tensor import Device, Size, Tensor
 
@@ -870,22 +871,15 @@ def _legacy_reduction(size_average, reduce, reduction):
     return "none" if not reduce else "mean" if size_average else "sum"
 
 
-def _warn_explicit(message):
-    """A UserWarning of torch.nn.functional's (standard error; gradcli has no Python frame to point at)."""
-    import warnings
-
-    warnings.warn_explicit(message, UserWarning, filename="torch/nn/functional.py", lineno=0)
-
-
 def _broadcast_pair(input, target):
     """torch.broadcast_tensors for the elementwise losses: each tensor not of the common shape is expanded
     (an ExpandBackward0 view), the others are passed on as they are."""
     a, b = input._data.shape, target._data.shape
     if a == b:
         return input, target
-    _warn_explicit(f"Using a target size ({_size(target)}) that is different to the input size "
-                   f"({_size(input)}). This will likely lead to incorrect results due to broadcasting. "
-                   "Please ensure they have the same size.")
+    torch_warning(f"Using a target size ({_size(target)}) that is different to the input size "
+                  f"({_size(input)}). This will likely lead to incorrect results due to broadcasting. Please "
+                  "ensure they have the same size.", "torch/nn/functional.py")
     shape = ops.check_broadcast(a, b)
     return (input if a == shape else expand(input, *shape),
             target if b == shape else expand(target, *shape))
@@ -2851,10 +2845,8 @@ class Variable(metaclass=_VariableClass):
         if kwargs:
             raise TypeError(f"'{next(iter(kwargs))}' is an invalid keyword argument for this function")
         if volatile:
-            import warnings
-
-            warnings.warn_explicit("volatile was removed and now has no effect. Use `with torch.no_grad():` "
-                                   "instead.", UserWarning, filename="torch/autograd/variable.py", lineno=0)
+            torch_warning("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+                          "torch/autograd/variable.py")
         if data is None:
             data = empty(0)
         elif type(data) is not Tensor:

@@ -25,10 +25,9 @@ runs through the interpreter with the sandbox and limits in force.
 from __future__ import annotations
 
 import itertools
-import warnings
 
 from . import backend, dtypes, engine, functional
-from .errors import ScriptRuntimeError
+from .errors import ScriptRuntimeError, torch_warning
 from .tensor import Tensor
 
 
@@ -106,10 +105,7 @@ _WARNED: dict = {}
 
 
 def _warn(message):
-    # PyTorch warns with warnings.warn (standard error); gradcli has no Python frame of the script to point
-    # at, so the warning names gradcheck as where it comes from.
-    warnings.warn_explicit(message, UserWarning, filename="torch/autograd/gradcheck.py", lineno=0,
-                           registry=_WARNED)
+    torch_warning(message, "torch/autograd/gradcheck.py", _WARNED)
 
 
 # ------------------------------------------------------------------ inputs and outputs
