@@ -1463,6 +1463,11 @@ def _contiguous(x):
     return x if x.flags.c_contiguous else namespace_of(x).ascontiguousarray(x)
 
 
+def _vec_f32(x):
+    """A float32 array on the CPU: where gradcli follows PyTorch's CPU kernels step by step (vecmath)."""
+    return x.dtype is _F32 and type(x) is ndarray
+
+
 def _softmax_fwd(x, dim):
     d = _dim(dim, x.ndim)
     x = _contiguous(x)
@@ -1470,8 +1475,7 @@ def _softmax_fwd(x, dim):
         return x.copy()
     if x.dtype is _F16:
         return _half_softmax(x, d)
-    if x.dtype is _F32 and type(x) is ndarray and x.ndim and d == x.ndim - 1:
-        # (PyTorch's last-dim kernel: Sleef's exp, its lane sum, times the reciprocal; see vecmath)
+    if _vec_f32(x) and x.ndim and d == x.ndim - 1:  # (the last-dim kernel: Sleef's exp, its lane sum)
         return vecmath.softmax_lastdim(x.reshape(-1, x.shape[d])).reshape(x.shape)
     e = xp.exp(x - x.max(axis=d, keepdims=True))
     return e / e.sum(axis=d, keepdims=True)
@@ -1484,8 +1488,7 @@ def _log_softmax_fwd(x, dim):
         return x.copy()
     if x.dtype is _F16:
         return _half_log_softmax(x, d)
-    if x.dtype is _F32 and type(x) is ndarray and x.ndim and d == x.ndim - 1:
-        # (PyTorch's last-dim kernel: x - max - log(sum of Sleef's exp); see vecmath)
+    if _vec_f32(x) and x.ndim and d == x.ndim - 1:  # (the last-dim kernel: x - max - log(lane sum))
         return vecmath.log_softmax_lastdim(x.reshape(-1, x.shape[d])).reshape(x.shape)
     shifted = x - x.max(axis=d, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=d, keepdims=True))
@@ -2300,7 +2303,7 @@ def _keep_int(fn):
 def _sigmoid_fwd(a):
     if a.dtype is _F16:  # (PyTorch's kernel computes float16 in float32; its backward stays in float16)
         return _in_float32(_sigmoid_fwd, a)
-    if a.dtype is _F32 and type(a) is ndarray and a.flags.c_contiguous:
+    if _vec_f32(a) and a.flags.c_contiguous:
         return vecmath.sigmoid(a)
     with xp.errstate(over="ignore"):  # exp(-a) overflows to inf for very negative a, and the result is 0
         return 1 / (1 + xp.exp(-a))
@@ -2537,7 +2540,7 @@ def _std_bwd(m, g, a, b, r, p):
 def _norm_fwd(x, ord=2, dims=None, keepdim=False):  # noqa: A002 - PyTorch's name
     if x.dtype is _F16:  # (PyTorch accumulates float16 in float32, rounding the norm once)
         return _in_float32(_plain_norm, x, ord, dims, keepdim)
-    if ord == 2 and x.dtype is _F32 and type(x) is ndarray and x.ndim and x.size and x.flags.c_contiguous \
+    if ord == 2 and _vec_f32(x) and x.ndim and x.size and x.flags.c_contiguous \
             and (dims is None or tuple(sorted(d % x.ndim for d in dims)) == (x.ndim - 1,)):
         # (PyTorch's last-dim kernel for a float 2-norm: see vecmath.norm2_lastdim)
         ax = xp.abs(x)
@@ -2593,7 +2596,7 @@ def _cumsum_fwd(x, dim):
         x = x + x.dtype.type(0)
     if not x.ndim:  # (numpy's cumsum of a 0-d array is 1-d; PyTorch's stays 0-d)
         return xp.cumsum(x.reshape(1), dtype=dtype).reshape(())
-    if x.dtype is _F32 and type(x) is ndarray:  # PyTorch's CPU kernel adds float up in double (acc_type),
+    if _vec_f32(x):  # PyTorch's CPU kernel adds float up in double (acc_type),
         return xp.cumsum(x, axis=dim, dtype=xp.float64).astype(_F32)  # rounding each partial sum once
     return namespace_of(x).cumsum(x, axis=dim, dtype=dtype)
 
@@ -2669,7 +2672,7 @@ def _gelu_fwd(x, approximate="none"):
 
 
 def _silu_fwd(x):
-    if x.dtype is _F32 and type(x) is ndarray and x.flags.c_contiguous:
+    if _vec_f32(x) and x.flags.c_contiguous:
         return vecmath.silu(x)
     with xp.errstate(over="ignore"):
         return x / (1 + _exp(-x))
