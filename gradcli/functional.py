@@ -2909,7 +2909,9 @@ class Generator:
         return self
 
     def seed(self):
-        seed = int.from_bytes(__import__("os").urandom(8), "little") >> 1
+        from .rng import random_seed
+
+        seed = random_seed()
         self.manual_seed(seed)
         return seed
 

@@ -36,13 +36,18 @@ from .vecmath import fma
 _U32 = np.uint64(0xFFFFFFFF)
 
 
+def random_seed() -> int:
+    """A nondeterministic 64-bit seed from the OS, as PyTorch's default generator and Generator.seed()
+    take."""
+    return int.from_bytes(np.random.SeedSequence().generate_state(2, np.uint32).tobytes(), "little")
+
+
 class CPUGenerator:
     """The state of PyTorch's default CPU generator."""
 
     def __init__(self, seed: int | None = None):
-        if seed is None:  # PyTorch seeds its default generator from the OS at start-up
-            seed = int.from_bytes(np.random.SeedSequence().generate_state(2, np.uint32).tobytes(), "little")
-        self.manual_seed(seed)
+        # (PyTorch seeds its default generator from the OS at start-up)
+        self.manual_seed(random_seed() if seed is None else seed)
 
     def manual_seed(self, seed: int) -> None:
         self.seed = seed
