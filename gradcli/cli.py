@@ -235,7 +235,9 @@ def _timeout_error(seconds: float) -> LimitError:
 
 def _start_helper(child) -> tuple[int, int]:
     """Fork a watchdog helper that runs child(read end of a pipe) and leaves with _exit (no atexit, no
-    flushing, Ctrl-C ignored: it is for the run). Returns (pid, write end); closing the write end ends it."""
+    flushing, Ctrl-C ignored: it is for the run). Returns (pid, write end); closing the write end ends it.
+    Call it before --device cuda starts CUDA: the driver's threads make a fork unsafe (a lock one of them
+    held stays held in the child, which could then never leave) and Python warns of it on stderr."""
     read, write = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -387,14 +389,16 @@ def _write_all(fd: int, data: bytes) -> None:
 @contextlib.contextmanager
 def _process_limits(run_limits: Limits, device, *, as_json: bool = False):
     """The limits only a whole process can enforce: an address-space cap for --max-memory (not under
-    CUDA, which maps far more than it uses) and the --timeout watchdog."""
+    CUDA, which maps far more than it uses) and the --timeout watchdog; then the device is chosen."""
     if not _owns_the_process():
+        _use_device(device)
         yield
         return
     budget = 0 if device == "cuda" else run_limits.max_memory
     # The cap first: the watchdog's timer thread would otherwise get a malloc arena of its own, 64 MB of
     # address space reserved outside the budget's reckoning; under the cap glibc shares the main arena.
     with address_space_limit(budget), _Watchdog(run_limits.max_seconds, as_json=as_json):
+        _use_device(device)  # after the fork: see _start_helper
         yield
 
 
@@ -435,7 +439,6 @@ def eval_command(path, no_table, output_format, var_names, graph_name, color, **
     debug = kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
     device = kw.pop("device")
-    _use_device(device)
     run_limits = _limits(kw)
     as_json = output_format == "json"
     try:
@@ -536,7 +539,6 @@ def graph(path, name, output_format, **kw):
     debug = kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
     device = kw.pop("device")
-    _use_device(device)
     run_limits = _limits(kw)
     try:
         source, display = _read_source(path, run_limits)
@@ -572,7 +574,6 @@ def repl(color, **kw):
     kw.pop("debug")
     default_dtype = kw.pop("default_dtype")
     device = kw.pop("device")
-    _use_device(device)
     run_limits = _limits(kw)
     # --max-memory caps the whole session, as it caps one `eval` (a piped REPL runs untrusted lines too),
     # and each input runs under the --timeout watchdog, which ends the session if one operation outlasts it
@@ -580,6 +581,7 @@ def repl(color, **kw):
     budget = 0 if device == "cuda" or not owned else run_limits.max_memory
     watchdog = _SessionWatchdog(run_limits.max_seconds if owned else 0)
     with address_space_limit(budget), watchdog:
+        _use_device(device)  # after the watchdog's fork: see _start_helper
         code = run_repl(default_dtype=default_dtype, run_limits=run_limits, color=color,
                         run_guard=watchdog.armed)
     sys.exit(code)

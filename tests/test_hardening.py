@@ -9,6 +9,7 @@ follow the issue; tests/test_fuzz.py throws generated and mutated programs at th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -562,6 +563,22 @@ def test_process_limits_are_left_alone_inside_another_program():
     assert "gradcli-watchdog" not in threads | {t.name for t in __import__("threading").enumerate()}
     with CliRunner().isolation():
         assert not cli._owns_the_process()
+
+
+@pytest.mark.parametrize("command", [["eval"], ["graph", "-", "x"], ["repl"]])
+def test_the_watchdog_forks_before_the_device_is_chosen(monkeypatch, command):
+    # --device cuda starts CUDA's threads, and a fork after them is unsafe (Python 3.12 warned of it on the
+    # GPU machine, in the middle of the script's output): the helper must be forked first
+    calls = []
+    monkeypatch.setattr(cli, "_owns_the_process", lambda: True)
+    monkeypatch.setattr(cli, "address_space_limit", lambda budget: contextlib.nullcontext())
+    monkeypatch.setattr(cli, "_start_helper", lambda child: calls.append("fork") or (0, 0))
+    monkeypatch.setattr(cli, "_stop_helper", lambda helper: calls.append("stop"))
+    monkeypatch.setattr(cli, "_use_device", lambda device: calls.append(f"device {device}"))
+    monkeypatch.setattr("gradcli.repl.run_repl", lambda **kw: 0)
+    result = CliRunner().invoke(main, [*command, "--device", "cuda", "--timeout", "5"], input=b"x = 1\n",
+                                env=ENV)
+    assert calls[:2] == ["fork", "device cuda"], (calls, result.output)
 
 
 def test_size_flags_take_units():
