@@ -10,8 +10,9 @@
 #   3. tests/test_device.py -m gpu: printing, moves, backward and custom Functions on the GPU     (90 s max)
 #   4. tests/test_engine_ops.py -m gpu: the whole op table on CuPy, against PyTorch on the CPU   (150 s max)
 #      (with pytest-xdist, 8 workers: CuPy compiles each new kernel once, which is most of the time)
-#   5. benchmarks/gpu_mlp.py: the MLP step, gradcli + CuPy against PyTorch CUDA                   (60 s max)
-# Everything goes to "$OUT/gpu_check.log" as it happens (plus "$OUT/gpu_mlp.json", "$OUT/status"), so a run
+#   5. benchmarks/gpu_mlp.py: the MLP step, gradcli + CuPy against PyTorch CUDA, at the workload's size
+#      and at X 4096x4096                                                                    (2 x 60 s max)
+# Everything goes to "$OUT/gpu_check.log" as it happens (plus "$OUT/gpu_mlp*.json", "$OUT/status"), so a run
 # stopped at its limit still tells how far it got.
 #
 # The machine's image (the device tool's KINDS.md) has python3 3.12 with PyTorch, CuPy 14 (cupy-cuda13x),
@@ -70,9 +71,11 @@ step "gradcli eval --device cuda, against the CPU"
 for example in examples/scalar_gradients.grad examples/mlp_cross_entropy.grad examples/custom_exp.grad; do
   timeout 20 "$py" -m gradcli.cli eval --no-table "$example" > "$out/cpu.txt" 2>&1
   if timeout 40 "$py" -m gradcli.cli eval --no-table --device cuda "$example" > "$out/cuda.txt" 2>&1; then
-    # PyTorch prints device='cuda:0' in a CUDA tensor's repr: compare with that taken out.
-    if diff <(sed "s/, device='cuda:0'//" "$out/cuda.txt") "$out/cpu.txt" > "$out/diff.txt"; then
-      echo "ok   $example (same output as on the CPU, but for device='cuda:0')"
+    # PyTorch prints device='cuda:0' in a CUDA tensor's repr: compare with that taken out, and with
+    # object addresses (`<AddBackward0 object at 0x...>`) masked, as they differ from run to run.
+    if diff <(sed -E "s/, device='cuda:0'//; s/ at 0x[0-9a-f]+>/ at 0x?>/" "$out/cuda.txt") \
+            <(sed -E "s/ at 0x[0-9a-f]+>/ at 0x?>/" "$out/cpu.txt") > "$out/diff.txt"; then
+      echo "ok   $example (same output as on the CPU, but for device='cuda:0' and addresses)"
     else
       fail "$example differs from the CPU run:"; head -40 "$out/diff.txt"
     fi
@@ -81,6 +84,14 @@ for example in examples/scalar_gradients.grad examples/mlp_cross_entropy.grad ex
   fi
 done
 timeout 20 "$py" -m gradcli.cli eval --device cuda examples/scalar_gradients.grad | tail -15
+# the REPL, piped, on the GPU: the gradient's repr, and nothing on stderr
+printf 'import torch\nx = torch.ones(2, requires_grad=True)\n(x * 2).sum().backward()\nx.grad\n' \
+  | timeout 30 "$py" -m gradcli.cli repl --no-color --device cuda > "$out/repl.txt" 2>&1
+if [ "$(cat "$out/repl.txt")" = "tensor([2., 2.], device='cuda:0')" ]; then
+  echo "ok   repl --device cuda"
+else
+  fail "repl --device cuda printed:"; head -20 "$out/repl.txt"
+fi
 
 xdist=""
 "$py" -c "import xdist" 2>/dev/null && xdist="-n 8"
@@ -96,6 +107,9 @@ step "benchmark: benchmarks/gpu_mlp.py"
 flag=""
 "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null || flag="--gradcli-only"
 timeout 60 "$py" benchmarks/gpu_mlp.py --repeat 5 $flag --json "$out/gpu_mlp.json" || fail "gpu_mlp.py"
+# the same step scaled up until the matrix products, not the launches, take the time
+timeout 60 "$py" benchmarks/gpu_mlp.py --repeat 5 --batch 4096 --width 4096 $flag \
+  --json "$out/gpu_mlp_large.json" || fail "gpu_mlp.py --batch 4096 --width 4096"
 
 step "done: status $status"
 echo "$status" > "$out/status"

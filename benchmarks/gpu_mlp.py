@@ -1,13 +1,14 @@
 """The MLP training step of benchmarks/workloads/mlp.grad on the GPU: gradcli + CuPy against PyTorch CUDA,
 in one run.
 
-    python benchmarks/gpu_mlp.py [--repeat 7] [--steps 20] [--json out.json]
+    python benchmarks/gpu_mlp.py [--repeat 7] [--steps 20] [--batch 256] [--width 512] [--json out.json]
 
 Both engines run the very same step (X 256x512 -> relu(X @ W1) @ W2 -> mean of squares, backward, SGD
-update) on the GPU, written once against a torch-like namespace; each repetition times `steps` steps after
-a warm-up, synchronising the device before reading the clock. It prints the median and min-max of each, the
-ratio gradcli / PyTorch of the medians, and checks that both reach the same loss. Without CuPy or a GPU, or
-without a CUDA build of PyTorch, it fails at once with one line saying which is missing (exit 2).
+update; --batch and --width scale it up, from launch-bound to matmul-bound) on the GPU, written once
+against a torch-like namespace; each repetition times `steps` steps after a warm-up, synchronising the
+device before reading the clock. It prints the median and min-max of each, the ratio gradcli / PyTorch
+of the medians, and checks that both reach the same loss. Without CuPy or a GPU, or without a CUDA build
+of PyTorch, it fails at once with one line saying which is missing (exit 2).
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ class Namespace:
         self.__dict__.update(members)
 
 
-def mlp_steps(T, steps, sync):  # noqa: N803 - T is the torch namespace (gradcli's or PyTorch's)
+def mlp_steps(T, steps, sync, batch=256, width=512):  # noqa: N803 - T: torch namespace (gradcli's or PyTorch's)
     """The workload's loop, written once for both engines; returns (seconds, final loss)."""
-    X = T.sin(T.arange(256 * 512, dtype=T.float32, device="cuda").reshape(256, 512))
-    W1 = T.cos(T.arange(512 * 512, dtype=T.float32, device="cuda").reshape(512, 512)) * 0.05
-    W2 = T.sin(T.arange(512 * 10, dtype=T.float32, device="cuda").reshape(512, 10)) * 0.05
+    scale = 0.05 * (512 / width) ** 0.5  # (0.05 at the workload's width; the same output scale at others)
+    X = T.sin(T.arange(batch * width, dtype=T.float32, device="cuda").reshape(batch, width))
+    W1 = T.cos(T.arange(width * width, dtype=T.float32, device="cuda").reshape(width, width)) * scale
+    W2 = T.sin(T.arange(width * 10, dtype=T.float32, device="cuda").reshape(width, 10)) * scale
     W1.requires_grad_()
     W2.requires_grad_()
     sync()
@@ -58,6 +60,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=256, help="rows of X (the workload's 256)")
+    parser.add_argument("--width", type=int, default=512, help="columns of X and W1 (the workload's 512)")
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--gradcli-only", action="store_true",
                         help="no PyTorch CUDA baseline: time gradcli alone")
@@ -90,16 +94,17 @@ def main():
     times = {name: [] for name in runs}
     losses = {}
     for T, sync in runs.values():  # warm-up: kernels compiled and cached, memory pools filled
-        mlp_steps(T, 2, sync)
+        mlp_steps(T, 2, sync, args.batch, args.width)
     for _ in range(args.repeat):  # interleaved, so a burst of load hits both alike
         for name, (T, sync) in runs.items():
-            seconds, loss = mlp_steps(T, args.steps, sync)
+            seconds, loss = mlp_steps(T, args.steps, sync, args.batch, args.width)
             times[name].append(seconds / args.steps * 1e3)
             losses[name] = loss
 
     device = cupy.cuda.runtime.getDeviceProperties(0)["name"]
     device = device.decode() if isinstance(device, bytes) else device
-    print(f"MLP training step on {device} ({args.steps} steps x {args.repeat} repetitions), ms per step")
+    print(f"MLP training step, X {args.batch}x{args.width}, on {device} ({args.steps} steps x {args.repeat} "
+          "repetitions), ms per step")
     for name, ms in times.items():
         print(f"  {name:14} median {statistics.median(ms):8.3f}   min-max {min(ms):.3f}-{max(ms):.3f}")
     ratio, same = None, True
@@ -113,7 +118,8 @@ def main():
         print(f"  final loss: gradcli {a:.6g}, PyTorch {b:.6g} ({'same' if same else 'DIFFERENT'})")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(
-            {"device": device, "ms_per_step": times, "ratio": ratio, "losses": losses}, indent=2))
+            {"device": device, "batch": args.batch, "width": args.width, "ms_per_step": times, "ratio": ratio,
+             "losses": losses}, indent=2))
     return 0 if same else 1
 
 

@@ -280,9 +280,12 @@ def test_gpu_is_real_cupy():
     assert real_gpu_unavailable() is None
     with on_device("cuda") as cupy:
         assert not getattr(cupy, "FAKE", False)
-        out, error = run_program("import torch\nx = torch.ones(3)\nprint(type(x.exp()._data).__module__)\n",
-                                 "cuda")
-    assert error is None and out.startswith("cupy")
+        result = run("import torch\nx = torch.ones(3, requires_grad=True)\ny = x.exp().sum()\ny.backward()\n")
+        assert result.error is None, result.error
+        variables = result.variables
+        for data in (variables["x"]._data, variables["y"]._data, variables["x"].grad._data):
+            assert isinstance(data, cupy.ndarray) and data.device.id == 0
+    assert str(variables["y"].device) == "cuda:0"
 
 
 def test_sim_gpu_benchmark_step_runs_on_the_device():
