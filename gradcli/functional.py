@@ -3248,16 +3248,17 @@ def _other_tensor(name, other):
 
 
 def _type_method(self, dtype=None, non_blocking=False):
-    """t.type(): PyTorch's legacy type name ('torch.FloatTensor'); t.type(dtype or that name): a cast."""
-    cuda = backend.is_device_array(self._data)
-    prefix = "torch.cuda." if cuda else "torch."
+    """t.type(): PyTorch's legacy type name ('torch.FloatTensor'); t.type(dtype or that name): a cast, and
+    for a name a move too, where it names the other device ('torch.cuda.FloatTensor' of a CPU tensor)."""
     if dtype is None:
-        return prefix + self.dtype.legacy
+        return ("torch.cuda." if backend.is_device_array(self._data) else "torch.") + self.dtype.legacy
     if isinstance(dtype, str):
-        named = {prefix + d.legacy: d for d in dtypes.ALL if d.legacy}
+        places = (("cpu", "torch."), ("cuda", "torch.cuda."))
+        named = {prefix + d.legacy: (device, d) for device, prefix in places for d in dtypes.ALL if d.legacy}
         if dtype not in named:
             raise ValueError(f"invalid type: {dtype!r}")
-        dtype = named[dtype]
+        device, dtype = named[dtype]
+        return to(self, dtype, device=device)
     return to(self, dtype)
 
 

@@ -142,6 +142,43 @@ def test_sim_moves_between_devices_with_tocopy_nodes(device):
 
 
 @pytest.mark.parametrize("device", SIM_AND_GPU)
+def test_sim_legacy_type_names_say_and_choose_the_device(device):
+    out, error = run_program("""
+        import torch
+        x = torch.tensor([1, 2])
+        y = torch.ones(1, device="cpu", requires_grad=True)
+        z = y.type("torch.cuda.DoubleTensor")
+        print(x.type(), x.type("torch.DoubleTensor"), x.type("torch.cuda.FloatTensor"), x.type(torch.int8))
+        print(z, z.type(), z.type("torch.FloatTensor").device)
+    """, device)
+    assert error is None, error
+    assert out.splitlines() == [
+        "torch.cuda.LongTensor tensor([1., 2.], dtype=torch.float64) tensor([1., 2.], device='cuda:0') "
+        "tensor([1, 2], device='cuda:0', dtype=torch.int8)",
+        "tensor([1.], device='cuda:0', dtype=torch.float64, grad_fn=<ToCopyBackward0>) "
+        "torch.cuda.DoubleTensor cpu",
+    ]
+
+
+@pytest.mark.parametrize("device", SIM_AND_GPU)
+def test_sim_an_expanded_tensor_can_be_filled_on_the_device(device):
+    # (CuPy's broadcast views can be written, as PyTorch's expanded tensors; numpy's are read-only)
+    out, error = run_program("""
+        import torch
+        b = torch.zeros(2, 1).expand(2, 3)
+        b[1, 0] = 5.
+        print(b)
+        b.fill_(2.)
+        print(b.sum())
+        b.zero_()
+        print(b.sum())
+    """, device)
+    assert error is None, error
+    assert out == ("tensor([[0., 0., 0.],\n        [5., 5., 5.]], device='cuda:0')\n"
+                   "tensor(12., device='cuda:0')\ntensor(0., device='cuda:0')\n")
+
+
+@pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_random_values_do_not_depend_on_the_device(device):
     src = """
         import torch
