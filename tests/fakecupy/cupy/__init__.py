@@ -315,6 +315,15 @@ def array(a, dtype=None, copy=True, order="K", ndmin=0):
     return ndarray(_np.array(_unwrap(a, strict=False), dtype=dtype, copy=True, order=order, ndmin=ndmin))
 
 
+def broadcast_to(array, shape):
+    """A view that can be written, as CuPy's (its arrays have no read-only flag): numpy's is read-only."""
+    a = _np.asarray(_unwrap(array))
+    view = _np.broadcast_to(a, shape)
+    if a.flags.writeable:
+        view = _np.lib.stride_tricks.as_strided(a, view.shape, view.strides)
+    return ndarray(view)
+
+
 def asnumpy(a, stream=None, order="C", out=None):
     return a.get() if type(a) is ndarray else _np.asarray(a)
 
