@@ -1227,8 +1227,10 @@ def _whole_slice(s, size):
 
 
 def _index_error(exc, data, index):
-    """numpy's IndexError in PyTorch's words."""
+    """numpy's (or CuPy's) IndexError in PyTorch's words."""
     text = str(exc)
+    if text.startswith("Index "):  # (CuPy's "Index 5 is out of bounds for axis 0 with size 2")
+        text = "i" + text[1:]
     if text.startswith("too many indices for array"):
         return IndexError(f"too many indices for tensor of dimension {data.ndim}")
     integer_index = builtin_any(getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" for i in index)
@@ -2926,13 +2928,16 @@ def manual_seed(seed):
     return Generator.default().manual_seed(seed)
 
 
-def _stream(generator, name):
-    """The random stream a draw takes: the generator's, or the default one."""
+def _stream(generator, name, device):
+    """The random stream a draw onto `device` ('cpu' or 'cuda') takes: the generator's, or the default one.
+    Every torch.Generator here is a CPU one, which PyTorch refuses for a CUDA tensor."""
     if generator is None:
         return RANDOM.gen
     if type(generator) is not Generator:
         raise TypeError(f"{name}(): argument 'generator' must be torch.Generator, not "
                         f"{type(generator).__name__}")
+    if device != "cpu":
+        raise RuntimeError(f"Expected a '{device}' device type for generator but found 'cpu'")
     return generator.rng
 
 
@@ -2946,7 +2951,7 @@ def _drawn(draw):
 def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("rand", shape, size)
     dev = _check_device(device)
-    gen = _stream(generator, "rand")
+    gen = _stream(generator, "rand", dev)
     return _finish(_sized("rand", size, dtype, _drawn(lambda n, d: gen.uniform(n, _float_draw(
         d, "check_uniform_bounds")))), requires_grad, dev)
 
@@ -2954,7 +2959,7 @@ def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, genera
 def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     size = _size_keyword("randn", shape, size)
     dev = _check_device(device)
-    gen = _stream(generator, "randn")
+    gen = _stream(generator, "randn", dev)
     return _finish(_sized("randn", size, dtype, _drawn(lambda n, d: gen.normal(n, _float_draw(
         d, "normal_kernel_cpu")))), requires_grad, dev)
 
@@ -3005,7 +3010,7 @@ def _uniform_(self, *args, generator=None, **kw):
     if low > high:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={_g(low)} > "
                            f"to={_g(high)}")
-    gen = _stream(generator, "uniform_")
+    gen = _stream(generator, "uniform_", backend.device_type_of(data))
     return _drawn_in_place(self, ROWS["uniform_"], gen.uniform(data.size, data.dtype, low, high))
 
 
@@ -3018,7 +3023,8 @@ def _normal_(self, mean=0, std=1, *, generator=None):
     if not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_g(std)}")
     contiguous = data.flags["C_CONTIGUOUS"]
-    values = _stream(generator, "normal_").normal(data.size, data.dtype, mean, std, contiguous)
+    gen = _stream(generator, "normal_", backend.device_type_of(data))
+    values = gen.normal(data.size, data.dtype, mean, std, contiguous)
     return _drawn_in_place(self, ROWS["normal_"], values)
 
 
@@ -3055,7 +3061,7 @@ def bernoulli(input, p=None, *, generator=None):
         return _bernoulli_(empty(*input._data.shape, dtype=input.dtype,
                                  device=backend.device_type_of(input._data)), p, generator=generator)
     probs = _probabilities("bernoulli_tensor_cpu_p_", input)
-    values = _stream(generator, "bernoulli").bernoulli_tensor(probs)
+    values = _stream(generator, "bernoulli", backend.device_type_of(input._data)).bernoulli_tensor(probs)
     data = input._data
     values = backend.to_device(values.astype(data.dtype).reshape(data.shape), backend.device_type_of(data))
     return unary(ROWS["bernoulli"], input, {"values": values})
@@ -3067,12 +3073,13 @@ def _bernoulli_(self, p=0.5, *, generator=None):
         _probabilities("bernoulli_tensor_cpu_p_", p)
         with engine_no_grad():  # (p expanded to self's shape, with expand's checks and words)
             probs = backend.to_host(expand(p, *data.shape)._data)
-        values = _stream(generator, "bernoulli_").bernoulli_tensor(_memory_order(probs, data))
+        gen = _stream(generator, "bernoulli_", backend.device_type_of(data))
+        values = gen.bernoulli_tensor(_memory_order(probs, data))
         return _drawn_in_place(self, ROWS["bernoulli_tensor_"], values.astype(data.dtype), p)
     value = _random_bound("bernoulli_", "p", p, 1)
     if not 0 <= value <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_g(value)}")
-    values = _stream(generator, "bernoulli_").bernoulli((data.size,), value)
+    values = _stream(generator, "bernoulli_", backend.device_type_of(data)).bernoulli((data.size,), value)
     return _drawn_in_place(self, ROWS["bernoulli_"], values.astype(data.dtype))
 
 
@@ -3103,7 +3110,7 @@ def randn_like(input, *, dtype=None, requires_grad=False):
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     dev = _check_device(device)
-    gen = _stream(generator, "randint")
+    gen = _stream(generator, "randint", dev)
     if size is None:
         low, high, size = 0, low, high
     dtype = _resolve_dtype(dtype) or dtypes.int64
@@ -3122,7 +3129,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 def randperm(n, *, generator=None, dtype=None, device=None):
     dev = _check_device(device)
-    gen = _stream(generator, "randperm")
+    gen = _stream(generator, "randperm", dev)
     if type(n) is Tensor and n._data.ndim == 0 and n._data.dtype.kind in "iu":  # (an int tensor is an int)
         n = int(n._data)
     if type(n) is not int:

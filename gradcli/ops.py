@@ -216,13 +216,15 @@ def _modified_message(t, version, expected, node, result=None):
         shape, legacy = array.shape, dtypes.of_array(array).legacy
         origin = f", which is output 0 of {_short(node.name())},"
     else:
-        shape, legacy = t._data.shape, t.dtype.legacy
+        array = t._data
+        shape, legacy = array.shape, t.dtype.legacy
         fn = t._current_grad_fn()  # (PyTorch's message reads it: AsStrided for a view whose base changed)
         origin = f", which is output {t.output_nr} of {_short(fn.name())}," if fn is not None else ""
     shape = ", ".join(str(n) for n in shape)
     return (
         "one of the variables needed for gradient computation has been modified by an inplace operation: "
-        f"[torch.{legacy} [{shape}]]{origin} is at version {version}; expected version {expected} instead. "
+        f"[{'torch.cuda.' if backend.is_device_array(array) else 'torch.'}{legacy} [{shape}]]{origin} "
+        f"is at version {version}; expected version {expected} instead. "
         "Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
         "torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )
@@ -1469,7 +1471,7 @@ def _vec_f32(x):
 
 
 def _softmax_fwd(x, dim):
-    d = _dim(dim, x.ndim)
+    d = _dim(dim, x.ndim) if x.ndim else ()  # (a 0-d array has no axis 0 in CuPy, as in PyTorch's kernels)
     x = _contiguous(x)
     if x.size == 0:  # (numpy has no max of an empty axis; the result is as empty as the input)
         return x.copy()
@@ -1482,7 +1484,7 @@ def _softmax_fwd(x, dim):
 
 
 def _log_softmax_fwd(x, dim):
-    d = _dim(dim, x.ndim)
+    d = _dim(dim, x.ndim) if x.ndim else ()  # (a 0-d array has no axis 0 in CuPy, as in PyTorch's kernels)
     x = _contiguous(x)
     if x.size == 0:
         return x.copy()

@@ -161,6 +161,28 @@ def test_sim_legacy_type_names_say_and_choose_the_device(device):
 
 
 @pytest.mark.parametrize("device", SIM_AND_GPU)
+def test_sim_a_cpu_generator_is_refused_for_a_device_draw(device):
+    out, error = run_program("""
+        import torch
+        g = torch.Generator().manual_seed(1)
+        draws = [lambda: torch.rand(2, generator=g), lambda: torch.randint(0, 5, (2,), generator=g),
+                 lambda: torch.empty(2).uniform_(generator=g), lambda: torch.empty(2).normal_(generator=g),
+                 lambda: torch.bernoulli(torch.ones(2) / 2, generator=g),
+                 lambda: torch.randperm(3, generator=g)]
+        for draw in draws:
+            try:
+                draw()
+            except RuntimeError as e:
+                print(e)
+        print(torch.rand(2, generator=g, device="cpu"))
+    """, device)
+    assert error is None, error
+    lines = out.splitlines()
+    assert lines[:-1] == ["Expected a 'cuda' device type for generator but found 'cpu'"] * 6
+    assert lines[-1] == "tensor([0.7576, 0.2793])"  # (torch.manual_seed(1)'s first draws: the CPU stream)
+
+
+@pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_an_expanded_tensor_can_be_filled_on_the_device(device):
     # (CuPy's broadcast views can be written, as PyTorch's expanded tensors; numpy's are read-only)
     out, error = run_program("""
@@ -317,12 +339,13 @@ def test_gpu_is_real_cupy():
     assert real_gpu_unavailable() is None
     with on_device("cuda") as cupy:
         assert not getattr(cupy, "FAKE", False)
-        result = run("import torch\nx = torch.ones(3, requires_grad=True)\ny = x.exp().sum()\ny.backward()\n")
+        result = run("import torch\nx = torch.ones(3, requires_grad=True)\ny = x.exp().sum()\ny.backward()\n",
+                     out=io.StringIO())
         assert result.error is None, result.error
         variables = result.variables
         for data in (variables["x"]._data, variables["y"]._data, variables["x"].grad._data):
             assert isinstance(data, cupy.ndarray) and data.device.id == 0
-    assert str(variables["y"].device) == "cuda:0"
+        assert str(variables["y"].device) == "cuda:0"
 
 
 def test_sim_gpu_benchmark_step_runs_on_the_device():
