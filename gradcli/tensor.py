@@ -359,7 +359,10 @@ class Tensor(metaclass=dtypes.TorchClass):
         return to_host(data).tolist()
 
     def numpy(self):
-        if self.requires_grad:  # (PyTorch's refusal comes first)
+        if type(self._data) is backend.device_ndarray:  # (PyTorch's refusals come first, this one first)
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
+        if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         raise RuntimeError("gradcli scripts cannot leave the tensor world: use .tolist() or .item() instead")

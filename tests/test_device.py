@@ -183,6 +183,21 @@ def test_sim_a_cpu_generator_is_refused_for_a_device_draw(device):
 
 
 @pytest.mark.parametrize("device", SIM_AND_GPU)
+def test_sim_numpy_of_a_device_tensor_says_to_copy_it_first(device):
+    out, error = run_program("""
+        import torch
+        x = torch.ones(2, requires_grad=True)
+        try:
+            x.numpy()
+        except TypeError as e:
+            print(e)
+    """, device)
+    assert error is None, error
+    assert out == ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                   "host memory first.\n")
+
+
+@pytest.mark.parametrize("device", SIM_AND_GPU)
 def test_sim_an_expanded_tensor_can_be_filled_on_the_device(device):
     # (CuPy's broadcast views can be written, as PyTorch's expanded tensors; numpy's are read-only)
     out, error = run_program("""
