@@ -47,6 +47,7 @@ EXPECTED_VS_CPU = {
     "custom_none_grad_saved_checks": "prints a slice of a message that names torch.cuda.FloatTensor",
     "generator_objects": "a CPU torch.Generator is refused for a CUDA draw",
     "half_scalar_opmath": "float16 with a number: gradcli's GPU path rounds the number to float16 first",
+    "numpy_shape_dtype_errors": "numpy() of a CUDA tensor fails first for its device",
 }
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 SPACE = re.compile(r"\s+")

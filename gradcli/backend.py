@@ -15,8 +15,6 @@ CuPy is imported only by `cuda_namespace()`, the first time a GPU is asked for (
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy
 
 host = numpy
@@ -110,12 +108,6 @@ def _cupy():
             raise BackendUnavailable(f"CuPy is installed but no CUDA GPU is usable: {exc}") from exc
         if count < 1:
             raise BackendUnavailable("CuPy is installed but this machine has no CUDA GPU")
-        # CuPy imports cupyx (and cupyx.scipy) lazily, on the first cupy.get_array_module of a non-array,
-        # which can come in the middle of a script; on the H100 that late import failed ("'cupyx' is not
-        # a package"). Made here, it is made once, before any script runs.
-        with contextlib.suppress(ImportError):  # (it ships with CuPy; the simulated GPU has none)
-            import cupyx  # noqa: F401, PLC0415
-
         _cupy_module = cupy
         device_ndarray = cupy.ndarray
     return _cupy_module

@@ -45,10 +45,13 @@ def _backend_saved():
         yield
     finally:
         backend._cupy_module, backend.device_ndarray, backend.default_device, cupy = saved
-        if cupy is None:
-            sys.modules.pop("cupy", None)
-        else:
-            sys.modules["cupy"] = cupy
+        # Only the fake is taken out again. The real CuPy, once imported, stays: imported a second time, its
+        # lazily loaded submodules are left half made ("'cupyx' is not a package", seen on the H100).
+        if getattr(sys.modules.get("cupy"), "FAKE", False):
+            if cupy is None:
+                sys.modules.pop("cupy", None)
+            else:
+                sys.modules["cupy"] = cupy
 
 
 @contextlib.contextmanager
