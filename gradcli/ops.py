@@ -1440,12 +1440,22 @@ def _softmax_axes(g, dim):
 
 def _softmax_backward(m, g, r, dim):
     """softmax's gradient from its result: r * (g - sum(g * r))."""
-    return r * (g - m.sum(g * r, _softmax_axes(g, dim), True))
+    return r * (g - _kernel_sum(m, g * r, _softmax_axes(g, dim)))
 
 
 def _log_softmax_backward(m, g, r, dim):
     """log_softmax's gradient from its result: g - exp(r) * sum(g)."""
-    return g - m.exp(r) * m.sum(g, _softmax_axes(g, dim), True)
+    return g - m.exp(r) * _kernel_sum(m, g, _softmax_axes(g, dim))
+
+
+def _kernel_sum(m, x, axes):
+    """The sum inside PyTorch's softmax backward kernels, kept over `axes`. Along the last dim (its
+    vec::reduce_all) it starts from the first element, not from +0, so a row of -0. sums to -0. (numpy's
+    sum gives 0.) and the gradient of a zero upstream gradient keeps PyTorch's sign; along another dim it
+    starts from 0, as numpy's does."""
+    if m is ARRAY_MATH and type(x) is ndarray and x.dtype is not _F16 and axes == (x.ndim - 1,):
+        return x.sum(axis=axes, keepdims=True, initial=-0.0)
+    return m.sum(x, axes, True)
 
 
 def _softmax_double_backward(m, grad, grad_output, output, dim):
