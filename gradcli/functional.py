@@ -779,11 +779,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         picked = mul(logp, target)
         if reduction == "none":
             return neg(sum(picked, class_dim))
-        loss = neg(sum(picked))
+        total = sum(picked)
         if reduction == "sum":
-            return loss
+            return neg(total)
+        if not input._data.size:  # PyTorch's -(...).sum().fill_(NAN): FillBackward2 under NegBackward0
+            return neg(inplace(ROWS["fill_"], total, None, {"value": math.nan}))
         # (divided by the number of rows, input.numel() / C: N for (N, C), N * d1 * ... for (N, C, d1, ...))
-        return binary(ROWS["div_scalar"], loss, input._data.size // classes if classes else 0)
+        return binary(ROWS["div_scalar"], neg(total), input._data.size // classes)
     loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return loss
