@@ -82,13 +82,20 @@ def mul(input, other):
     return binary(ROWS["mul"], input, other)  # (a number first stays first: next_functions keep its place)
 
 
-def div(input, other, *, rounding_mode=None):
-    if rounding_mode is not None:
-        if rounding_mode not in ("floor", "trunc"):
-            raise RuntimeError(
-                "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                f"'{rounding_mode}'"
-            )
+_NO_MODE = object()  # (div's rounding_mode not given: div.Tensor; given, even None: div.Tensor_mode)
+
+
+def _check_rounding_mode(rounding_mode):
+    if rounding_mode is not None and rounding_mode not in ("floor", "trunc"):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+
+
+def div(input, other, *, rounding_mode=_NO_MODE):
+    if rounding_mode is not _NO_MODE:  # PyTorch's div.Tensor_mode: DivBackward2, a number as a 0-d tensor
+        _check_rounding_mode(rounding_mode)
+        if rounding_mode is None:
+            return binary(ROWS["div_mode"], _as_tensor(input), other)
         return binary(ROWS["div_rounding"], _as_tensor(input), other, {"rounding_mode": rounding_mode})
     if type(input) is not Tensor and type(other) is not Tensor:
         input = tensor(input)
@@ -3199,13 +3206,17 @@ def _iop(fn_inplace, fn):
     return method
 
 
-def _div_(self, other):
+def _div_(self, other, *, rounding_mode=_NO_MODE):
+    if rounding_mode is not _NO_MODE:
+        _check_rounding_mode(rounding_mode)
+    if rounding_mode in ("floor", "trunc"):
+        return inplace(ROWS["div_rounding"], self, other, {"rounding_mode": rounding_mode})
     if self._data.dtype.kind != "f":
         if type(other) is int:  # (PyTorch takes the number first: OverflowError, or a bool's promotion error)
             ops._int_operand(other, self._data, ops.TRUE_DIVIDE)
         raise RuntimeError(
             f"result type Float can't be cast to the desired output type {ops._type_name(self._data.dtype)}")
-    return inplace(ROWS["div"], self, other)
+    return inplace(ROWS["div" if rounding_mode is _NO_MODE else "div_mode"], self, other)
 
 
 def _zero_(self):

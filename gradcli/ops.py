@@ -2112,6 +2112,11 @@ def _arr(v):
     return v if hasattr(v, "dtype") else xp.asarray(v)
 
 
+def _div_backward(m, g, a, b, r, p):
+    """a / b's gradients: g / b, and -g * a / b / b (none for a number a, or one that is all zeros)."""
+    return g / b, _nz(a) and -g * (a / b / b)
+
+
 def _true_divide(a, b):
     """a / b, where integer and bool arrays divided by anything but a float array become the default float
     dtype first (numpy would make float64 of them)."""
@@ -3198,8 +3203,11 @@ ROWS: dict[str, Op] = {
               lambda m, g, a, b, r, p: (_nz(b) and g * b, _nz(a) and g * a), save="BA", float_constant=True),
     # (the divisor's gradient as PyTorch's div_tensor_other_backward, -grad * ((self / other) / other): the
     # same roundings, and the same inf, not nan, where other is 0 in higher derivatives)
-    "div": Op("DivBackward0", _true_divide, lambda m, g, a, b, r, p: (g / b, _nz(a) and -g * (a / b / b)),
-              save="Ab", float_constant=True, elementwise=TRUE_DIVIDE),
+    "div": Op("DivBackward0", _true_divide, _div_backward, save="Ab", float_constant=True,
+              elementwise=TRUE_DIVIDE),
+    # torch.div(a, b, rounding_mode=None): the same division, recorded as div.Tensor_mode
+    "div_mode": Op("DivBackward2", _true_divide, _div_backward, save="Ab", float_constant=True,
+                   elementwise=TRUE_DIVIDE),
     "div_rounding": Op("DivBackward2", lambda a, b, rounding_mode: _rounded_divide(a, b, rounding_mode),
                        lambda m, g, a, b, r, p: (m.zeros(g), m.zeros(g))),
     # add's and sub's Scalar overloads: only backward formulas record them (FORMULA), a script's `x + 1` is
