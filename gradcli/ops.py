@@ -106,6 +106,9 @@ class OpNode(Node):
             r = self.r
             if r is not None:
                 r = _saved_output(r, self)
+            if type(b) is not Tensor and b is not None and id(self.op) in _WRAPPED_NUMBER_ROWS:
+                if type(b) is not HalfOperand:  # (float16's number stays a number: its product is opmath)
+                    b = _wrapped_number(b, grads[0])
             if type(b) is HalfOperand or type(b) is ndarray:  # a number operand (_constant) as a number
                 b = b.number if type(b) is HalfOperand else b.item()
             # (C++ formulas take a number operand as a Scalar: `grad * 2` is MulBackward1 there, AddBackward1
@@ -3518,6 +3521,18 @@ def _in_float32(fn, *args, **params):
     if type(out) is tuple:
         return out
     return asarray(out).astype(_F16, copy=False)
+
+
+# rows whose number operand PyTorch's argument parser wraps into a 0-d tensor (`x * 2` is mul.Tensor), so
+# that their own backward formula multiplies or divides by a tensor: MulBackward0 / DivBackward0 under
+# create_graph, with (None, 0) for the number in next_functions, not the Scalar rows below
+_WRAPPED_NUMBER_ROWS = {id(ROWS[name]) for name in ("mul", "div", "div_mode")}
+
+
+def _wrapped_number(b, like):
+    """A number operand as the 0-d tensor PyTorch wraps it into, in the gradient's dtype and place."""
+    data = like._data
+    return Tensor._make(backend.like(xp.asarray(b, dtype=data.dtype), backend.device_type_of(data)))
 
 
 # the Scalar overload of each row that backward formulas use with a number operand (FORMULA)

@@ -208,6 +208,7 @@ CASES: dict[str, Case] = {
     "div_by_grad": case(lambda t, x, y: t.true_divide(x, y), c(2, 3), p(3), rows="div"),
     "div_floor": case(lambda t, x: t.div(x, 0.7, rounding_mode="floor"), f(3), rows="div_rounding"),
     "div_trunc": case(lambda t, x, y: x.div(y, rounding_mode="trunc"), f(3), p(3), rows="div_rounding"),
+    "div_mode_none": case(lambda t, x, y: t.div(x, y, rounding_mode=None), f(3, 1), p(1, 4), rows="div_mode"),
     "divide": case(lambda t, x, y: t.divide(x, y), f(2), p(2), rows="div"),
     "rdiv_scalar": case(lambda t, x: 2 / x, p(3), rows="reciprocal mul"),
     "reciprocal": case(lambda t, x: x.reciprocal(), p(2, 2), rows="reciprocal"),
