@@ -2082,6 +2082,7 @@ def _rounded_divide(a, b, mode):
     """div(rounding_mode=...): floor as floor_divide; trunc rounds toward zero (integers stay integers)."""
     if mode == "floor":
         return _floor_divide(a, b)
+    _no_bool("div_trunc_cpu", a, b)
     if _arr(a).dtype.kind in "biu" and _arr(b).dtype.kind in "biu":
         q = _floor_divide(a, b)
         return q + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
