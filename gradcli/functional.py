@@ -482,6 +482,16 @@ def mv(input, vec):
     return binary(ROWS["mv"], _need_tensor("mv", input), _need_tensor("mv", vec, 2, "vec"))
 
 
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors (attention's scores and mixing)."""
+    _need_tensor("bmm", input)
+    _need_tensor("bmm", mat2, 2, "mat2")
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t._data.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    return binary(ROWS["bmm"], input, mat2)
+
+
 def dot(input, other):
     return binary(ROWS["dot"], _need_tensor("dot", input), _need_tensor("dot", other, 2, "tensor"))
 
@@ -3483,7 +3493,7 @@ def install_tensor_methods(cls):
             self, k, dim, largest, sorted, pos=1),
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
         "trace": trace, "diag": diag, "movedim": movedim, "roll": roll,
-        "matmul": matmul, "mm": mm, "mv": mv, "dot": dot, "outer": outer,
+        "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
         "permute": permute,
@@ -3617,6 +3627,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     expand_dims=unsqueeze,
     astype=lambda x, dtype: unary(ROWS["to_dtype"], x, {"dtype": dtype}),
     mT=lambda x: transpose(x, -2, -1),
+    bmm=lambda a, b: binary(ROWS["bmm"], a, b),
     t=lambda x: t(x),
     swapaxes=transpose,
     permute=lambda x, dims: permute(x, *dims),

@@ -3330,8 +3330,8 @@ ROWS: dict[str, Op] = {
     # bias + mat1 @ mat2 (linear): three inputs, the two matrices kept in the params for the gradients
     "addmm": Op("AddmmBackward0", None, _addmm_bwd, elementwise=False, saves_params=True),
     "bmm": Op("BmmBackward0", _check_bmm,
-              lambda m, g, a, b, r, p: (_nz(b) and g @ m.mT(b), _nz(a) and m.mT(a) @ g), save="BA",
-              elementwise=False),
+              lambda m, g, a, b, r, p: (_nz(b) and m.bmm(g, m.mT(b)), _nz(a) and m.bmm(m.mT(a), g)),
+              save="BA", elementwise=False),
     "stack": Op("StackBackward0", _stack_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, True)),
     "cat": Op("CatBackward0", _cat_fwd, lambda m, g, a, b, r, p: _split_bwd(m, g, p, False)),
     "unbind": Op("UnbindBackward0", None, lambda m, grads, a, b, r, p: (m.stack(grads, p["dim"]),)),
@@ -3609,6 +3609,7 @@ ARRAY_MATH = SimpleNamespace(
     expand_dims=xp.expand_dims,
     astype=lambda x, dtype: x.astype(dtype),
     mT=lambda x: xp.swapaxes(x, -1, -2),
+    bmm=lambda a, b: namespace_of(a).matmul(a, b),
     t=lambda x: xp.swapaxes(x, -1, -2),  # (a tensor's t(): TBackward0, where mT is a transpose)
     swapaxes=xp.swapaxes,
     permute=lambda x, dims: x.transpose(dims),

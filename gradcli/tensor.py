@@ -127,7 +127,7 @@ class Tensor(metaclass=dtypes.TorchClass):
         unbind contiguous is_contiguous double float half long int bool to cpu cuda type type_as numpy add sub
         mul div
         neg pow exp log sin cos tanh sigmoid relu sqrt abs clamp clamp_min clamp_max maximum minimum sum
-        mean max min argmax argmin matmul mm mv dot softmax log_softmax add_ sub_ mul_ div_ clamp_ copy_
+        mean max min argmax argmin matmul mm mv bmm dot softmax log_softmax add_ sub_ mul_ div_ clamp_ copy_
         neg_ exp_ pow_ sign reciprocal square log1p expm1 std var norm is_floating_point element_size
         nelement new_tensor new_zeros new_ones zeros_like ones_like eq ne lt le gt ge equal allclose any all
         floor ceil round rsqrt prod cumsum abs_ tan register_hook output_nr erf logsumexp amax amin chunk

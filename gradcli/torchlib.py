@@ -45,7 +45,7 @@ _TORCH_FUNCTIONS = """
     rand_like randn_like randint randperm normal bernoulli manual_seed set_printoptions add sub mul div
     true_divide divide neg negative
     pow square exp log sin cos tan tanh sigmoid relu sqrt rsqrt abs clamp clip clamp_min clamp_max maximum
-    minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv dot outer stack cat
+    minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv bmm dot outer stack cat
     concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze
     squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
     logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf

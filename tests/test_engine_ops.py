@@ -417,6 +417,8 @@ CASES: dict[str, Case] = {
     # linear algebra
     "mm": case(lambda t, x, y: t.mm(x, y), f(3, 4), f(4, 2), rows="mm"),
     "mm_method": case(lambda t, x, y: x.mm(y), c(3, 4), f(4, 2), rows="mm"),
+    "bmm": case(lambda t, x, y: t.bmm(x, y), f(2, 3, 4), f(2, 4, 2), rows="bmm"),
+    "bmm_method": case(lambda t, x, y: x.bmm(y), c(2, 3, 4), f(2, 4, 2), rows="bmm"),
     "matmul_2d": case(lambda t, x, y: x @ y, f(3, 4), c(4, 2), rows="mm"),
     "mv": case(lambda t, x, y: t.mv(x, y), f(3, 4), f(4), rows="mv"),
     "matmul_mv": case(lambda t, x, y: t.matmul(x, y), f(3, 4), f(4), rows="mv"),
