@@ -193,6 +193,7 @@ def _unary_fn(key, name):
 
 exp = _unary_fn("exp", "exp")
 expm1 = _unary_fn("expm1", "expm1")
+exp2 = _unary_fn("exp2", "exp2")
 log = _unary_fn("log", "log")
 log1p = _unary_fn("log1p", "log1p")
 sin = _unary_fn("sin", "sin")
@@ -1716,6 +1717,16 @@ def sign(input):
 def floor(input):
     _no_kernel(_need_tensor("floor", input), "floor_vml_cpu")
     return unary(ROWS["floor"], input)
+
+
+def trunc(input):
+    _no_kernel(_need_tensor("trunc", input), "trunc_vml_cpu")
+    return unary(ROWS["trunc"], input)
+
+
+def frac(input):
+    _no_kernel(_need_tensor("frac", input), "frac_cpu", "biu")
+    return unary(ROWS["frac"], input)
 
 
 def ceil(input):
@@ -3504,9 +3515,10 @@ def install_tensor_methods(cls):
         "contiguous": lambda self: self if self._data.flags["C_CONTIGUOUS"] else clone(self),
         "to": _method_to, "type_as": _type_as, "type": _type_method, "cpu": lambda self: to(self, "cpu"),
         "cuda": lambda self, device=None, non_blocking=False: to(self, "cuda" if device is None else device),
-        "sign": sign, "floor": floor, "ceil": ceil, "round": round, "reciprocal": reciprocal,
+        "sign": sign, "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "frac": frac,
+        "reciprocal": reciprocal,
         "square": square,
-        "log1p": log1p, "expm1": expm1, "rsqrt": rsqrt,
+        "log1p": log1p, "expm1": expm1, "exp2": exp2, "rsqrt": rsqrt,
         **{name: _compare_function(name, fn, method=True) for name, fn in _COMPARISONS.items()},
         "equal": lambda self, other: equal(self, _other_tensor("equal", other)), "allclose": allclose,
 

@@ -2290,6 +2290,7 @@ _asin = _rounded_once(xp.arcsin, math.asin)
 _acos = _rounded_once(xp.arccos, math.acos)
 _atan = _rounded_once(xp.arctan, math.atan)
 _log2 = _rounded_once(xp.log2, math.log2)
+_exp2 = _rounded_once(xp.exp2, lambda v: 2.0 ** v)
 _log10 = _rounded_once(xp.log10, math.log10)
 _LN2 = math.log(2)
 _LN10 = math.log(10)
@@ -3242,6 +3243,7 @@ ROWS: dict[str, Op] = {
     # elementwise functions
     "exp": Op("ExpBackward0", _exp, lambda m, g, a, b, r, p: (g * r,), save="r"),
     "expm1": Op("Expm1Backward0", _expm1, lambda m, g, a, b, r, p: (g * (r + 1),), save="r"),
+    "exp2": Op("Exp2Backward0", _exp2, lambda m, g, a, b, r, p: (g * r * _LN2,), save="r"),
     "log": Op("LogBackward0", _log, lambda m, g, a, b, r, p: (g / a,), save="a"),
     "log1p": Op("Log1PBackward0", _log1p, lambda m, g, a, b, r, p: (g / (a + 1),), save="a"),
     "sin": Op("SinBackward0", _sin, lambda m, g, a, b, r, p: (g * m.cos(a),), save="a"),
@@ -3278,6 +3280,8 @@ ROWS: dict[str, Op] = {
     "sign": Op("SignBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
     "sgn": Op("SgnBackward0", _sign, lambda m, g, a, b, r, p: (m.zeros(g),)),
     "floor": Op("FloorBackward0", _keep_int(xp.floor), lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "trunc": Op("TruncBackward0", _keep_int(xp.trunc), lambda m, g, a, b, r, p: (m.zeros(g),)),
+    "frac": Op("FracBackward0", lambda a: a - xp.trunc(a), lambda m, g, a, b, r, p: (g,)),
     "ceil": Op("CeilBackward0", _keep_int(xp.ceil), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "round": Op("RoundBackward0", _keep_int(xp.round), lambda m, g, a, b, r, p: (m.zeros(g),)),
     "round_decimals": Op("RoundBackward1", lambda a, decimals: xp.round(a, decimals),

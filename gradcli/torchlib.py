@@ -50,7 +50,7 @@ _TORCH_FUNCTIONS = """
     squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
     logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf
     logsumexp amax amin chunk split flip isnan isinf isfinite masked_fill gather index_select tril triu narrow
-    cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
+    cumprod sort argsort topk exp2 trunc frac sinh cosh asin acos atan log2 log10 trace diag movedim roll
 """.split()
 
 _NN_FUNCTIONAL = """
