@@ -310,6 +310,21 @@ def maximum(input, other):
     return binary(ROWS["maximum"], _need_tensor("maximum", input), _need_tensor("maximum", other, 2, "other"))
 
 
+def _float_pair_fn(name):
+    row = ROWS[name]
+
+    def fn(input, other):
+        return binary(row, _need_tensor(name, input), _need_tensor(name, other, 2, "other"))
+
+    fn.__name__ = name
+    return fn
+
+
+atan2 = _float_pair_fn("atan2")
+hypot = _float_pair_fn("hypot")
+logaddexp = _float_pair_fn("logaddexp")
+
+
 def minimum(input, other):
     return binary(ROWS["minimum"], _need_tensor("minimum", input), _need_tensor("minimum", other, 2, "other"))
 
@@ -3505,6 +3520,7 @@ def install_tensor_methods(cls):
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
         "trace": trace, "diag": diag, "movedim": movedim, "roll": roll,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
+        "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
         "permute": permute,
@@ -3651,7 +3667,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
     cumprod=lambda x, dim: cumprod(x, dim),
-    sinh=sinh, cosh=cosh, rsqrt=rsqrt,
+    sinh=sinh, cosh=cosh, rsqrt=rsqrt, reciprocal=lambda x: reciprocal(x),
     square=lambda x: x ** 2,
     squeeze_dim=lambda x, dim: squeeze(x, dim),
     mse_loss_backward=_t_mse_loss_backward,

@@ -2135,6 +2135,28 @@ def _true_divide(a, b):
     return a / b
 
 
+def _float_pair(ufunc, kernel=None):
+    """A two-tensor op on floats: atan2 makes integer and bool inputs the default float dtype first, as
+    PyTorch promotes them; hypot and logaddexp (a `kernel` name) have no integer kernel."""
+
+    def forward(a, b):
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu" and kernel:  # (a and b share PyTorch's dtype)
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_name(a.dtype)}\'')
+        if a.dtype.kind in "biu":
+            a = a.astype(dtypes.defaults.float.np)
+        if b.dtype.kind in "biu":
+            b = b.astype(dtypes.defaults.float.np)
+        return ufunc(a, b)
+
+    return forward
+
+
+def _atan2_bwd(m, g, a, b, r, p):
+    """PyTorch's atan2_backward: recip = 1 / (a * a + b * b); (g * b * recip, g * -a * recip)."""
+    recip = m.reciprocal(a * a + b * b)
+    return g * b * recip, g * -a * recip
+
+
 def _clamp_fwd(x, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -3291,6 +3313,11 @@ ROWS: dict[str, Op] = {
     "clamp_min": Op("ClampMinBackward0", _clamp_fwd, _clamp_bwd, save="a"),
     "clamp_max": Op("ClampMaxBackward0", _clamp_fwd, _clamp_bwd, save="a"),
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
+    "atan2": Op("Atan2Backward0", _float_pair(xp.arctan2), _atan2_bwd, save="ab"),
+    "hypot": Op("HypotBackward0", _float_pair(xp.hypot, "hypot_cpu"),
+                lambda m, g, a, b, r, p: (g * a / r, g * b / r), save="abr"),
+    "logaddexp": Op("LogaddexpBackward0", _float_pair(xp.logaddexp, "logaddexp_cpu"),
+                    lambda m, g, a, b, r, p: (g / (1 + m.exp(b - a)), g / (1 + m.exp(a - b))), save="ab"),
     "minimum": Op("MinimumBackward0", xp.minimum, _minmax_pair_bwd(xp.less), save="ab"),
     "where": Op("WhereBackward0", _where_fwd,
                 lambda m, g, a, b, r, p: (m.where(p["condition"], g, 0),
@@ -3589,7 +3616,7 @@ def _array_index_grad(g, shape, index, row):
 TENSOR_MATH = None
 ARRAY_MATH = SimpleNamespace(
     exp=_exp, log=_log, sin=_sin, cos=_cos, sign=_sign, floor=xp.floor, tanh=_tanh, erf=_erf,
-    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x),
+    sinh=_sinh, cosh=_cosh, rsqrt=lambda x: _rsqrt(x), reciprocal=lambda x: 1 / x,
     square=xp.square,
     mse_loss_backward=_mse_grad,
     loss_backward=_loss_grad_of,

@@ -45,12 +45,13 @@ _TORCH_FUNCTIONS = """
     rand_like randn_like randint randperm normal bernoulli manual_seed set_printoptions add sub mul div
     true_divide divide neg negative
     pow square exp log sin cos tan tanh sigmoid relu sqrt rsqrt abs clamp clip clamp_min clamp_max maximum
-    minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv bmm dot outer stack cat
+    minimum where sum mean max min argmax argmin prod var std norm cumsum matmul mm mv dot outer stack cat
     concat concatenate unbind softmax log_softmax reshape flatten transpose swapaxes t permute unsqueeze
     squeeze clone eq ne lt le gt ge equal allclose isclose any all sign floor ceil round reciprocal
     logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf
     logsumexp amax amin chunk split flip isnan isinf isfinite masked_fill gather index_select tril triu narrow
-    cumprod sort argsort topk exp2 trunc frac sinh cosh asin acos atan log2 log10 trace diag movedim roll
+    cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
+    exp2 trunc frac atan2 hypot logaddexp bmm
 """.split()
 
 _NN_FUNCTIONAL = """
