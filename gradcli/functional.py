@@ -875,6 +875,19 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return unary(ROWS["leaky_relu"], input, {"negative_slope": negative_slope})
 
 
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if _need_tensor("hardtanh", input)._data.dtype.kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    _no_inplace("hardtanh", inplace)
+    return unary(ROWS["hardtanh"], input, {"min_val": min_val, "max_val": max_val})
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
 def elu(input, alpha=1.0, inplace=False):
     _float_kernel("elu", "elu_cpu", input)
     _no_inplace("elu", inplace)
@@ -3676,6 +3689,8 @@ ops.TENSOR_MATH = SimpleNamespace(
     gelu_backward=lambda g, x, approximate: binary(ROWS["gelu_backward"], g, x, {"approximate": approximate}),
     leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,
                                                    {"negative_slope": slope}),
+    hardtanh_backward=lambda g, x, lo, hi: binary(ROWS["hardtanh_backward"], g, x,
+                                                  {"min_val": lo, "max_val": hi}),
     sigmoid_of=_t_sigmoid_of,
     nll_loss_backward=_t_nll_loss_backward,
     nll_loss=_t_nll_loss,

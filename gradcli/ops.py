@@ -1768,6 +1768,16 @@ def _nll_bwd(m, g, a, b, r, p):
     return (m.where(written, g, 0),)
 
 
+def _hardtanh_fwd(a, min_val, max_val):
+    """hardtanh (and relu6): a clamped to [min_val, max_val], in a's dtype (integers too), nan kept."""
+    return xp.minimum(xp.maximum(a, min_val), max_val).astype(a.dtype, copy=False)
+
+
+def _hardtanh_grad(g, a, min_val, max_val):
+    """PyTorch's hardtanh_backward: 0 where a <= min_val or a >= max_val, else g (a nan input passes g)."""
+    return namespace_of(g).where((a <= min_val) | (a >= max_val), 0, g).astype(g.dtype, copy=False)
+
+
 def _leaky_grad(g, a, negative_slope):
     """leaky_relu's backward of arrays (its row's), the forward of LeakyReluBackwardBackward0."""
     return ROWS["leaky_relu"].backward(ARRAY_MATH, g, a, None, None, {"negative_slope": negative_slope})[0]
@@ -3412,6 +3422,14 @@ ROWS: dict[str, Op] = {
     "leaky_relu_backward": Op("LeakyReluBackwardBackward0", lambda g, a, negative_slope: _leaky_grad(
         g, a, negative_slope), lambda m, gg, a, b, r, p: (m.leaky_relu_backward(gg, b, p["negative_slope"]),
                                                           m.zeros(gg)), save="b"),
+    "hardtanh": Op("HardtanhBackward0", _hardtanh_fwd,
+                   lambda m, g, a, b, r, p: (m.hardtanh_backward(g, a, p["min_val"], p["max_val"]),),
+                   save="a"),
+    # its backward as an op of (grad, input) under create_graph, as PyTorch records it (leaky_relu's above)
+    "hardtanh_backward": Op("HardtanhBackwardBackward0", lambda g, a, min_val, max_val: _hardtanh_grad(
+        g, a, min_val, max_val), lambda m, gg, a, b, r, p: (m.hardtanh_backward(gg, b, p["min_val"],
+                                                                                p["max_val"]), m.zeros(gg)),
+        save="b"),
     "elu": Op("EluBackward0", _elu_fwd,
               lambda m, g, a, b, r, p: (m.where(m.data(a) > 0, g, g * m.exp(a) * p["alpha"])
                                         if m is ARRAY_MATH else m.act_backward("elu", g, a, p),), save="a",
@@ -3623,6 +3641,7 @@ ARRAY_MATH = SimpleNamespace(
     act_backward=_act_grad,
     gelu_backward=_gelu_grad,
     leaky_relu_backward=_leaky_grad,
+    hardtanh_backward=_hardtanh_grad,
     sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),
     nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
     masked_fill=lambda x, mask, value: xp.where(mask, value, x),

@@ -292,6 +292,10 @@ CASES: dict[str, Case] = {
     "leaky_relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((F(t).leaky_relu(x, 0.2) * x).sum(), x, create_graph=True)[0] * 1.5,
         f(2, 3), rows=("leaky_relu_backward",), smooth=False),
+    # hardtanh's gradient under create_graph: a HardtanhBackwardBackward0 of (grad, input), as PyTorch's
+    "hardtanh_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).hardtanh(x * 2) * x).sum(), x, create_graph=True)[0] * 1.5,
+        f(2, 3), rows=("hardtanh_backward",), smooth=False),
     # gelu's gradient under create_graph: a GeluBackwardBackward0 of (grad, input), PyTorch's double backward
     "gelu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((F(t).gelu(x) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
@@ -562,6 +566,9 @@ CASES: dict[str, Case] = {
     "erf_int": case(lambda t, x: t.erf(x), i(3)),
     "F.leaky_relu": case(lambda t, x: F(t).leaky_relu(x), f(2, 3), rows="leaky_relu"),
     "F.leaky_relu_slope": case(lambda t, x: F(t).leaky_relu(x, negative_slope=0.2), f(4), rows="leaky_relu"),
+    "F.hardtanh": case(lambda t, x: F(t).hardtanh(x * 3), f(2, 3), rows="hardtanh mul"),
+    "F.hardtanh_range": case(lambda t, x: F(t).hardtanh(x, -0.5, max_val=0.25), f(4), rows="hardtanh"),
+    "F.relu6": case(lambda t, x: F(t).relu6(x * 5), f(2, 3), rows="hardtanh mul"),
     "F.elu": case(lambda t, x: F(t).elu(x), f(2, 3), rows="elu"),
     "F.elu_alpha": case(lambda t, x: F(t).elu(x, 0.5), f(4), rows="elu"),
     "F.silu": case(lambda t, x: F(t).silu(x), f(2, 3), rows="silu"),
