@@ -2409,6 +2409,8 @@ def _prod_bwd(m, g, a, b, r, p):
     if not zero.any():
         return (g * (_expand_reduced(m, r, shape, dims, keepdim) / a),)
     whole = p.get("whole", len(dims) == len(shape))
+    if (_numel(shape) if whole else shape[dims[0]]) == 1:  # (prod_safe_zeros_backward: grad itself)
+        return (m.reshape(g, shape) if whole else g,)
     if m is ARRAY_MATH:
         if whole and zero.sum() > 1:
             return (namespace_of(a).zeros_like(a),)
