@@ -3652,6 +3652,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     nll_loss_backward=_t_nll_loss_backward,
     nll_loss=_t_nll_loss,
     masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),
+    masked_fill_tensor=lambda x, mask, value: binary(ROWS["masked_fill_tensor"], x, value, {"mask": mask}),
     mean=lambda x, dims: mean(x) if dims is None else mean(x, tuple(dims), True),
     sign=lambda x: unary(ROWS["sgn"], x),  # (PyTorch's formulas take sgn(), its SgnBackward0 node)
     roll=lambda x, shifts, dims: roll(x, shifts, dims or None),

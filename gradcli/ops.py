@@ -1282,7 +1282,13 @@ def _evenly(m, g, a, r):
     shared by the nans."""
     data = m.data(r)
     mask = xp.isnan(m.data(a)) if data.dtype.kind == "f" and xp.isnan(data) else m.equal(a, r)
-    return (m.where(mask, g / m.count(mask), 0),)
+    if m is ARRAY_MATH:
+        return (m.where(mask, g / m.count(mask), 0),)
+    # (create_graph: PyTorch's evenly_distribute_backward, zeros.masked_fill_(mask, grad / mask.sum()), so
+    # the nodes are MaskedFillBackward1 over DivBackward0, the count an int64 tensor)
+    ns = namespace_of(m.data(g))
+    share = g / m.const(ns.asarray(m.count(mask), dtype=ns.int64))
+    return (m.masked_fill_tensor(m.zeros(a), m.data(mask), share),)
 
 
 def _select_along(m, g, shape, dim, indices, keepdim):
