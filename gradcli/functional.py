@@ -3636,6 +3636,10 @@ ops.TENSOR_MATH = SimpleNamespace(
     narrow=lambda x, dim, start, n: getitem(x, (slice(None),) * dim + (slice(start, start + n),)),
     index_grad=_t_index_grad,
     getitem=_t_getitem,
+    gather=lambda x, index: unary(ROWS["gather"], x, {"index": index, "in_shape": x._data.shape}),
+    scatter_into=lambda src, shape, index: binary(
+        ROWS["scatter_src"], _nograd(backend.namespace_of(src._data).zeros(shape, src._data.dtype)), src,
+        {"index": index}),
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
     cumprod=lambda x, dim: cumprod(x, dim),

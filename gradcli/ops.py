@@ -1292,12 +1292,16 @@ def _evenly(m, g, a, r):
 
 
 def _select_along(m, g, shape, dim, indices, keepdim):
-    """Scatter g into zeros of `shape` at `indices` along `dim` (max/min with a dim)."""
+    """Scatter g into zeros of `shape` at `indices` along `dim` (max/min with a dim): under create_graph,
+    PyTorch's value_selecting_reduction_backward, zeros.scatter_(dim, indices, grad), a ScatterBackward0
+    node (for a 0-d input too, without the unsqueeze)."""
     if not shape:  # max(dim=0) of a 0-d tensor is the tensor itself
-        return g
+        return g if m is ARRAY_MATH else m.scatter_into(g, shape, ())
     if not keepdim:
         g = m.expand_dims(g, dim)
         indices = xp.expand_dims(indices, dim)
+    if m is not ARRAY_MATH:
+        return m.scatter_into(g, shape, along(indices, dim, len(shape)))
     positions = namespace_of(indices).arange(shape[dim])
     onehot = positions.reshape([-1 if i == dim else 1 for i in range(len(shape))]) == indices
     return m.where(onehot, g, 0)
@@ -1798,6 +1802,12 @@ def _index_grad_fwd(g, shape, index):
         out[index] = g
     else:
         ns.add.at(out, index, g)
+    return out
+
+
+def _scatter_fwd(a, src, index):
+    out = a.copy()
+    out[index] = src
     return out
 
 
@@ -3452,6 +3462,10 @@ ROWS: dict[str, Op] = {
     "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
     "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, _index_into),
     "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
+    # (zeros.scatter_(dim, index, src), as max/min with a dim differentiate: src's gradient is a gather)
+    "scatter_src": Op("ScatterBackward0", _scatter_fwd,
+                      lambda m, g, a, b, r, p: (None, m.gather(g, p["index"])),
+                      elementwise=False, saves_params=True),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
     "masked_fill_tensor": Op("MaskedFillBackward1",
@@ -3626,6 +3640,7 @@ ARRAY_MATH = SimpleNamespace(
     narrow=lambda x, dim, start, n: x[(slice(None),) * dim + (slice(start, start + n),)],
     index_grad=_array_index_grad,
     getitem=lambda x, index: x[index],
+    gather=_taken,
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
     cumsum=_cumsum_fwd,
     stack=lambda xs, dim: xp.stack(xs, axis=dim),

@@ -142,6 +142,10 @@ def _dbl_slice(t, x, g):
     return t.autograd.grad(x[1:], x, g, create_graph=True)[0]
 
 
+def _dbl_max_dim(t, x, g):
+    return t.autograd.grad(x.max(1).values, x, g, create_graph=True)[0]
+
+
 def _setitem(t, x, y):
     z = x * 1.0
     z[0] = y
@@ -657,6 +661,7 @@ CASES: dict[str, Case] = {
     "index_backward": case(_dbl_index, f(3, 4), f(3, 4), rows="index_grad"),
     "select_backward": case(_dbl_select, f(3, 4), f(4), rows="select_grad"),
     "slice_backward": case(_dbl_slice, f(3, 4), f(2, 4), rows="slice_grad"),
+    "max_dim_backward": case(_dbl_max_dim, f(2, 3), f(2), rows="scatter_src"),
     "setitem": case(_setitem, f(3, 4), f(4), rows="setitem"),
     "setitem_scalar": case(_setitem_scalar, f(3, 4), rows="setitem"),
     "setitem_mask": case(_setitem_mask, f(3, 4), f(3, 4), rows="setitem", smooth=False),
