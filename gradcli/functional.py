@@ -3637,6 +3637,11 @@ ops.TENSOR_MATH = SimpleNamespace(
     index_grad=_t_index_grad,
     getitem=_t_getitem,
     gather=lambda x, index: unary(ROWS["gather"], x, {"index": index, "in_shape": x._data.shape}),
+    as_strided=lambda x, index: unary(ROWS["as_strided"], x, {"index": index, "n": x._data.size}),
+    copy_slices=lambda storage, src, index: binary(ROWS["copy_slices"], storage, src, {"index": index}),
+    copy_into_new=lambda g: binary(ROWS["copy_"], _nograd(backend.namespace_of(g._data).zeros_like(g._data)),
+                                   g),
+    clone=lambda x: unary(ROWS["clone"], x),
     scatter_into=lambda src, shape, index: binary(
         ROWS["scatter_src"], _nograd(backend.namespace_of(src._data).zeros(shape, src._data.dtype)), src,
         {"index": index}),

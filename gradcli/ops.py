@@ -998,8 +998,9 @@ class AsStridedBackward0(Node):
     def apply(self, grads, create_graph):
         g = grads[0]
         if create_graph:  # (a remade view's node is common: its gradient as differentiable ops, by value)
-            flat = TENSOR_MATH.index_grad(g, (_numel(self.base_shape),), self.index, "index_grad")
-            return [TENSOR_MATH.reshape(flat, self.base_shape)]
+            n = _numel(self.base_shape)
+            in_index = namespace_of(self.index).arange(n).reshape(self.base_shape)
+            return [_as_strided_grad(TENSOR_MATH, g, self.index, n, in_index)]
         ns = namespace_of(g)
         out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
         if self.overlaps:  # (an expanded view: several of its elements are one of the base's, summed)
@@ -1007,6 +1008,39 @@ class AsStridedBackward0(Node):
         else:  # (a plain assignment: several times faster than add.at)
             out[self.index] = g
         return [out.reshape(self.base_shape)]
+
+
+def _as_strided_grad(m, g, index, n, in_index):
+    """PyTorch's as_strided_backward, as differentiable ops: the view's dims of size 1 squeezed and those of
+    stride 0 (where index does not change) summed, last dim first; g copied into zeros of the storage's n
+    elements through a view of it (CopySlices); that storage seen with the input's geometry
+    (AsStridedBackward0). index and in_index: the view's and the input's elements' places in the storage."""
+    ns = namespace_of(index)
+    if m is ARRAY_MATH:
+        out = ns.zeros(n, dtype=g.dtype)
+        ns.add.at(out, index, g)
+        return out[in_index]
+    if 0 in index.shape:
+        return m.const(ns.zeros(in_index.shape, dtype=m.np_dtype(g)))
+    for d in reversed(range(index.ndim)):
+        first = ns.take(index, 0, axis=d)
+        if index.shape[d] == 1:
+            g = m.squeeze_dim(g, d)
+        elif (index == ns.expand_dims(first, d)).all():
+            g = m.sum(g, (d,), False)
+        else:
+            continue
+        index = first
+    storage = m.copy_slices(m.const(ns.zeros(n, dtype=m.np_dtype(g))), g, index)
+    return m.as_strided(storage, in_index)
+
+
+def _copy_slices_src_grad(m, g, index):
+    """CopySlices' gradient for the source written through a view: its part of g, as PyTorch's copy of g
+    into a new tensor, seen through the view's geometry, cloned."""
+    if m is ARRAY_MATH:
+        return g.reshape(-1)[index]
+    return m.clone(m.as_strided(m.copy_into_new(g), index))
 
 
 def _overlaps(view):
@@ -3462,6 +3496,15 @@ ROWS: dict[str, Op] = {
     "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
     "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, _index_into),
     "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
+    # (as_strided_backward's nodes under create_graph: a 1-d storage seen through a geometry, given as each
+    # element's place in it, and a source copied into such a view of a storage that needs no gradient)
+    "as_strided": Op("AsStridedBackward0", lambda a, index, **_: a.reshape(-1)[index],
+                     lambda m, g, a, b, r, p: (_as_strided_grad(m, g, p["index"], p["n"],
+                                                                namespace_of(p["index"]).arange(p["n"])),),
+                     saves_params=True),
+    "copy_slices": Op("CopySlices", _scatter_fwd,
+                      lambda m, g, a, b, r, p: (None, _copy_slices_src_grad(m, g, p["index"])),
+                      elementwise=False, saves_params=True),
     # (zeros.scatter_(dim, index, src), as max/min with a dim differentiate: src's gradient is a gather)
     "scatter_src": Op("ScatterBackward0", _scatter_fwd,
                       lambda m, g, a, b, r, p: (None, m.gather(g, p["index"])),
