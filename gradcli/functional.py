@@ -3677,6 +3677,15 @@ ops.TENSOR_MATH = SimpleNamespace(
     narrow=lambda x, dim, start, n: getitem(x, (slice(None),) * dim + (slice(start, start + n),)),
     index_grad=_t_index_grad,
     getitem=_t_getitem,
+    gather=lambda x, index: unary(ROWS["gather"], x, {"index": index, "in_shape": x._data.shape}),
+    as_strided=lambda x, index: unary(ROWS["as_strided"], x, {"index": index, "n": x._data.size}),
+    copy_slices=lambda storage, src, index: binary(ROWS["copy_slices"], storage, src, {"index": index}),
+    copy_into_new=lambda g: binary(ROWS["copy_"], _nograd(backend.namespace_of(g._data).zeros_like(g._data)),
+                                   g),
+    clone=lambda x: unary(ROWS["clone"], x),
+    scatter_into=lambda src, shape, index: binary(
+        ROWS["scatter_src"], _nograd(backend.namespace_of(src._data).zeros(shape, src._data.dtype)), src,
+        {"index": index}),
     prod=_t_prod,
     cumsum=lambda x, dim: cumsum(x, dim),
     cumprod=lambda x, dim: cumprod(x, dim),
@@ -3695,6 +3704,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     nll_loss_backward=_t_nll_loss_backward,
     nll_loss=_t_nll_loss,
     masked_fill=lambda x, mask, value: unary(ROWS["masked_fill_"], x, {"mask": mask, "value": value}),
+    masked_fill_tensor=lambda x, mask, value: binary(ROWS["masked_fill_tensor"], x, value, {"mask": mask}),
     mean=lambda x, dims: mean(x) if dims is None else mean(x, tuple(dims), True),
     sign=lambda x: unary(ROWS["sgn"], x),  # (PyTorch's formulas take sgn(), its SgnBackward0 node)
     roll=lambda x, shifts, dims: roll(x, shifts, dims or None),

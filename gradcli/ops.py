@@ -998,8 +998,9 @@ class AsStridedBackward0(Node):
     def apply(self, grads, create_graph):
         g = grads[0]
         if create_graph:  # (a remade view's node is common: its gradient as differentiable ops, by value)
-            flat = TENSOR_MATH.index_grad(g, (_numel(self.base_shape),), self.index, "index_grad")
-            return [TENSOR_MATH.reshape(flat, self.base_shape)]
+            n = _numel(self.base_shape)
+            in_index = namespace_of(self.index).arange(n).reshape(self.base_shape)
+            return [_as_strided_grad(TENSOR_MATH, g, self.index, n, in_index)]
         ns = namespace_of(g)
         out = ns.zeros(_numel(self.base_shape), dtype=g.dtype)
         if self.overlaps:  # (an expanded view: several of its elements are one of the base's, summed)
@@ -1007,6 +1008,39 @@ class AsStridedBackward0(Node):
         else:  # (a plain assignment: several times faster than add.at)
             out[self.index] = g
         return [out.reshape(self.base_shape)]
+
+
+def _as_strided_grad(m, g, index, n, in_index):
+    """PyTorch's as_strided_backward, as differentiable ops: the view's dims of size 1 squeezed and those of
+    stride 0 (where index does not change) summed, last dim first; g copied into zeros of the storage's n
+    elements through a view of it (CopySlices); that storage seen with the input's geometry
+    (AsStridedBackward0). index and in_index: the view's and the input's elements' places in the storage."""
+    ns = namespace_of(index)
+    if m is ARRAY_MATH:
+        out = ns.zeros(n, dtype=g.dtype)
+        ns.add.at(out, index, g)
+        return out[in_index]
+    if 0 in index.shape:
+        return m.const(ns.zeros(in_index.shape, dtype=m.np_dtype(g)))
+    for d in reversed(range(index.ndim)):
+        first = ns.take(index, 0, axis=d)
+        if index.shape[d] == 1:
+            g = m.squeeze_dim(g, d)
+        elif (index == ns.expand_dims(first, d)).all():
+            g = m.sum(g, (d,), False)
+        else:
+            continue
+        index = first
+    storage = m.copy_slices(m.const(ns.zeros(n, dtype=m.np_dtype(g))), g, index)
+    return m.as_strided(storage, in_index)
+
+
+def _copy_slices_src_grad(m, g, index):
+    """CopySlices' gradient for the source written through a view: its part of g, as PyTorch's copy of g
+    into a new tensor, seen through the view's geometry, cloned."""
+    if m is ARRAY_MATH:
+        return g.reshape(-1)[index]
+    return m.clone(m.as_strided(m.copy_into_new(g), index))
 
 
 def _overlaps(view):
@@ -1282,16 +1316,26 @@ def _evenly(m, g, a, r):
     shared by the nans."""
     data = m.data(r)
     mask = xp.isnan(m.data(a)) if data.dtype.kind == "f" and xp.isnan(data) else m.equal(a, r)
-    return (m.where(mask, g / m.count(mask), 0),)
+    if m is ARRAY_MATH:
+        return (m.where(mask, g / m.count(mask), 0),)
+    # (create_graph: PyTorch's evenly_distribute_backward, zeros.masked_fill_(mask, grad / mask.sum()), so
+    # the nodes are MaskedFillBackward1 over DivBackward0, the count an int64 tensor)
+    ns = namespace_of(m.data(g))
+    share = g / m.const(ns.asarray(m.count(mask), dtype=ns.int64))
+    return (m.masked_fill_tensor(m.zeros(a), m.data(mask), share),)
 
 
 def _select_along(m, g, shape, dim, indices, keepdim):
-    """Scatter g into zeros of `shape` at `indices` along `dim` (max/min with a dim)."""
+    """Scatter g into zeros of `shape` at `indices` along `dim` (max/min with a dim): under create_graph,
+    PyTorch's value_selecting_reduction_backward, zeros.scatter_(dim, indices, grad), a ScatterBackward0
+    node (for a 0-d input too, without the unsqueeze)."""
     if not shape:  # max(dim=0) of a 0-d tensor is the tensor itself
-        return g
+        return g if m is ARRAY_MATH else m.scatter_into(g, shape, ())
     if not keepdim:
         g = m.expand_dims(g, dim)
         indices = xp.expand_dims(indices, dim)
+    if m is not ARRAY_MATH:
+        return m.scatter_into(g, shape, along(indices, dim, len(shape)))
     positions = namespace_of(indices).arange(shape[dim])
     onehot = positions.reshape([-1 if i == dim else 1 for i in range(len(shape))]) == indices
     return m.where(onehot, g, 0)
@@ -1802,6 +1846,12 @@ def _index_grad_fwd(g, shape, index):
         out[index] = g
     else:
         ns.add.at(out, index, g)
+    return out
+
+
+def _scatter_fwd(a, src, index):
+    out = a.copy()
+    out[index] = src
     return out
 
 
@@ -2442,6 +2492,8 @@ def _prod_bwd(m, g, a, b, r, p):
     if not zero.any():
         return (g * (_expand_reduced(m, r, shape, dims, keepdim) / a),)
     whole = p.get("whole", len(dims) == len(shape))
+    if (_numel(shape) if whole else shape[dims[0]]) == 1:  # (prod_safe_zeros_backward: grad itself)
+        return (m.reshape(g, shape) if whole else g,)
     if m is ARRAY_MATH:
         if whole and zero.sum() > 1:
             return (namespace_of(a).zeros_like(a),)
@@ -3493,6 +3545,19 @@ ROWS: dict[str, Op] = {
     "select_grad": Op("SelectBackwardBackward0", _index_grad_fwd, _index_into),
     "slice_grad": Op("SliceBackwardBackward0", _index_grad_fwd, _index_into),
     "index_grad": Op("IndexPutImplBackward0", _index_grad_fwd, _index_into),
+    # (as_strided_backward's nodes under create_graph: a 1-d storage seen through a geometry, given as each
+    # element's place in it, and a source copied into such a view of a storage that needs no gradient)
+    "as_strided": Op("AsStridedBackward0", lambda a, index, **_: a.reshape(-1)[index],
+                     lambda m, g, a, b, r, p: (_as_strided_grad(m, g, p["index"], p["n"],
+                                                                namespace_of(p["index"]).arange(p["n"])),),
+                     saves_params=True),
+    "copy_slices": Op("CopySlices", _scatter_fwd,
+                      lambda m, g, a, b, r, p: (None, _copy_slices_src_grad(m, g, p["index"])),
+                      elementwise=False, saves_params=True),
+    # (zeros.scatter_(dim, index, src), as max/min with a dim differentiate: src's gradient is a gather)
+    "scatter_src": Op("ScatterBackward0", _scatter_fwd,
+                      lambda m, g, a, b, r, p: (None, m.gather(g, p["index"])),
+                      elementwise=False, saves_params=True),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
     "masked_fill_tensor": Op("MaskedFillBackward1",
@@ -3668,6 +3733,7 @@ ARRAY_MATH = SimpleNamespace(
     narrow=lambda x, dim, start, n: x[(slice(None),) * dim + (slice(start, start + n),)],
     index_grad=_array_index_grad,
     getitem=lambda x, index: x[index],
+    gather=_taken,
     prod=lambda x, axes, keepdims: x.prod(axis=axes, keepdims=keepdims),
     cumsum=_cumsum_fwd,
     stack=lambda xs, dim: xp.stack(xs, axis=dim),

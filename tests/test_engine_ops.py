@@ -142,6 +142,19 @@ def _dbl_slice(t, x, g):
     return t.autograd.grad(x[1:], x, g, create_graph=True)[0]
 
 
+def _dbl_max_dim(t, x, g):
+    return t.autograd.grad(x.max(1).values, x, g, create_graph=True)[0]
+
+
+def _dbl_remade_view(t, x, g):
+    """The gradient through a view whose base changed in place under no_grad (its AsStridedBackward0)."""
+    b = x.clone()
+    v = b[:, 1:2].expand(3, 2)
+    with t.no_grad():
+        b.mul_(2)
+    return t.autograd.grad(v, x, g, create_graph=True)[0]
+
+
 def _setitem(t, x, y):
     z = x * 1.0
     z[0] = y
@@ -664,6 +677,8 @@ CASES: dict[str, Case] = {
     "index_backward": case(_dbl_index, f(3, 4), f(3, 4), rows="index_grad"),
     "select_backward": case(_dbl_select, f(3, 4), f(4), rows="select_grad"),
     "slice_backward": case(_dbl_slice, f(3, 4), f(2, 4), rows="slice_grad"),
+    "max_dim_backward": case(_dbl_max_dim, f(2, 3), f(2), rows="scatter_src"),
+    "as_strided_backward": case(_dbl_remade_view, f(3, 4), f(3, 2), rows="as_strided copy_slices"),
     "setitem": case(_setitem, f(3, 4), f(4), rows="setitem"),
     "setitem_scalar": case(_setitem_scalar, f(3, 4), rows="setitem"),
     "setitem_mask": case(_setitem_mask, f(3, 4), f(3, 4), rows="setitem", smooth=False),
