@@ -884,6 +884,10 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return unary(ROWS["hardtanh"], input, {"min_val": min_val, "max_val": max_val})
 
 
+def logsigmoid(input):
+    return unary(ROWS["log_sigmoid"], _float_kernel("logsigmoid", "log_sigmoid_cpu", input))
+
+
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
@@ -3698,6 +3702,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     gelu_backward=lambda g, x, approximate: binary(ROWS["gelu_backward"], g, x, {"approximate": approximate}),
     leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,
                                                    {"negative_slope": slope}),
+    log_sigmoid_backward=lambda g, x: binary(ROWS["log_sigmoid_backward"], g, x),
     hardtanh_backward=lambda g, x, lo, hi: binary(ROWS["hardtanh_backward"], g, x,
                                                   {"min_val": lo, "max_val": hi}),
     sigmoid_of=_t_sigmoid_of,

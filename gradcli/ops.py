@@ -1812,6 +1812,30 @@ def _nll_bwd(m, g, a, b, r, p):
     return (m.where(written, g, 0),)
 
 
+def _log_sigmoid_fwd(a):
+    """PyTorch's log_sigmoid kernel: min(a, 0) - log1p(exp(-|a|))."""
+    ns = namespace_of(a)
+    with xp.errstate(over="ignore"):
+        return (ns.minimum(a, 0) - ns.log1p(ns.exp(-ns.abs(a)))).astype(a.dtype, copy=False)
+
+
+def _log_sigmoid_grad(g, a):
+    """PyTorch's log_sigmoid_backward kernel: g * (max_deriv - sign * z / (1 + z)), z = exp(-|a|), where
+    max_deriv is 1 and sign 1 for a negative a, else 0 and -1."""
+    ns = namespace_of(a)
+    z = ns.exp(-ns.abs(a))
+    t = z / (1 + z)
+    return (g * ns.where(a < 0, 1 - t, t)).astype(g.dtype, copy=False)  # (0 - -1 * t is t exactly)
+
+
+def _log_sigmoid_double_bwd(m, gg, a, b, r, p):
+    """LogSigmoidBackwardBackward0 of (grad, input): the grad's gradient is log_sigmoid_backward of the
+    incoming one, the input's PyTorch's log_sigmoid_double_backward(gg * grad, input): * (z - 1) * z for
+    z = sigmoid(input)."""
+    z = m.sigmoid(b)
+    return m.log_sigmoid_backward(gg, b), gg * a * (z - 1) * z
+
+
 def _hardtanh_fwd(a, min_val, max_val):
     """hardtanh (and relu6): a clamped to [min_val, max_val], in a's dtype (integers too), nan kept."""
     return xp.minimum(xp.maximum(a, min_val), max_val).astype(a.dtype, copy=False)
@@ -3474,6 +3498,10 @@ ROWS: dict[str, Op] = {
     "leaky_relu_backward": Op("LeakyReluBackwardBackward0", lambda g, a, negative_slope: _leaky_grad(
         g, a, negative_slope), lambda m, gg, a, b, r, p: (m.leaky_relu_backward(gg, b, p["negative_slope"]),
                                                           m.zeros(gg)), save="b"),
+    "log_sigmoid": Op("LogSigmoidBackward0", _log_sigmoid_fwd,
+                      lambda m, g, a, b, r, p: (m.log_sigmoid_backward(g, a),), save="a", opmath="fb"),
+    "log_sigmoid_backward": Op("LogSigmoidBackwardBackward0", _log_sigmoid_grad, _log_sigmoid_double_bwd,
+                               save="ab"),
     "hardtanh": Op("HardtanhBackward0", _hardtanh_fwd,
                    lambda m, g, a, b, r, p: (m.hardtanh_backward(g, a, p["min_val"], p["max_val"]),),
                    save="a"),
@@ -3707,6 +3735,7 @@ ARRAY_MATH = SimpleNamespace(
     gelu_backward=_gelu_grad,
     leaky_relu_backward=_leaky_grad,
     hardtanh_backward=_hardtanh_grad,
+    log_sigmoid_backward=_log_sigmoid_grad,
     sigmoid_of=lambda x: _sigmoid_of(ARRAY_MATH, x),
     nll_loss=_nll_fwd,  # (x * x; TENSOR_MATH's is PyTorch's x.pow(2))
     masked_fill=lambda x, mask, value: xp.where(mask, value, x),

@@ -305,6 +305,10 @@ CASES: dict[str, Case] = {
     "leaky_relu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((F(t).leaky_relu(x, 0.2) * x).sum(), x, create_graph=True)[0] * 1.5,
         f(2, 3), rows=("leaky_relu_backward",), smooth=False),
+    # logsigmoid's gradient under create_graph: a LogSigmoidBackwardBackward0 of (grad, input), as PyTorch's
+    "logsigmoid_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((F(t).logsigmoid(x * 2) * x).sum(), x, create_graph=True)[0] * 1.5,
+        f(2, 3), rows=("log_sigmoid_backward",)),
     # hardtanh's gradient under create_graph: a HardtanhBackwardBackward0 of (grad, input), as PyTorch's
     "hardtanh_grad_of_grad": case(
         lambda t, x: t.autograd.grad((F(t).hardtanh(x * 2) * x).sum(), x, create_graph=True)[0] * 1.5,
@@ -582,6 +586,7 @@ CASES: dict[str, Case] = {
     "F.hardtanh": case(lambda t, x: F(t).hardtanh(x * 3), f(2, 3), rows="hardtanh mul"),
     "F.hardtanh_range": case(lambda t, x: F(t).hardtanh(x, -0.5, max_val=0.25), f(4), rows="hardtanh"),
     "F.relu6": case(lambda t, x: F(t).relu6(x * 5), f(2, 3), rows="hardtanh mul"),
+    "F.logsigmoid": case(lambda t, x: F(t).logsigmoid(x * 3), f(2, 3), rows="log_sigmoid mul"),
     "F.elu": case(lambda t, x: F(t).elu(x), f(2, 3), rows="elu"),
     "F.elu_alpha": case(lambda t, x: F(t).elu(x, 0.5), f(4), rows="elu"),
     "F.silu": case(lambda t, x: F(t).silu(x), f(2, 3), rows="silu"),
