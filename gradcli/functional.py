@@ -320,6 +320,31 @@ def _float_pair_fn(name):
     return fn
 
 
+def lerp(input, end, weight):
+    """input + weight * (end - input) for a number weight (a tensor weight is not supported)."""
+    _need_tensor("lerp", input)
+    _need_tensor("lerp", end, 2, "end")
+    if type(weight) is Tensor:
+        raise TypeError("gradcli: lerp with a tensor weight is not supported (a number weight is)")
+    _lerp_dtypes(input, end)
+    return binary(ROWS["lerp"], input, end, {"weight": ops._as_number(weight)})
+
+
+def _lerp_(self, end, weight):
+    _need_tensor("lerp_", end, 1, "end")
+    if type(weight) is Tensor:
+        raise TypeError("gradcli: lerp_ with a tensor weight is not supported (a number weight is)")
+    _lerp_dtypes(self, end)
+    return inplace(ROWS["lerp"], self, end, {"weight": ops._as_number(weight)})
+
+
+def _lerp_dtypes(input, end):
+    if input.dtype is not end.dtype:
+        names = ops._C_NAMES
+        raise RuntimeError(f"expected dtype {names[input._data.dtype.name]} for `end` but got dtype "
+                           f"{names[end._data.dtype.name]}")
+
+
 atan2 = _float_pair_fn("atan2")
 hypot = _float_pair_fn("hypot")
 logaddexp = _float_pair_fn("logaddexp")
@@ -3537,7 +3562,7 @@ def install_tensor_methods(cls):
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
         "trace": trace, "diag": diag, "movedim": movedim, "roll": roll,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
-        "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp,
+        "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp, "lerp": lerp, "lerp_": _lerp_,
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
         "permute": permute,

@@ -1812,6 +1812,30 @@ def _nll_bwd(m, g, a, b, r, p):
     return (m.where(written, g, 0),)
 
 
+def _lerp_fwd(a, b, weight):
+    """PyTorch's lerp kernel with a number weight: a fused multiply-add in every path (the vectorised one
+    is written so, and the compiler contracts the scalar one), w * (b - a) + a for |w| < 0.5, else
+    (w - 1) * (b - a) + b; float16 in float32 (measured bit for bit against torch 2.13)."""
+    if a.dtype.kind not in "f":
+        raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for \'{_type_name(a.dtype)}\'')
+    half = a.dtype is _F16
+    x, y = (a.astype(_F32), b.astype(_F32)) if half else (a, b)
+    w = x.dtype.type(weight)
+    diff = y - x
+    if type(x) is ndarray:
+        out = vecmath.fma(w, diff, x) if abs(w) < 0.5 else vecmath.fma(w - x.dtype.type(1), diff, y)
+    else:  # (CuPy: a multiply and an add)
+        out = x + w * diff if abs(w) < 0.5 else y - diff * (x.dtype.type(1) - w)
+    return out.astype(a.dtype, copy=False)
+
+
+def _lerp_bwd(m, g, a, b, r, p):
+    """LerpBackward0: grad * (1 - weight) and grad * weight (Scalar products: MulBackward1 under
+    create_graph)."""
+    w = p["weight"]
+    return g * (1 - w), g * w
+
+
 def _log_sigmoid_fwd(a):
     """PyTorch's log_sigmoid kernel: min(a, 0) - log1p(exp(-|a|))."""
     ns = namespace_of(a)
@@ -3400,6 +3424,7 @@ ROWS: dict[str, Op] = {
     "clamp_max": Op("ClampMaxBackward0", _clamp_fwd, _clamp_bwd, save="a"),
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
     "atan2": Op("Atan2Backward0", _float_pair(xp.arctan2), _atan2_bwd, save="ab"),
+    "lerp": Op("LerpBackward0", _lerp_fwd, _lerp_bwd),
     "hypot": Op("HypotBackward0", _float_pair(xp.hypot, "hypot_cpu"),
                 lambda m, g, a, b, r, p: (g * a / r, g * b / r), save="abr"),
     "logaddexp": Op("LogaddexpBackward0", _float_pair(xp.logaddexp, "logaddexp_cpu"),
