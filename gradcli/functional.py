@@ -913,6 +913,40 @@ def logsigmoid(input):
     return unary(ROWS["log_sigmoid"], _float_kernel("logsigmoid", "log_sigmoid_cpu", input))
 
 
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """F.embedding: rows of weight picked by integer indices (EmbeddingBackward0, whose gradient adds each
+    picked row's gradient into its row, none into padding_idx)."""
+    _need_tensor("embedding", input)
+    _need_tensor("embedding", weight, 2, "weight")
+    num = weight._data.shape[0] if weight._data.ndim else 0
+    if padding_idx is not None:
+        if padding_idx > 0 and padding_idx >= num or padding_idx < 0 and padding_idx < -num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx + num if padding_idx < 0 else padding_idx
+    unsupported = (("max_norm", max_norm), ("scale_grad_by_freq", scale_grad_by_freq), ("sparse", sparse))
+    for name, value in unsupported:
+        if value:
+            raise RuntimeError(f"gradcli: embedding({name}=...) is not supported")
+    if weight._data.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    indices = input._data
+    if indices.dtype not in (xp.int64, xp.int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got torch.{input.dtype.legacy} instead (while checking "
+                           "arguments for embedding)")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= num):
+        raise IndexError("index out of range in self")
+    if type(indices) is not type(weight._data):
+        indices = backend.like(backend.to_host(indices), backend.device_type_of(weight._data))
+    return _embedding_rows(weight, indices.astype(xp.int64), -1 if padding_idx is None else padding_idx)
+
+
+def _embedding_rows(weight, indices, padding_idx):
+    return unary(ROWS["embedding"], weight, {"indices": indices, "padding_idx": padding_idx,
+                                             "num_weights": weight._data.shape[0]})
+
+
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
@@ -3728,6 +3762,10 @@ ops.TENSOR_MATH = SimpleNamespace(
     leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,
                                                    {"negative_slope": slope}),
     log_sigmoid_backward=lambda g, x: binary(ROWS["log_sigmoid_backward"], g, x),
+    embedding_dense_backward=lambda g, indices, num, padding: unary(
+        ROWS["embedding_dense_backward"], g,
+        {"indices": indices, "num_weights": num, "padding_idx": padding}),
+    embedding=lambda w, indices, padding: _embedding_rows(w, indices, padding),
     hardtanh_backward=lambda g, x, lo, hi: binary(ROWS["hardtanh_backward"], g, x,
                                                   {"min_val": lo, "max_val": hi}),
     sigmoid_of=_t_sigmoid_of,

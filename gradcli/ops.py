@@ -1836,6 +1836,43 @@ def _lerp_bwd(m, g, a, b, r, p):
     return g * (1 - w), g * w
 
 
+def _embedding_fwd(weight, indices, padding_idx, num_weights):
+    """F.embedding: the rows of weight at indices (an index array of the caller's device), in a new array."""
+    return weight[indices]
+
+
+def _embedding_grad(g, indices, num_weights, padding_idx):
+    """PyTorch's embedding_dense_backward: each row of g added into the row of a zero (num_weights, d)
+    array that its index names, none into padding_idx."""
+    ns = namespace_of(g)
+    d = g.shape[-1]
+    flat = indices.reshape(-1)
+    rows = g.reshape(-1, d)
+    if padding_idx >= 0:
+        keep = flat != padding_idx
+        flat, rows = flat[keep], rows[keep]
+    out = ns.zeros((num_weights, d), dtype=g.dtype)
+    ns.add.at(out, flat, rows)
+    return out
+
+
+def _embedding_bwd(m, g, a, b, r, p):
+    if m is ARRAY_MATH:
+        return (_embedding_grad(g, p["indices"], p["num_weights"], p["padding_idx"]),)
+    return (m.embedding_dense_backward(g, p["indices"], p["num_weights"], p["padding_idx"]),)
+
+
+def _embedding_double_bwd(m, gg, a, b, r, p):
+    """embedding_dense_double_backward: the incoming gradient's rows at the indices, padding rows zero."""
+    indices, padding = p["indices"], p["padding_idx"]
+    if m is ARRAY_MATH:
+        rows = gg[indices]
+        if padding >= 0:
+            rows = namespace_of(rows).where((indices == padding)[..., None], 0, rows)
+        return (rows,)
+    return (m.embedding(gg, indices, padding),)
+
+
 def _log_sigmoid_fwd(a):
     """PyTorch's log_sigmoid kernel: min(a, 0) - log1p(exp(-|a|))."""
     ns = namespace_of(a)
@@ -3424,6 +3461,10 @@ ROWS: dict[str, Op] = {
     "clamp_max": Op("ClampMaxBackward0", _clamp_fwd, _clamp_bwd, save="a"),
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
     "atan2": Op("Atan2Backward0", _float_pair(xp.arctan2), _atan2_bwd, save="ab"),
+    "embedding": Op("EmbeddingBackward0", _embedding_fwd, _embedding_bwd, saves_params=True),
+    # its backward as an op of the grad under create_graph, as PyTorch records it
+    "embedding_dense_backward": Op("EmbeddingDenseBackwardBackward0", _embedding_grad, _embedding_double_bwd,
+                                   saves_params=True),
     "lerp": Op("LerpBackward0", _lerp_fwd, _lerp_bwd),
     "hypot": Op("HypotBackward0", _float_pair(xp.hypot, "hypot_cpu"),
                 lambda m, g, a, b, r, p: (g * a / r, g * b / r), save="abr"),

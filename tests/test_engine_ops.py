@@ -314,6 +314,11 @@ CASES: dict[str, Case] = {
         lambda t, x: t.autograd.grad((F(t).hardtanh(x * 2) * x).sum(), x, create_graph=True)[0] * 1.5,
         f(2, 3), rows=("hardtanh_backward",), smooth=False),
     # gelu's gradient under create_graph: a GeluBackwardBackward0 of (grad, input), PyTorch's double backward
+    # embedding's gradient under create_graph: EmbeddingDenseBackwardBackward0 of the grad, as PyTorch's
+    "embedding_grad_of_grad": case(
+        lambda t, w: t.autograd.grad((F(t).embedding(t.tensor([0, 2, 2]), w) ** 2).sum(), w,
+                                     create_graph=True)[0] * 1.5,
+        f(3, 2), rows=("embedding_dense_backward",)),
     "gelu_grad_of_grad": case(
         lambda t, x: t.autograd.grad((F(t).gelu(x) * x).sum(), x, create_graph=True)[0] * 1.5, f(2, 3),
         rows=("gelu_backward",)),
@@ -698,6 +703,10 @@ CASES: dict[str, Case] = {
     "masked_fill_tensor_": case(lambda t, x, v: (lambda z: z.masked_fill_(x < 0, v))(x * 1.0), f(3, 4), f(),
                                 rows="masked_fill_tensor"),
     "t.gather": case(lambda t, x: t.gather(x, 1, t.tensor([[0, 0], [2, 1], [3, 3]])), f(3, 4), rows="gather"),
+    "F.embedding": case(lambda t, w: F(t).embedding(t.tensor([[2, 0], [2, 3]]), w), f(4, 3),
+                        rows="embedding"),
+    "F.embedding_padding": case(lambda t, w: F(t).embedding(t.tensor([1, 0, 1, 2]), w, padding_idx=1),
+                                f(3, 2), rows="embedding"),
     "gather_method": case(lambda t, x: x.gather(0, t.tensor([[2, 0, 1, 1]])), f(3, 4), rows="gather"),
     "t.index_select": case(lambda t, x: t.index_select(x, 0, t.tensor([2, 0, 2])), f(3, 4),
                            rows="index_select"),
