@@ -1799,6 +1799,54 @@ def all(input, dim=None, keepdim=False):  # noqa: A001
     return _any_all("all", input, dim, keepdim)
 
 
+def sgn(input):
+    """sgn: sign for real tensors (SgnBackward0, a zero gradient)."""
+    if _need_tensor("sgn", input)._data.dtype.kind == "b":
+        return _nograd(input._data.copy())
+    return unary(ROWS["sgn"], input)
+
+
+def signbit(input):
+    """True where the sign bit is set (-0. and negative numbers; a nan's own bit): no gradient."""
+    data = _need_tensor("signbit", input)._data
+    return _nograd(backend.namespace_of(data).signbit(data) if data.dtype.kind == "f" else data < 0)
+
+
+def count_nonzero(input, dim=None):
+    data = _need_tensor("count_nonzero", input)._data
+    dims = None if dim is None else _dims(dim, data.ndim)
+    return _nograd(backend.as_array((data != 0).sum(axis=dims)).astype(xp.int64))
+
+
+def ravel(input):
+    """PyTorch's ravel: contiguous(), then view(-1) (a CloneBackward0 under the ViewBackward0 when the
+    input is not contiguous)."""
+    _need_tensor("ravel", input)
+    return view(input if input._data.flags["C_CONTIGUOUS"] else clone(input), -1)
+
+
+def hstack(tensors):
+    """cat of the tensors made at least 1-d, along dim 0 for 1-d ones, else dim 1."""
+    parts = [t if t._data.ndim else reshape(t, 1) for t in _tensor_sequence("hstack", tensors)]
+    return cat(parts, 0 if parts[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """cat of the tensors made at least 2-d (a vector as one row) along dim 0."""
+    parts = [reshape(t, 1, 1) if not t._data.ndim else unsqueeze(t, 0) if t._data.ndim == 1 else t
+             for t in _tensor_sequence("vstack", tensors)]
+    return cat(parts, 0)
+
+
+def _tensor_sequence(name, tensors):
+    if not isinstance(tensors, (list, tuple)) or not builtin_all(type(t) is Tensor for t in tensors):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return tensors
+
+
 def sign(input):
     if _need_tensor("sign", input)._data.dtype.kind == "b":  # (no sign of a bool in numpy; PyTorch: itself)
         return _nograd(input._data.copy())
@@ -2314,6 +2362,9 @@ def movedim(input, source, destination):
     for d, s in sorted(zip(dst_n, src_n)):
         order.insert(d, s)
     return permute(input, *order) if ndim else unary(ROWS["alias"], input)  # (0-d: PyTorch's alias)
+
+
+moveaxis = movedim
 
 
 def roll(input, shifts, dims=None):
@@ -3594,7 +3645,9 @@ def install_tensor_methods(cls):
         "argsort": argsort, "topk": lambda self, k, dim=-1, largest=True, sorted=True: _topk(  # noqa: A006
             self, k, dim, largest, sorted, pos=1),
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
-        "trace": trace, "diag": diag, "movedim": movedim, "roll": roll,
+        "trace": trace, "diag": diag, "movedim": movedim, "moveaxis": movedim, "roll": roll,
+        "swapdims": transpose, "swapaxes": transpose, "ravel": ravel, "sgn": sgn, "signbit": signbit,
+        "count_nonzero": count_nonzero,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
         "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp, "lerp": lerp, "lerp_": _lerp_,
         "softmax": softmax, "log_softmax": log_softmax,

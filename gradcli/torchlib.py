@@ -51,7 +51,8 @@ _TORCH_FUNCTIONS = """
     logical_not logical_and logical_or numel is_tensor log1p expm1 broadcast_to floor_divide remainder erf
     logsumexp amax amin chunk split flip isnan isinf isfinite masked_fill gather index_select tril triu narrow
     cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
-    exp2 trunc frac atan2 hypot logaddexp bmm lerp
+    exp2 trunc frac atan2 hypot logaddexp bmm lerp moveaxis swapdims ravel sgn signbit count_nonzero hstack
+    vstack
 """.split()
 
 _NN_FUNCTIONAL = """
