@@ -392,6 +392,25 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     return _reduce(ROWS["sum_dim"], input, dim, keepdim)
 
 
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """sum with each nan counted as 0 (NansumBackward0: no gradient where the input is nan)."""
+    _need_tensor("nansum", input)
+    if dtype is not None:
+        input = to(input, dtype)
+    if dim is None:
+        return _reduce(ROWS["nansum"], input, None, False, whole=True)
+    return _reduce(ROWS["nansum"], input, dim, keepdim)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """PyTorch's nanmean: nansum divided by the count of the numbers that are not nan."""
+    if not _need_tensor("nanmean", input)._data.dtype.kind == "f":
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{input.dtype.legacy[:-6]}")
+    count = sum(logical_not(isnan(input)), dim, keepdim)
+    return div(nansum(input, dim, keepdim, dtype=dtype), count)
+
+
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     _need_tensor("mean", input)
     if dtype is not None:
@@ -3647,7 +3666,7 @@ def install_tensor_methods(cls):
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
         "trace": trace, "diag": diag, "movedim": movedim, "moveaxis": movedim, "roll": roll,
         "swapdims": transpose, "swapaxes": transpose, "ravel": ravel, "sgn": sgn, "signbit": signbit,
-        "count_nonzero": count_nonzero,
+        "count_nonzero": count_nonzero, "nansum": nansum, "nanmean": nanmean,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
         "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp, "lerp": lerp, "lerp_": _lerp_,
         "softmax": softmax, "log_softmax": log_softmax,

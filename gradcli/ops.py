@@ -1275,6 +1275,19 @@ def _sum_fwd(x, dim=None, keepdim=False):
     return x.sum(axis=dims if dim is not None else None, keepdims=keepdim)
 
 
+def _nansum_fwd(x, dim=None, keepdim=False):
+    """nansum: the sum with each nan taken as 0 (PyTorch's order, as sum's)."""
+    if x.dtype.kind == "f":
+        x = namespace_of(x).where(namespace_of(x).isnan(x), x.dtype.type(0), x)
+    return _sum_fwd(x, dim, keepdim)
+
+
+def _nansum_bwd(m, g, a, b, r, p):
+    """PyTorch's nansum_backward: the gradient expanded to the input, times where the input is not nan."""
+    g = _expand_reduced(m, g, p["shape"], p["dims"], p["keepdim"])
+    return (g * m.const(~namespace_of(m.data(a)).isnan(m.data(a))),)
+
+
 def _half_sum(x, axes, keepdims):
     """A float16 sum as PyTorch's: added up in float32 and rounded once (numpy adds the rows of a sum over
     an outer dim in float16)."""
@@ -3476,6 +3489,7 @@ ROWS: dict[str, Op] = {
                                           m.where(p["condition"], 0, g)), saves_params=True),
     # reductions
     "sum": Op("SumBackward0", _sum_fwd, lambda m, g, a, b, r, p: (m.broadcast_to(g, p["shape"]),)),
+    "nansum": Op("NansumBackward0", _nansum_fwd, _nansum_bwd, save="a"),
     "sum_dim": Op("SumBackward1", _sum_fwd,
                   lambda m, g, a, b, r, p: (_expand_reduced(m, g, p["shape"], p["dims"], p["keepdim"]),)),
     # (expand, then divide, as PyTorch's grad.expand(sizes) / numel: the gradient is a tensor of its own, not
