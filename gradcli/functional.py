@@ -392,6 +392,25 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     return _reduce(ROWS["sum_dim"], input, dim, keepdim)
 
 
+def masked_select(input, mask):
+    """input's elements where mask (a bool tensor, broadcast with input) is True, as a 1-d tensor."""
+    _need_tensor("masked_select", input)
+    _need_tensor("masked_select", mask, 2, "mask")
+    if mask._data.dtype != xp.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    data = input._data
+    mask_data = mask._data
+    if type(mask_data) is not type(data):
+        mask_data = backend.like(backend.to_host(mask_data), backend.device_type_of(data))
+    return unary(ROWS["masked_select"], input, {"mask": mask_data, "shape": data.shape})
+
+
+def _masked_scatter_into_zeros(g, mask):
+    """zeros of mask's shape with g's elements where mask is True (MaskedScatterBackward0 of (zeros, g))."""
+    zeros = _nograd(backend.namespace_of(g._data).zeros(mask.shape, dtype=g._data.dtype))
+    return binary(ROWS["masked_scatter"], zeros, g, {"mask": mask, "source_shape": g._data.shape})
+
+
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """sum with each nan counted as 0 (NansumBackward0: no gradient where the input is nan)."""
     _need_tensor("nansum", input)
@@ -3666,7 +3685,7 @@ def install_tensor_methods(cls):
         "sinh": sinh, "cosh": cosh, "asin": asin, "acos": acos, "atan": atan, "log2": log2, "log10": log10,
         "trace": trace, "diag": diag, "movedim": movedim, "moveaxis": movedim, "roll": roll,
         "swapdims": transpose, "swapaxes": transpose, "ravel": ravel, "sgn": sgn, "signbit": signbit,
-        "count_nonzero": count_nonzero, "nansum": nansum, "nanmean": nanmean,
+        "count_nonzero": count_nonzero, "nansum": nansum, "nanmean": nanmean, "masked_select": masked_select,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
         "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp, "lerp": lerp, "lerp_": _lerp_,
         "softmax": softmax, "log_softmax": log_softmax,
@@ -3834,6 +3853,8 @@ ops.TENSOR_MATH = SimpleNamespace(
     leaky_relu_backward=lambda g, x, slope: binary(ROWS["leaky_relu_backward"], g, x,
                                                    {"negative_slope": slope}),
     log_sigmoid_backward=lambda g, x: binary(ROWS["log_sigmoid_backward"], g, x),
+    masked_scatter_into_zeros=_masked_scatter_into_zeros,
+    masked_select=lambda x, mask: unary(ROWS["masked_select"], x, {"mask": mask, "shape": x._data.shape}),
     embedding_dense_backward=lambda g, indices, num, padding: unary(
         ROWS["embedding_dense_backward"], g,
         {"indices": indices, "num_weights": num, "padding_idx": padding}),

@@ -1886,6 +1886,40 @@ def _embedding_double_bwd(m, gg, a, b, r, p):
     return (m.embedding(gg, indices, padding),)
 
 
+def _masked_select_fwd(a, mask):
+    """a's elements where mask (broadcast with a) is True, in order, as a 1-d array."""
+    ns = namespace_of(a)
+    shape = check_broadcast(mask.shape, a.shape)  # (PyTorch's order: the mask's size is "tensor a")
+    return ns.broadcast_to(a, shape)[ns.broadcast_to(mask, shape)]
+
+
+def _masked_select_bwd(m, g, a, b, r, p):
+    """PyTorch's masked_select_backward: zeros of the broadcast shape with g scattered where mask is True
+    (a MaskedScatterBackward0 under create_graph), summed to the input's shape (_fit)."""
+    mask = p["mask"]
+    shape = check_broadcast(p["shape"], mask.shape)
+    if m is ARRAY_MATH:
+        out = namespace_of(g).zeros(shape, dtype=g.dtype)
+        out[namespace_of(g).broadcast_to(mask, shape)] = g
+        return (out,)
+    return (m.masked_scatter_into_zeros(g, namespace_of(mask).broadcast_to(mask, shape)),)
+
+
+def _masked_scatter_fwd(a, b, mask):
+    out = a.copy()
+    out[mask] = b.reshape(-1)[:int(mask.sum())]
+    return out
+
+
+def _masked_scatter_bwd(m, gg, a, b, r, p):
+    """masked_scatter's gradients: gg where mask is False for self; gg's selected elements, viewed as the
+    source's shape, for the source (PyTorch's masked_scatter_backward, with as many as the mask selects)."""
+    mask = p["mask"]
+    if m is ARRAY_MATH:
+        return namespace_of(gg).where(mask, 0, gg).astype(gg.dtype, copy=False), gg[mask]
+    return m.where(mask, 0, gg), m.reshape(m.masked_select(gg, mask), p["source_shape"])
+
+
 def _log_sigmoid_fwd(a):
     """PyTorch's log_sigmoid kernel: min(a, 0) - log1p(exp(-|a|))."""
     ns = namespace_of(a)
@@ -3474,6 +3508,11 @@ ROWS: dict[str, Op] = {
     "clamp_max": Op("ClampMaxBackward0", _clamp_fwd, _clamp_bwd, save="a"),
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
     "atan2": Op("Atan2Backward0", _float_pair(xp.arctan2), _atan2_bwd, save="ab"),
+    "masked_select": Op("MaskedSelectBackward0", lambda a, mask, shape: _masked_select_fwd(a, mask),
+                        _masked_select_bwd, saves_params=True),
+    # masked_select's gradient under create_graph: zeros with the gradient scattered in, as PyTorch's
+    "masked_scatter": Op("MaskedScatterBackward0", lambda a, b, mask, source_shape: _masked_scatter_fwd(
+        a, b, mask), _masked_scatter_bwd, saves_params=True, elementwise=False),
     "embedding": Op("EmbeddingBackward0", _embedding_fwd, _embedding_bwd, saves_params=True),
     # its backward as an op of the grad under create_graph, as PyTorch records it
     "embedding_dense_backward": Op("EmbeddingDenseBackwardBackward0", _embedding_grad, _embedding_double_bwd,

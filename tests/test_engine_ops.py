@@ -756,6 +756,14 @@ CASES: dict[str, Case] = {
     "nansum_method": case(lambda t, x: x.nansum(1, keepdim=True) * x, f(2, 3), rows="nansum mul"),
     "t.nanmean": case(lambda t, x: t.nanmean(x.log(), dim=0), f(2, 3), rows="nansum log div"),
     "nanmean_method": case(lambda t, x: x.nanmean() * x, f(3), rows="nansum div mul"),
+    "t.masked_select": case(lambda t, x: t.masked_select(x, t.tensor([True, False, True])), f(2, 3),
+                            rows="masked_select"),
+    "masked_select_method": case(lambda t, x: x.masked_select(t.tensor([[True], [False]])) * 2, f(2, 3),
+                                 rows="masked_select mul"),
+    # masked_select's gradient under create_graph: MaskedScatterBackward0 of (zeros, grad), as PyTorch's
+    "masked_select_grad_of_grad": case(
+        lambda t, x: t.autograd.grad((t.masked_select(x, x > 0) ** 3).sum(), x, create_graph=True)[0] * 1.5,
+        f(2, 3), rows=("masked_scatter",), smooth=False),
     "t.lerp": case(lambda t, x, y: t.lerp(x, y, 0.3), f(2, 3), f(3), rows="lerp"),
     "lerp_method": case(lambda t, x, y: x.lerp(y, 0.8), f(3), f(2, 3), rows="lerp"),
     "lerp_": case(lambda t, x, y: (x * 1).lerp_(y, 1.5), f(2, 3), f(2, 3), rows="lerp mul"),
