@@ -392,6 +392,29 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
     return _reduce(ROWS["sum_dim"], input, dim, keepdim)
 
 
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """PyTorch's diff: n times, narrow(1, len - 1) - narrow(0, len - 1) along dim (logical_xor for bool),
+    after prepend and append are concatenated on."""
+    data = _need_tensor("diff", input)._data
+    if not data.ndim:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = _dim(dim, data.ndim)
+    if prepend is not None or append is not None:
+        input = cat([t for t in (prepend, input, append) if t is not None], d)
+    if n == 0:  # (PyTorch copies into a new tensor: CopyBackwards)
+        return _copy_(_nograd(backend.namespace_of(input._data).empty_like(input._data)), input)
+    for _ in range(builtin_min(n, input._data.shape[d])):
+        length = input._data.shape[d] - 1
+        later, earlier = narrow(input, d, 1, length), narrow(input, d, 0, length)
+        if input._data.dtype == xp.bool_:
+            input = _logical("logical_xor", xp.logical_xor, later, earlier)
+        else:
+            input = sub(later, earlier)
+    return input
+
+
 def masked_select(input, mask):
     """input's elements where mask (a bool tensor, broadcast with input) is True, as a 1-d tensor."""
     _need_tensor("masked_select", input)
@@ -3686,6 +3709,7 @@ def install_tensor_methods(cls):
         "trace": trace, "diag": diag, "movedim": movedim, "moveaxis": movedim, "roll": roll,
         "swapdims": transpose, "swapaxes": transpose, "ravel": ravel, "sgn": sgn, "signbit": signbit,
         "count_nonzero": count_nonzero, "nansum": nansum, "nanmean": nanmean, "masked_select": masked_select,
+        "diff": diff,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
         "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp, "lerp": lerp, "lerp_": _lerp_,
         "softmax": softmax, "log_softmax": log_softmax,

@@ -764,6 +764,8 @@ CASES: dict[str, Case] = {
     "masked_select_grad_of_grad": case(
         lambda t, x: t.autograd.grad((t.masked_select(x, x > 0) ** 3).sum(), x, create_graph=True)[0] * 1.5,
         f(2, 3), rows=("masked_scatter",), smooth=False),
+    "t.diff": case(lambda t, x: t.diff(x, n=2), f(2, 4), rows="sub slice"),
+    "diff_method": case(lambda t, x, y: x.diff(dim=0, prepend=y), f(2, 3), f(1, 3), rows="sub slice cat"),
     "t.lerp": case(lambda t, x, y: t.lerp(x, y, 0.3), f(2, 3), f(3), rows="lerp"),
     "lerp_method": case(lambda t, x, y: x.lerp(y, 0.8), f(3), f(2, 3), rows="lerp"),
     "lerp_": case(lambda t, x, y: (x * 1).lerp_(y, 1.5), f(2, 3), f(2, 3), rows="lerp mul"),
