@@ -1008,6 +1008,48 @@ def _embedding_rows(weight, indices, padding_idx):
                                              "num_weights": weight._data.shape[0]})
 
 
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """F.layer_norm: each row over the trailing normalized_shape made mean 0 and variance 1 (biased, plus
+    eps), then times weight and plus bias; one NativeLayerNormBackward0 node of (input, weight, bias)."""
+    _need_tensor("layer_norm", input)
+    if isinstance(normalized_shape, int):
+        raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        "int")
+    norm_shape = tuple(normalized_shape)
+    shown = "[" + ", ".join(str(k) for k in norm_shape) + "]"
+    if not norm_shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+                           "least one element, but got normalized_shape = []")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(_need_tensor("layer_norm", t)._data.shape) != norm_shape:
+            got = "[" + ", ".join(str(k) for k in t._data.shape) + "]"
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                               f"shape {got} and normalized_shape = {shown}")
+    data = input._data
+    if data.shape[data.ndim - len(norm_shape):] != norm_shape or data.ndim < len(norm_shape):
+        got = "[" + ", ".join(str(k) for k in data.shape) + "]"
+        raise RuntimeError(f"Given normalized_shape={shown}, expected input with shape [*, "
+                           f"{', '.join(str(k) for k in norm_shape)}], but got input of size{got}")
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f'"LayerNormKernelImpl" not implemented for \'{input.dtype.legacy[:-6]}\'')
+    n = math.prod(norm_shape)
+    x2 = data.reshape(-1, n)
+    wide = x2.astype(xp.float32) if x2.dtype == xp.float16 else x2
+    mean_, rstd = ops._layer_norm_stats(wide, eps)
+    y = wide * rstd + (-rstd * mean_)
+    if weight is not None:
+        y = y * weight._data.reshape(n).astype(wide.dtype)
+    if bias is not None:
+        y = y + bias._data.reshape(n).astype(wide.dtype)
+    res = ops._wrap(y.astype(data.dtype, copy=False).reshape(data.shape))
+    inputs = (input, weight, bias)
+    if GRAD.enabled and builtin_any(t is not None and t._rg for t in inputs):
+        ops._record(ROWS["layer_norm"], res, inputs, {
+            "input": input, "weight": weight, "bias": bias, "shape": data.shape, "eps": eps,
+            "normalized_shape": norm_shape, "mean": mean_, "rstd": rstd})
+    return res
+
+
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
@@ -3846,6 +3888,7 @@ ops.TENSOR_MATH = SimpleNamespace(
     expand_dims=unsqueeze,
     astype=lambda x, dtype: unary(ROWS["to_dtype"], x, {"dtype": dtype}),
     mT=lambda x: transpose(x, -2, -1),
+    mean_keep=lambda x: mean(x, -1, True),
     bmm=lambda a, b: binary(ROWS["bmm"], a, b),
     t=lambda x: t(x),
     swapaxes=transpose,

@@ -1920,6 +1920,56 @@ def _masked_scatter_bwd(m, gg, a, b, r, p):
     return m.where(mask, 0, gg), m.reshape(m.masked_select(gg, mask), p["source_shape"])
 
 
+def _layer_norm_stats(x2, eps):
+    """Each row's mean and 1 / sqrt(biased variance + eps) of a (M, N) array, in the array's dtype
+    (computed in float64: PyTorch's RowwiseMoments adds in another order, so a last bit may differ)."""
+    wide = x2.astype(xp.float64)
+    mean = wide.mean(axis=1, keepdims=True)
+    var = ((wide - mean) ** 2).mean(axis=1, keepdims=True)
+    return mean.astype(x2.dtype), (1 / namespace_of(wide).sqrt(var + eps)).astype(x2.dtype)
+
+
+def _layer_norm_bwd(m, g, a, b, r, p):
+    """PyTorch's layer norm backward (LayerNormBackwardKernelImplInternal) on (M, N) rows: with
+    ds = sum(dy * gamma * x), db = sum(dy * gamma), b = (db * mean - ds) * rstd**3 / N and
+    c = -b * mean - db * rstd / N, dx = rstd * dy * gamma + b * x + c; dgamma = sum over rows of
+    dy * (x - mean) * rstd, dbeta = sum of dy. Under create_graph the same from differentiable ops, mean
+    and rstd recomputed from the input so that higher derivatives see them depend on it."""
+    x, weight, bias, shape, eps = p["input"], p["weight"], p["bias"], p["shape"], p["eps"]
+    n = _numel(p["normalized_shape"])
+    if m is ARRAY_MATH:
+        x2 = x._data.reshape(-1, n)
+        half = x2.dtype is _F16
+        if half:
+            x2, g = x2.astype(_F32), g.astype(_F32)
+        dy = g.reshape(-1, n)
+        gamma = None if weight is None else weight._data.reshape(n).astype(x2.dtype)
+        mean, rstd = p["mean"], p["rstd"]
+        dyg = dy if gamma is None else dy * gamma
+        ds = (dyg * x2).sum(axis=1, keepdims=True)
+        db = dyg.sum(axis=1, keepdims=True)
+        scale = x2.dtype.type(1 / n)
+        bb = (db * mean - ds) * rstd * rstd * rstd * scale
+        c = -bb * mean - db * rstd * scale
+        dx = (rstd * dyg + bb * x2 + c).astype(x._data.dtype).reshape(shape)
+        dgamma = None if weight is None or not weight._rg else (
+            (dy * (x2 - mean) * rstd).sum(axis=0).astype(weight._data.dtype).reshape(weight._data.shape))
+        dbeta = None if bias is None or not bias._rg else (
+            dy.sum(axis=0).astype(bias._data.dtype).reshape(bias._data.shape))
+        return dx, dgamma, dbeta
+    x2 = m.reshape(x, (-1, n))
+    dy = m.reshape(g, (-1, n))
+    mean = m.mean_keep(x2)
+    centred = x2 - mean
+    rstd = m.rsqrt(m.mean_keep(centred * centred) + eps)
+    xhat = centred * rstd
+    dyg = dy if weight is None else dy * m.reshape(weight, (n,))
+    dx = rstd * (dyg - m.mean_keep(dyg) - xhat * m.mean_keep(dyg * xhat))
+    dgamma = None if weight is None else m.reshape(m.sum(dy * xhat, (0,), False), weight.shape)
+    dbeta = None if bias is None else m.reshape(m.sum(dy, (0,), False), bias.shape)
+    return m.reshape(dx, shape), dgamma, dbeta
+
+
 def _log_sigmoid_fwd(a):
     """PyTorch's log_sigmoid kernel: min(a, 0) - log1p(exp(-|a|))."""
     ns = namespace_of(a)
@@ -3508,6 +3558,8 @@ ROWS: dict[str, Op] = {
     "clamp_max": Op("ClampMaxBackward0", _clamp_fwd, _clamp_bwd, save="a"),
     "maximum": Op("MaximumBackward0", xp.maximum, _minmax_pair_bwd(xp.greater), save="ab"),
     "atan2": Op("Atan2Backward0", _float_pair(xp.arctan2), _atan2_bwd, save="ab"),
+    # (input, weight, bias) -> y: its forward is functional.layer_norm's, the arrays it keeps in the params
+    "layer_norm": Op("NativeLayerNormBackward0", None, _layer_norm_bwd, elementwise=False, saves_params=True),
     "masked_select": Op("MaskedSelectBackward0", lambda a, mask, shape: _masked_select_fwd(a, mask),
                         _masked_select_bwd, saves_params=True),
     # masked_select's gradient under create_graph: zeros with the gradient scattered in, as PyTorch's
@@ -3872,6 +3924,7 @@ ARRAY_MATH = SimpleNamespace(
     expand_dims=xp.expand_dims,
     astype=lambda x, dtype: x.astype(dtype),
     mT=lambda x: xp.swapaxes(x, -1, -2),
+    mean_keep=lambda x: x.mean(axis=-1, keepdims=True),
     bmm=lambda a, b: namespace_of(a).matmul(a, b),
     t=lambda x: xp.swapaxes(x, -1, -2),  # (a tensor's t(): TBackward0, where mT is a transpose)
     swapaxes=xp.swapaxes,

@@ -58,7 +58,7 @@ _TORCH_FUNCTIONS = """
 _NN_FUNCTIONAL = """
     relu sigmoid tanh softmax log_softmax mse_loss nll_loss cross_entropy gelu leaky_relu elu silu softplus
     binary_cross_entropy binary_cross_entropy_with_logits l1_loss smooth_l1_loss huber_loss softmin normalize
-    linear one_hot cosine_similarity dropout kl_div hardtanh relu6 logsigmoid embedding
+    linear one_hot cosine_similarity dropout kl_div hardtanh relu6 logsigmoid embedding layer_norm
 """.split()
 
 

@@ -766,6 +766,11 @@ CASES: dict[str, Case] = {
         f(2, 3), rows=("masked_scatter",), smooth=False),
     "t.diff": case(lambda t, x: t.diff(x, n=2), f(2, 4), rows="sub slice"),
     "diff_method": case(lambda t, x, y: x.diff(dim=0, prepend=y), f(2, 3), f(1, 3), rows="sub slice cat"),
+    # (smooth=False: its create_graph gradient is built from gradcli's ops, not PyTorch's
+    # NativeLayerNormBackwardBackward0; the values agree, see tests/corpus/MISMATCHES.md)
+    "F.layer_norm": case(lambda t, x: F(t).layer_norm(x, (3,)), f(2, 3), rows="layer_norm", smooth=False),
+    "F.layer_norm_affine": case(lambda t, x, w, b: F(t).layer_norm(x, [2, 3], w, b), f(2, 2, 3), f(2, 3),
+                                f(2, 3), rows="layer_norm", smooth=False),
     "t.lerp": case(lambda t, x, y: t.lerp(x, y, 0.3), f(2, 3), f(3), rows="lerp"),
     "lerp_method": case(lambda t, x, y: x.lerp(y, 0.8), f(3), f(2, 3), rows="lerp"),
     "lerp_": case(lambda t, x, y: (x * 1).lerp_(y, 1.5), f(2, 3), f(2, 3), rows="lerp mul"),
