@@ -383,13 +383,18 @@ def where(condition, input=None, other=None):
 
 
 # ------------------------------------------------------------------ reductions
-def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
-    _need_tensor("sum", input)
+def _summing(name, whole_row, dim_row, input, dim, keepdim, dtype):
+    """sum, nansum and mean: cast to dtype first, then the whole-tensor row or the one over dims."""
+    _need_tensor(name, input)
     if dtype is not None:
         input = to(input, dtype)
     if dim is None:
-        return _reduce(ROWS["sum"], input, None, False, whole=True)
-    return _reduce(ROWS["sum_dim"], input, dim, keepdim)
+        return _reduce(ROWS[whole_row], input, None, False, whole=True)
+    return _reduce(ROWS[dim_row], input, dim, keepdim)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001
+    return _summing("sum", "sum", "sum_dim", input, dim, keepdim, dtype)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
@@ -436,12 +441,7 @@ def _masked_scatter_into_zeros(g, mask):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """sum with each nan counted as 0 (NansumBackward0: no gradient where the input is nan)."""
-    _need_tensor("nansum", input)
-    if dtype is not None:
-        input = to(input, dtype)
-    if dim is None:
-        return _reduce(ROWS["nansum"], input, None, False, whole=True)
-    return _reduce(ROWS["nansum"], input, dim, keepdim)
+    return _summing("nansum", "nansum", "nansum", input, dim, keepdim, dtype)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
@@ -454,12 +454,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
-    _need_tensor("mean", input)
-    if dtype is not None:
-        input = to(input, dtype)
-    if dim is None:
-        return _reduce(ROWS["mean"], input, None, False, whole=True)
-    return _reduce(ROWS["mean_dim"], input, dim, keepdim)
+    return _summing("mean", "mean", "mean_dim", input, dim, keepdim, dtype)
 
 
 def _reduce(row, input, dim, keepdim, whole=False):
