@@ -2870,7 +2870,9 @@ def _norm_bwd(m, g, a, b, r, p):
     zero = m.data(r) == 0
     safe = m.where(zero, 1, r) if zero.any() else r
     if ord == 2:  # (PyTorch's grad * (self / norm).masked_fill_(norm == 0, 0))
-        return (g * m.masked_fill(a / safe, zero, 0),)
+        # under create_graph the division is by the norm itself, zeros too, as PyTorch's: a second derivative
+        # at a zero norm is then nan there, as in PyTorch (0 / 0 in the division's backward)
+        return (g * m.masked_fill(a / (safe if m is ARRAY_MATH else r), zero, 0),)
     return (m.where(zero, 0, g * a * abs(a) ** (ord - 2) / safe ** (ord - 1)),)
 
 
