@@ -1711,7 +1711,7 @@ def setitem(x, index, value):
         fn.next_functions = edges
         ops.rebase_view(x, fn)
     elif needs_grad:
-        ops._record(ROWS["setitem"], x, (x, value), params)
+        ops._record(ROWS["index_put" if advanced else "setitem"], x, (x, value), params)
         x.grad_fn.next_functions = edges
         x.output_nr = 0
     if len(counter) > 1:  # (after recording: PyTorch takes the inputs' edges before the change)

@@ -3761,6 +3761,10 @@ ROWS: dict[str, Op] = {
                       elementwise=False, saves_params=True),
     "setitem": Op("CopySlices", _setitem_fwd,
                   lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
+    # x[mask] = v, x[tensor or list index] = v: PyTorch's index_put_, a node of its own (a basic index
+    # writes through a view of x instead: CopySlices)
+    "index_put": Op("IndexPutBackward0", _setitem_fwd,
+                    lambda m, g, a, b, r, p: (_zero_at(m, g, p["index"]), m.getitem(g, p["index"]))),
     "masked_fill_tensor": Op("MaskedFillBackward1",
                              lambda a, v, mask: _contiguous(xp.where(mask, v, a).astype(a.dtype)),
                              lambda m, g, a, b, r, p: (m.where(p["mask"], 0, g),

@@ -167,6 +167,12 @@ def _setitem_scalar(t, x):
     return z
 
 
+def _setitem_index_tensor(t, x, v):
+    y = x * 1
+    y[t.tensor([2, 0])] = v * 2  # (an advanced index: PyTorch's index_put_, IndexPutBackward0)
+    return y
+
+
 def _setitem_mask(t, x, y):
     z = x * 1.0
     z[x > 0] = 0.0
@@ -691,7 +697,8 @@ CASES: dict[str, Case] = {
     "as_strided_backward": case(_dbl_remade_view, f(3, 4), f(3, 2), rows="as_strided copy_slices"),
     "setitem": case(_setitem, f(3, 4), f(4), rows="setitem"),
     "setitem_scalar": case(_setitem_scalar, f(3, 4), rows="setitem"),
-    "setitem_mask": case(_setitem_mask, f(3, 4), f(3, 4), rows="setitem", smooth=False),
+    "setitem_mask": case(_setitem_mask, f(3, 4), f(3, 4), rows="index_put", smooth=False),
+    "setitem_index_tensor": case(_setitem_index_tensor, f(3, 4), f(2, 4), rows="index_put"),
     # masked_fill, gather, index_select, repeat, triangles, narrow, cumprod, sort, topk, diag, movedim, roll
     "masked_fill": case(lambda t, x: x.masked_fill(x > 0, 0.5), f(3, 4), rows="masked_fill_"),
     "t.masked_fill": case(lambda t, x, v: t.masked_fill(x, x < 0, v), f(3, 4), f(),
