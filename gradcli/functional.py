@@ -1711,7 +1711,16 @@ def setitem(x, index, value):
         fn.next_functions = edges
         ops.rebase_view(x, fn)
     elif needs_grad:
-        ops._record(ROWS["index_put" if advanced else "setitem"], x, (x, value), params)
+        # PyTorch's node for each kind of write into x itself: index_put_ for an advanced index; fill_ (a
+        # number or a 0-d tensor) or copy_ for an index that keeps everything (x[...], x[:]); else a copy
+        # into a view of x, whose node on x is CopySlices
+        if advanced:
+            row = "index_put"
+        elif _indexes_everything(items, x._data.shape):
+            row = "fill_tensor" if type(value) is not Tensor or not value._data.ndim else "copy_"
+        else:
+            row = "setitem"
+        ops._record(ROWS[row], x, (x, value), params)
         x.grad_fn.next_functions = edges
         x.output_nr = 0
     if len(counter) > 1:  # (after recording: PyTorch takes the inputs' edges before the change)
