@@ -3407,6 +3407,22 @@ def _to_input_shape(m, g, a, b, r, p):
     return (m.reshape(g, p["in_shape"]),)
 
 
+def _squeeze_bwd(m, g, a, b, r, p):
+    """squeeze's backward: the input's shape back. Under create_graph as PyTorch's unsqueeze_to, one
+    unsqueeze per squeezed dim of size 1 (nothing at all when none was), not a view."""
+    shape = p["in_shape"]
+    if m is ARRAY_MATH:
+        return (g.reshape(shape),)
+    dim = p.get("dim")
+    if dim is None:
+        dims = [d for d, n in enumerate(shape) if n == 1]
+    else:
+        dims = sorted(d for d in _dims(dim, len(shape)) if shape and shape[d] == 1)
+    for d in dims:
+        g = m.expand_dims(g, d)
+    return (g,)
+
+
 def _scatter_along(m, g, a, b, r, p):
     """max/min with a dim: the gradient goes to the picked index of each slice."""
     return (_select_along(m, g, p["shape"], p["dim"], p["indices"], p["keepdim"]),)
@@ -3730,11 +3746,11 @@ ROWS: dict[str, Op] = {
     "unsqueeze": Op("UnsqueezeBackward0", _unsqueeze_fwd,
                     lambda m, g, a, b, r, p: (m.reshape(g, p["in_shape"]) if m is ARRAY_MATH
                                               else m.squeeze_dim(g, p["dim"]),), view=True),
-    "squeeze": Op("SqueezeBackward0", _squeeze_fwd, _to_input_shape, view=True),
-    "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, _to_input_shape, view=True),
-    "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, _to_input_shape, view=True),
+    "squeeze": Op("SqueezeBackward0", _squeeze_fwd, _squeeze_bwd, view=True),
+    "squeeze_dim": Op("SqueezeBackward1", _squeeze_fwd, _squeeze_bwd, view=True),
+    "squeeze_dims": Op("SqueezeBackward2", _squeeze_fwd, _squeeze_bwd, view=True),
     # matmul of a vector and a matrix squeezes its result in place: PyTorch's node for `squeeze_(dim)`
-    "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, _to_input_shape, view=True),
+    "squeeze_mm": Op("SqueezeBackward4", _squeeze_fwd, _squeeze_bwd, view=True),
     "expand": Op("ExpandBackward0", _expand_fwd, lambda m, g, a, b, r, p: (g,), view=True),
     # (the Ellipsis keeps a whole-element index a 0-d view of a, where numpy would copy it out as a scalar)
     "select": Op("SelectBackward0", lambda a, index, **_: a[index + (Ellipsis,)],
