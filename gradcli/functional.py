@@ -320,6 +320,72 @@ def _float_pair_fn(name):
     return fn
 
 
+def _addc(name, input, tensor1, tensor2, value):
+    """addcmul / addcdiv: the three tensors broadcast and promoted together, the kernel's values, and one
+    node of (input, tensor1, tensor2)."""
+    for position, (arg, t) in enumerate((("input", input), ("tensor1", tensor1), ("tensor2", tensor2)), 1):
+        _need_tensor(name, t, position, arg)
+    want = dtypes.result_type((input, tensor1, tensor2)).np
+    if want.kind != "f":
+        if name == "addcdiv":
+            raise RuntimeError(
+                "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will "
+                "perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be "
+                "implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer "
+                "inputs and as (input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
+                "behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all "
+                "dtypes.")
+        if not isinstance(value, int):
+            raise RuntimeError(f"gradcli: {name} of integer tensors with a value that is not an int is not "
+                               "supported")
+    shape = ops.check_broadcast(ops.check_broadcast(input._data.shape, tensor1._data.shape),
+                                tensor2._data.shape)
+    s, a, b = (backend.namespace_of(t._data).broadcast_to(t._data.astype(want, copy=False), shape)
+               for t in (input, tensor1, tensor2))
+    compute = ops._addcmul_values if name == "addcmul" else ops._addcdiv_values
+    res = ops._wrap(backend.as_array(compute(s, a, b, value)).astype(want, copy=False))
+    inputs = (input, tensor1, tensor2)
+    if GRAD.enabled and builtin_any(t._rg for t in inputs):
+        ops._record(ROWS[name], res, inputs, {"tensor1": tensor1, "tensor2": tensor2, "value": value})
+    return res
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return _addc("addcmul", input, tensor1, tensor2, ops._as_number(value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return _addc("addcdiv", input, tensor1, tensor2, ops._as_number(value))
+
+
+def _addc_(name, self, tensor1, tensor2, value):
+    """addcmul_ / addcdiv_ (an optimizer's step, usually under no_grad): the result written into self, whose
+    node becomes the op's (AddcmulBackward0 / AddcdivBackward0 over self's old history), as in PyTorch."""
+    needs_grad = GRAD.enabled and builtin_any(type(t) is Tensor and t._rg for t in (self, tensor1, tensor2))
+    if needs_grad:
+        if self._rg and self.grad_fn is None and self._base is None:
+            raise RuntimeError(_LEAF_IN_PLACE)
+        if self._base is not None:
+            raise RuntimeError(f"gradcli: {name}_ of a view is not supported where gradients are recorded")
+    out = _addc(name, self, tensor1, tensor2, ops._as_number(value))
+    if out._data.dtype != self._data.dtype:
+        raise RuntimeError(f"result type {out.dtype.legacy[:-6]} can't be cast to the desired output type "
+                           f"{self.dtype.legacy[:-6]}")
+    if out._data.shape != self._data.shape:
+        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                           f"{list(out._data.shape)}")
+    if not needs_grad:
+        with engine_no_grad():
+            return _copy_(self, out)
+    self._data[...] = out._data
+    counter = self._version
+    counter[0] += 1
+    self.grad_fn, self.output_nr, self._rg = out.grad_fn, 0, True
+    if len(counter) > 1:
+        ops.forget_view_nodes(counter)
+    return self
+
+
 def lerp(input, end, weight):
     """input + weight * (end - input) for a number weight (a tensor weight is not supported)."""
     _need_tensor("lerp", input)
@@ -3758,6 +3824,11 @@ def install_tensor_methods(cls):
         "diff": diff,
         "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "outer": outer,
         "atan2": atan2, "hypot": hypot, "logaddexp": logaddexp, "lerp": lerp, "lerp_": _lerp_,
+        "addcmul": addcmul, "addcdiv": addcdiv,
+        "addcmul_": lambda self, tensor1, tensor2, *, value=1: _addc_("addcmul", self, tensor1, tensor2,
+                                                                      value),
+        "addcdiv_": lambda self, tensor1, tensor2, *, value=1: _addc_("addcdiv", self, tensor1, tensor2,
+                                                                      value),
         "softmax": softmax, "log_softmax": log_softmax,
         "reshape": reshape, "view": view, "flatten": flatten, "transpose": transpose, "t": t,
         "permute": permute,

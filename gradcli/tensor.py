@@ -134,7 +134,7 @@ class Tensor(metaclass=dtypes.TorchClass):
         split flip isnan isinf isfinite masked_fill masked_fill_ gather index_select repeat tril triu narrow
         cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll is_cuda outer
         trunc frac exp2 atan2 hypot logaddexp lerp lerp_ moveaxis swapdims swapaxes ravel sgn signbit
-        count_nonzero nansum nanmean masked_select diff
+        count_nonzero nansum nanmean masked_select diff addcmul addcdiv addcmul_ addcdiv_
         """.split()
     )
     SCRIPT_SETTABLE = frozenset({"requires_grad", "grad", "data"})

@@ -52,7 +52,7 @@ _TORCH_FUNCTIONS = """
     logsumexp amax amin chunk split flip isnan isinf isfinite masked_fill gather index_select tril triu narrow
     cumprod sort argsort topk sinh cosh asin acos atan log2 log10 trace diag movedim roll
     exp2 trunc frac atan2 hypot logaddexp bmm lerp moveaxis swapdims ravel sgn signbit count_nonzero hstack
-    vstack nansum nanmean masked_select diff
+    vstack nansum nanmean masked_select diff addcmul addcdiv
 """.split()
 
 _NN_FUNCTIONAL = """

@@ -592,7 +592,7 @@ def test_completion_evaluates_nothing(monkeypatch):
     assert "data" in repl.completions("x.d")[1] and "mT" in repl.completions("x.m")[1]
     assert repl.completions("x.T.") == (0, [])  # what .T gives is known only by computing it
     assert repl.completions("x.data.ad") == (2, [])
-    assert repl.completions("x.grad.ad") == (2, ["add", "add_"])  # a stored slot: no code runs
+    assert repl.completions("x.grad.add_") == (4, ["add_"])  # a stored slot: no code runs
     assert repl.completions("y.grad_fn.") == (0, ["metadata", "name", "next_functions"])
     assert repl.completions("torch.autograd.Function.") == (0, ["apply", "backward", "forward"])
     assert repl.completions("x.T.__class__.") == (0, [])
