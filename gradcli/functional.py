@@ -1077,20 +1077,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
                         "int")
     norm_shape = tuple(normalized_shape)
-    shown = "[" + ", ".join(str(k) for k in norm_shape) + "]"
     if not norm_shape:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
                            "least one element, but got normalized_shape = []")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(_need_tensor("layer_norm", t)._data.shape) != norm_shape:
-            got = "[" + ", ".join(str(k) for k in t._data.shape) + "]"
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
-                               f"shape {got} and normalized_shape = {shown}")
+                               f"shape {list(t._data.shape)} and normalized_shape = {list(norm_shape)}")
     data = input._data
     if data.shape[data.ndim - len(norm_shape):] != norm_shape or data.ndim < len(norm_shape):
-        got = "[" + ", ".join(str(k) for k in data.shape) + "]"
-        raise RuntimeError(f"Given normalized_shape={shown}, expected input with shape [*, "
-                           f"{', '.join(str(k) for k in norm_shape)}], but got input of size{got}")
+        raise RuntimeError(f"Given normalized_shape={list(norm_shape)}, expected input with shape "
+                           f"[*, {str(list(norm_shape))[1:-1]}], but got input of size{list(data.shape)}")
     if data.dtype.kind != "f":
         raise NotImplementedError(f'"LayerNormKernelImpl" not implemented for \'{input.dtype.legacy[:-6]}\'')
     n = math.prod(norm_shape)
