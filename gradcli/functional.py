@@ -2009,9 +2009,8 @@ def vstack(tensors):
 
 
 def _tensor_sequence(name, tensors):
-    if not isinstance(tensors, (list, tuple)) or not builtin_all(type(t) is Tensor for t in tensors):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
-                        f"{type(tensors).__name__}")
+    """hstack's and vstack's tensors: cat's argument checks, then PyTorch's refusal of an empty list."""
+    tensors = _tensor_list(name, tensors)
     if not tensors:
         raise RuntimeError(f"{name} expects a non-empty TensorList")
     return tensors
