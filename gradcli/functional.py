@@ -368,16 +368,11 @@ def _addc_(name, self, tensor1, tensor2, value):
         if self._base is not None:
             raise RuntimeError(f"gradcli: {name}_ of a view is not supported where gradients are recorded")
     out = _addc(name, self, tensor1, tensor2, ops._as_number(value))
-    if out._data.dtype != self._data.dtype:
-        raise RuntimeError(f"result type {out.dtype.legacy[:-6]} can't be cast to the desired output type "
-                           f"{self.dtype.legacy[:-6]}")
-    if out._data.shape != self._data.shape:
-        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
-                           f"{list(out._data.shape)}")
+    ops.check_inplace_result(out._data, self._data)
     if not needs_grad:
         with engine_no_grad():
             return _copy_(self, out)
-    self._data[...] = out._data
+    self._data[...] = out._data.astype(self._data.dtype, copy=False)
     counter = self._version
     counter[0] += 1
     self.grad_fn, self.output_nr, self._rg = out.grad_fn, 0, True
