@@ -306,11 +306,8 @@ def clamp_max(input, max):  # noqa: A002
     return unary(ROWS["clamp_max"], input, {"max": max})
 
 
-def maximum(input, other):
-    return binary(ROWS["maximum"], _need_tensor("maximum", input), _need_tensor("maximum", other, 2, "other"))
-
-
-def _float_pair_fn(name):
+def _tensor_pair_fn(name):
+    """torch.<name>(input, other) of two tensors (a number is refused as PyTorch's parser refuses it)."""
     row = ROWS[name]
 
     def fn(input, other):
@@ -406,13 +403,12 @@ def _lerp_dtypes(input, end):
                            f"{names[end._data.dtype.name]}")
 
 
-atan2 = _float_pair_fn("atan2")
-hypot = _float_pair_fn("hypot")
-logaddexp = _float_pair_fn("logaddexp")
+maximum = _tensor_pair_fn("maximum")
+minimum = _tensor_pair_fn("minimum")
+atan2 = _tensor_pair_fn("atan2")
+hypot = _tensor_pair_fn("hypot")
+logaddexp = _tensor_pair_fn("logaddexp")
 
-
-def minimum(input, other):
-    return binary(ROWS["minimum"], _need_tensor("minimum", input), _need_tensor("minimum", other, 2, "other"))
 
 
 def where(condition, input=None, other=None):
